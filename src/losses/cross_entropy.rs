@@ -1,0 +1,517 @@
+//! `cross_entropy`: `log_softmax` over the class dimension followed by `nll_loss`, or,
+//! for a target of the input's shape, the cross entropy with class probabilities; with
+//! label smoothing for both.
+//!
+//! libtorch composes this loss from separate ops, each rounding to the dtype; so does
+//! this module. The `nll_loss` part is bit-exact; `log_softmax` and the sums over
+//! classes agree within the tolerance policy.
+
+use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension, IxDyn};
+
+use super::error::{shape_str, LossError};
+use super::float::Float;
+use super::nll::{
+    check_spatial_target_dtype, internal, nll_backward_kernel, nll_forward, nll_plan,
+    weight_shape_error, NllPath, NllPlan,
+};
+use super::options::{row_major, CrossEntropyOptions, Reduction, Target};
+use super::softmax::{check_grad_shape, log_softmax, log_softmax_backward};
+
+/// Which of libtorch's three cross-entropy paths a call takes.
+#[derive(Debug, Clone)]
+pub(crate) enum CePath {
+    /// Target of the input's shape: class probabilities. `smoothing` is the effective
+    /// label smoothing (0 when the option is not positive).
+    Probabilities { smoothing: f64 },
+    /// Class indices with positive label smoothing.
+    Smoothed { nll: NllPlan, smoothing: f64 },
+    /// Class indices: `nll_loss(log_softmax(input, class_dim))`.
+    Plain { nll: NllPlan },
+}
+
+/// A validated call: the path, the class dimension and the class count.
+#[derive(Debug, Clone)]
+pub(crate) struct CePlan {
+    pub path: CePath,
+    pub class_dim: usize,
+    pub classes: usize,
+    pub input_shape: Vec<usize>,
+}
+
+fn smoothing_error(ls: f64) -> LossError {
+    LossError::runtime(
+        format!("label_smoothing must be between 0.0 and 1.0. Got: {}", python_float(ls)),
+        "label smoothing mixes the target with the uniform distribution: 0 keeps the \
+         target, 1 replaces it entirely; values above 1 have no meaning",
+    )
+}
+
+/// A float as Python's `repr` prints it (`1.5`, `2.0`, `1e-05`).
+fn python_float(v: f64) -> String {
+    let s = format!("{v:?}");
+    if v.is_finite() && (v.abs() >= 1e16 || (v != 0.0 && v.abs() < 1e-4)) {
+        let e = format!("{v:e}");
+        let (m, exp) = e.split_once('e').unwrap_or((&e, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{m}e{sign}{:02}", exp.abs());
+    }
+    s
+}
+
+/// Every check of `cross_entropy` that libtorch makes before reading a value, in its
+/// order. `weight_shape` is the weight's shape when there is one.
+pub(crate) fn ce_plan(
+    input: &[usize],
+    target: &[usize],
+    target_dtype: &str,
+    target_is_float: bool,
+    weight: Option<&[usize]>,
+    ignore_index: i64,
+    label_smoothing: f64,
+) -> Result<CePlan, LossError> {
+    let class_dim = if input.len() == 1 { 0 } else { 1 };
+    let smoothing = if label_smoothing > 0.0 { label_smoothing } else { 0.0 };
+    if input == target {
+        if !target_is_float {
+            return Err(LossError::runtime(
+                format!(
+                    "Expected floating point type for target with class probabilities, got {target_dtype}"
+                ),
+                format!(
+                    "the target has the input's shape {}, so cross_entropy reads it as class \
+                     probabilities, which must be floating point. For class indices give \
+                     one index per sample, shape {}; for one-hot rows convert them with .float()",
+                    shape_str(input),
+                    shape_str(&super::nll::expected_target_shape(input))
+                ),
+            ));
+        }
+        if ignore_index >= 0 {
+            return Err(LossError::runtime(
+                "ignore_index is not supported for floating point target",
+                "with class probabilities there are no class indices to ignore; leave \
+                 ignore_index at its default (-100) or any negative value",
+            ));
+        }
+        if input.is_empty() {
+            return Err(LossError::index(
+                "Dimension specified as 1 but tensor has no dimensions",
+                "cross_entropy needs scores with a class dimension: (C) or (N, C, ...)",
+            ));
+        }
+        let classes = input[class_dim];
+        if let Some(w) = weight {
+            if w.len() != 1 || w[0] != classes {
+                return Err(weight_shape_error("cross_entropy: ", classes, w));
+            }
+        }
+        if smoothing > 1.0 {
+            return Err(smoothing_error(smoothing));
+        }
+        return Ok(CePlan {
+            path: CePath::Probabilities { smoothing },
+            class_dim,
+            classes,
+            input_shape: input.to_vec(),
+        });
+    }
+    if smoothing > 1.0 {
+        return Err(smoothing_error(smoothing));
+    }
+    if input.is_empty() {
+        // log_softmax over dim 1 of a 0-D tensor, which libtorch runs before nll_loss.
+        super::error::wrap_dim(1, 0)?;
+    }
+    let nll = nll_plan(input, target, target_dtype, weight)?;
+    let classes = nll.classes;
+    let path = if smoothing > 0.0 {
+        CePath::Smoothed { nll, smoothing }
+    } else {
+        CePath::Plain { nll }
+    };
+    Ok(CePlan {
+        path,
+        class_dim,
+        classes,
+        input_shape: input.to_vec(),
+    })
+}
+
+/// The checks libtorch's smoothing term makes after `nll_loss` ran: the weight is
+/// viewed with the class count in the class dimension, the ignore mask must fit the
+/// per-position loss.
+fn check_smoothing_shapes(
+    plan: &CePlan,
+    nll: &NllPlan,
+    weight: Option<&[usize]>,
+) -> Result<(), LossError> {
+    if let Some(w) = weight {
+        let Some(&first) = w.first() else {
+            return Err(LossError::index(
+                "Dimension specified as 0 but tensor has no dimensions",
+                "the weight must be 1-D, one value per class, not a 0-D scalar",
+            ));
+        };
+        let numel: usize = w.iter().product();
+        if first != numel {
+            let mut view = vec![1usize; plan.input_shape.len()];
+            view[plan.class_dim] = first;
+            return Err(LossError::runtime(
+                format!(
+                    "shape '{}' is invalid for input of size {numel}",
+                    shape_str(&view)
+                ),
+                format!(
+                    "the weight must be 1-D with one value per class, not shape {}",
+                    shape_str(w)
+                ),
+            ));
+        }
+    }
+    if let NllPath::Unbatched { one_d_target: true } = nll.path {
+        return Err(LossError::runtime(
+            "output with shape [] doesn't match the broadcast shape [1]",
+            "for a 1-D input (one sample) give the class index as a 0-D target (shape []); \
+             libtorch's label smoothing cannot combine a (1)-shaped target with it",
+        ));
+    }
+    Ok(())
+}
+
+/// The per-class weight broadcast along the class dimension of an input of `ndim` dims.
+fn weight_along_classes<F: Float>(
+    weight: &[F],
+    ndim: usize,
+    class_dim: usize,
+) -> Result<ArrayD<F>, LossError> {
+    let mut shape = vec![1usize; ndim.max(1)];
+    shape[class_dim] = weight.len();
+    ArrayD::from_shape_vec(IxDyn(&shape), weight.to_vec()).map_err(internal)
+}
+
+/// Everything a backward needs from a forward.
+struct Forward<F> {
+    plan: CePlan,
+    logp: ArrayD<F>,
+    output: ArrayD<F>,
+    targets: Vec<i64>,
+    weight: Option<Vec<F>>,
+    /// libtorch's total weight of the `nll_loss` part.
+    total_weight: F,
+    /// The divisor of the smoothing term's mean.
+    smooth_divisor: F,
+    /// The probability target after smoothing.
+    soft_target: Option<ArrayD<F>>,
+}
+
+fn forward<F: Float>(
+    input: ArrayViewD<'_, F>,
+    target: &Target<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+) -> Result<Forward<F>, LossError> {
+    let weight_shape = options.weight.as_ref().map(|w| w.shape());
+    let plan = ce_plan(
+        input.shape(),
+        target.shape(),
+        target.dtype_name(),
+        matches!(target, Target::Probabilities(_)),
+        weight_shape,
+        options.ignore_index,
+        options.label_smoothing,
+    )?;
+    let weight: Option<Vec<F>> = options.weight.as_ref().map(|w| row_major(w).into_owned());
+    let logp = log_softmax(input, plan.class_dim as i64)?;
+    let reduction = options.reduction;
+    match &plan.path {
+        CePath::Probabilities { smoothing } => {
+            let Target::Probabilities(t) = target else {
+                return Err(internal("probability path without probabilities"));
+            };
+            let soft = smooth_probabilities(t, *smoothing, plan.classes);
+            let output = probability_loss(&plan, &logp, &soft, weight.as_deref(), reduction)?;
+            Ok(Forward {
+                plan,
+                logp,
+                output,
+                targets: Vec::new(),
+                weight,
+                total_weight: F::zero(),
+                smooth_divisor: F::zero(),
+                soft_target: Some(soft),
+            })
+        }
+        CePath::Plain { nll } | CePath::Smoothed { nll, .. } => {
+            check_spatial_target_dtype(nll, target.dtype_name(), reduction)?;
+            let targets = target
+                .index_values()
+                .ok_or_else(|| internal("index path without indices"))?;
+            let (nll_out, total_weight) = nll_forward(
+                nll,
+                &row_major(&logp.view()),
+                &targets,
+                weight.as_deref(),
+                options.ignore_index,
+                reduction,
+            )?;
+            let (output, smooth_divisor) = match &plan.path {
+                CePath::Smoothed { smoothing, .. } => {
+                    check_smoothing_shapes(&plan, nll, weight_shape)?;
+                    smoothed_loss(
+                        nll,
+                        &logp,
+                        &targets,
+                        weight.as_deref(),
+                        options.ignore_index,
+                        reduction,
+                        *smoothing,
+                        nll_out,
+                    )?
+                }
+                _ => (nll_out, F::zero()),
+            };
+            Ok(Forward {
+                plan,
+                logp,
+                output,
+                targets,
+                weight,
+                total_weight,
+                smooth_divisor,
+                soft_target: None,
+            })
+        }
+    }
+}
+
+/// `target * (1 - ls) + ls / C`, each factor rounded to `F` first as libtorch does.
+fn smooth_probabilities<F: Float>(target: &ArrayViewD<'_, F>, ls: f64, classes: usize) -> ArrayD<F> {
+    if ls > 0.0 {
+        let keep = F::of_f64(1.0 - ls);
+        let spread = F::of_f64(ls / classes as f64);
+        target.mapv(|t| t * keep + spread)
+    } else {
+        target.to_owned()
+    }
+}
+
+/// `-(logp * target * weight)` summed over classes and reduced.
+fn probability_loss<F: Float>(
+    plan: &CePlan,
+    logp: &ArrayD<F>,
+    target: &ArrayD<F>,
+    weight: Option<&[F]>,
+    reduction: Reduction,
+) -> Result<ArrayD<F>, LossError> {
+    let mut prod = logp * target;
+    if let Some(w) = weight {
+        prod = prod * &weight_along_classes(w, logp.ndim(), plan.class_dim)?;
+    }
+    Ok(match reduction {
+        Reduction::None => prod.sum_axis(Axis(plan.class_dim)).mapv(|v| -v),
+        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), -prod.sum()),
+        Reduction::Mean => {
+            let numel = prod.len();
+            let value = if numel == 0 {
+                F::nan()
+            } else {
+                -prod.sum() / F::of_f64((numel / plan.classes) as f64)
+            };
+            ArrayD::from_elem(IxDyn(&[]), value)
+        }
+    })
+}
+
+/// The label-smoothed loss from the `nll_loss` part: `(1 - ls) * nll + (ls / C) *
+/// smooth`, and the divisor of the smoothing term's mean.
+#[allow(clippy::too_many_arguments)]
+fn smoothed_loss<F: Float>(
+    nll: &NllPlan,
+    logp: &ArrayD<F>,
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+    ls: f64,
+    nll_out: ArrayD<F>,
+) -> Result<(ArrayD<F>, F), LossError> {
+    let logp = row_major(&logp.view());
+    let classes = nll.classes;
+    let mut smooth = Vec::with_capacity(targets.len());
+    for (p, &t) in targets.iter().enumerate() {
+        if t == ignore_index {
+            smooth.push(F::zero());
+            continue;
+        }
+        let mut acc = F::zero();
+        for c in 0..classes {
+            let v = logp[nll_index(nll, p, c)];
+            acc += weight.map_or(v, |w| v * w[c]);
+        }
+        smooth.push(-acc);
+    }
+    let divisor = match weight {
+        Some(w) => targets
+            .iter()
+            .filter(|&&t| t != ignore_index)
+            .fold(F::zero(), |acc, &t| acc + w[t as usize]),
+        None => F::of_f64(targets.iter().filter(|&&t| t != ignore_index).count() as f64),
+    };
+    let keep = F::of_f64(1.0 - ls);
+    let spread = F::of_f64(ls / classes as f64);
+    let out = match reduction {
+        Reduction::None => {
+            let smooth = ArrayD::from_shape_vec(IxDyn(&nll.output_shape(reduction)), smooth)
+                .map_err(internal)?;
+            nll_out.mapv(|v| keep * v) + smooth.mapv(|s| s * spread)
+        }
+        Reduction::Sum | Reduction::Mean => {
+            let mut total: F = smooth.iter().copied().sum();
+            if reduction == Reduction::Mean {
+                total = total / divisor;
+            }
+            nll_out.mapv(|v| keep * v + total * spread)
+        }
+    };
+    Ok((out, divisor))
+}
+
+/// Flat index of position `p`, class `c` in a row-major input of the plan's layout.
+fn nll_index(plan: &NllPlan, p: usize, c: usize) -> usize {
+    let (b, s) = (p / plan.map, p % plan.map);
+    (b * plan.classes + c) * plan.map + s
+}
+
+/// The cross-entropy loss, as `torch.nn.functional.cross_entropy`.
+///
+/// `input` holds unnormalised scores (logits) with the classes along dim 1 (dim 0 for
+/// one unbatched sample): `(C)`, `(N, C)` or `(N, C, d1..dK)`. A `target` of the
+/// input's exact shape holds class probabilities; any other holds class indices
+/// (`()`, `(N)` or `(N, d1..dK)`) and the loss equals
+/// `nll_loss(log_softmax(input, class_dim), target)` plus optional label smoothing.
+///
+/// ```
+/// use lossparity::losses::{cross_entropy, CrossEntropyOptions, Target};
+/// use ndarray::array;
+///
+/// let logits = array![[2.0f64, 0.0, 0.0], [0.0, 0.0, 3.0]];
+/// let target = array![0i64, 2];
+/// let loss = cross_entropy(logits.view(), Target::indices(target.view()),
+///                          &CrossEntropyOptions::default()).unwrap();
+/// assert!((loss.sum() - 0.1629).abs() < 1e-4);
+/// ```
+pub fn cross_entropy<F: Float, D: Dimension>(
+    input: ArrayView<'_, F, D>,
+    target: Target<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    Ok(forward(input.into_dyn(), &target, options)?.output)
+}
+
+/// The gradient of `sum(cross_entropy(input, target) * grad_output)` with respect to
+/// `input`, as PyTorch's autograd gives it through the ops `cross_entropy` is made of.
+///
+/// `grad_output` has the forward output's shape (`()` when reduced).
+pub fn cross_entropy_backward<F: Float, D: Dimension, E: Dimension>(
+    grad_output: ArrayView<'_, F, E>,
+    input: ArrayView<'_, F, D>,
+    target: Target<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    let fwd = forward(input.into_dyn(), &target, options)?;
+    let grad_output = grad_output.into_dyn();
+    check_grad_shape(grad_output.shape(), fwd.output.shape())?;
+    let grad_logp = grad_of_logp(&fwd, &grad_output, options)?;
+    log_softmax_backward(grad_logp.view(), fwd.logp.view(), fwd.plan.class_dim as i64)
+}
+
+fn grad_of_logp<F: Float>(
+    fwd: &Forward<F>,
+    grad_output: &ArrayViewD<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    let plan = &fwd.plan;
+    let reduction = options.reduction;
+    let weight = fwd.weight.as_deref();
+    match &plan.path {
+        CePath::Probabilities { .. } => {
+            let soft = fwd
+                .soft_target
+                .as_ref()
+                .ok_or_else(|| internal("no soft target"))?;
+            // d(-sum(logp * t * w) / M) / d logp = -(g / M) * w * t, per element.
+            let per_position: ArrayD<F> = match reduction {
+                Reduction::None => grad_output
+                    .mapv(|g| -g)
+                    .insert_axis(Axis(plan.class_dim.min(grad_output.ndim()))),
+                Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), -scalar(grad_output)),
+                Reduction::Mean => {
+                    let m = F::of_f64((soft.len() / plan.classes.max(1)) as f64);
+                    let g = if soft.is_empty() {
+                        F::zero()
+                    } else {
+                        -(scalar(grad_output) / m)
+                    };
+                    ArrayD::from_elem(IxDyn(&[]), g)
+                }
+            };
+            let mut grad = ArrayD::<F>::zeros(soft.raw_dim());
+            grad.zip_mut_with(
+                &per_position
+                    .broadcast(soft.raw_dim())
+                    .ok_or_else(|| internal("grad broadcast"))?,
+                |dst, &g| *dst = g,
+            );
+            if let Some(w) = weight {
+                grad = grad * &weight_along_classes(w, soft.ndim(), plan.class_dim)?;
+            }
+            Ok(grad * soft)
+        }
+        CePath::Plain { nll } => nll_backward_kernel(
+            nll,
+            grad_output,
+            &fwd.targets,
+            weight,
+            options.ignore_index,
+            reduction,
+            fwd.total_weight,
+        ),
+        CePath::Smoothed { nll, smoothing } => {
+            let keep = F::of_f64(1.0 - smoothing);
+            let spread = F::of_f64(smoothing / plan.classes as f64);
+            let grad_nll_out = grad_output.mapv(|g| g * keep);
+            let mut grad = nll_backward_kernel(
+                nll,
+                &grad_nll_out.view(),
+                &fwd.targets,
+                weight,
+                options.ignore_index,
+                reduction,
+                fwd.total_weight,
+            )?;
+            let g = row_major(grad_output);
+            let flat = grad
+                .as_slice_mut()
+                .ok_or_else(|| internal("gradient not contiguous"))?;
+            for (p, &t) in fwd.targets.iter().enumerate() {
+                if t == options.ignore_index {
+                    continue;
+                }
+                let g_smooth = match reduction {
+                    Reduction::None => g[p] * spread,
+                    Reduction::Sum => g[0] * spread,
+                    Reduction::Mean => g[0] * spread / fwd.smooth_divisor,
+                };
+                for c in 0..plan.classes {
+                    let w = weight.map_or(F::one(), |w| w[c]);
+                    flat[nll_index(nll, p, c)] += -g_smooth * w;
+                }
+            }
+            Ok(grad)
+        }
+    }
+}
+
+fn scalar<F: Float>(a: &ArrayViewD<'_, F>) -> F {
+    a.iter().next().copied().unwrap_or_else(F::zero)
+}

@@ -1,0 +1,49 @@
+//! The floating-point element types the losses accept (f32, f64), with PyTorch's names.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{AddAssign, SubAssign};
+
+/// A floating-point element type: `f32` (PyTorch's `Float`) or `f64` (`Double`).
+pub trait Float:
+    num_traits::Float
+    + num_traits::FromPrimitive
+    + AddAssign
+    + SubAssign
+    + Sum
+    + Default
+    + Debug
+    + Display
+    + Send
+    + Sync
+    + 'static
+{
+    /// PyTorch's scalar type name, as in its dtype error messages (`Float`, `Double`).
+    const TORCH_NAME: &'static str;
+
+    /// Converts an `f64` option (label smoothing, a count) to this type, rounding.
+    fn of_f64(v: f64) -> Self;
+
+    /// Widens to `f64` exactly.
+    fn to_f64_exact(self) -> f64;
+}
+
+impl Float for f32 {
+    const TORCH_NAME: &'static str = "Float";
+    fn of_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64_exact(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Float for f64 {
+    const TORCH_NAME: &'static str = "Double";
+    fn of_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f64_exact(self) -> f64 {
+        self
+    }
+}

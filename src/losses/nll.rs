@@ -1,0 +1,582 @@
+//! `nll_loss`: the negative log-likelihood of class-index targets, forward and backward.
+//!
+//! The reductions follow libtorch's CPU kernel step by step: a serial pass over the
+//! positions with an 8-level cascade sum in the input's own dtype, so `mean` and `sum`
+//! agree with libtorch bit for bit, and `none` is exact by construction.
+
+use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
+
+use super::error::{shape_str, LossError};
+use super::float::Float;
+use super::options::{row_major, NllLossOptions, Reduction, Target};
+use super::softmax::check_grad_shape;
+
+/// Which of libtorch's kernels a call reaches, decided from shapes alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NllPath {
+    /// `(C)` input: one sample. `one_d_target` marks the `(1)`-shaped target that the
+    /// forward accepts and the backward rejects.
+    Unbatched { one_d_target: bool },
+    /// `(N, C)` input.
+    Batched,
+    /// `(N, C, d1..dK)` input, K >= 1: libtorch's `nll_loss2d`, which reads only
+    /// `int64` targets.
+    Spatial,
+}
+
+/// The shape facts of a validated `nll_loss` call.
+#[derive(Debug, Clone)]
+pub(crate) struct NllPlan {
+    pub path: NllPath,
+    /// Samples: N, or 1 for a `(C)` input.
+    pub batch: usize,
+    pub classes: usize,
+    /// Positions per sample and class: d1 * .. * dK (1 without spatial dims).
+    pub map: usize,
+    pub input_shape: Vec<usize>,
+    pub target_shape: Vec<usize>,
+    /// The output's shape with `reduction='none'`.
+    pub none_shape: Vec<usize>,
+}
+
+impl NllPlan {
+    /// Positions that carry a target.
+    pub fn positions(&self) -> usize {
+        self.batch * self.map
+    }
+
+    /// Output shape for a reduction.
+    pub fn output_shape(&self, reduction: Reduction) -> Vec<usize> {
+        match reduction {
+            Reduction::None => self.none_shape.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Flat index into the row-major input of position `p`'s class `class`.
+    fn input_index(&self, p: usize, class: usize) -> usize {
+        let (b, s) = (p / self.map, p % self.map);
+        (b * self.classes + class) * self.map + s
+    }
+}
+
+fn target_dtype_error(dtype: &str) -> LossError {
+    LossError::runtime(
+        format!("expected target dtype to be Long or Byte, but got {dtype}"),
+        format!(
+            "nll_loss and cross_entropy with a target not shaped like the input read class \
+             indices, which must be integers (int64, or uint8); this target holds {dtype} \
+             values. For class probabilities use cross_entropy with a target of exactly the \
+             input's shape"
+        ),
+    )
+}
+
+/// Every shape check of `nll_loss`, in libtorch's order, before any value is read.
+pub(crate) fn nll_plan(
+    input: &[usize],
+    target: &[usize],
+    target_dtype: &str,
+    weight: Option<&[usize]>,
+) -> Result<NllPlan, LossError> {
+    let ndim = input.len();
+    if ndim == 0 {
+        return Err(LossError::value(
+            "Expected 1 or more dimensions (got 0)",
+            "the input is a single number; nll_loss needs scores with a class dimension: \
+             (C) for one sample, (N, C) for a batch of N samples over C classes",
+        ));
+    }
+    let integer_target = target_dtype == "Long" || target_dtype == "Byte";
+    if ndim != 1 {
+        // libtorch reads a 0-D target's batch size as 0.
+        let target_batch = target.first().copied().unwrap_or(0);
+        if input[0] != target_batch {
+            return Err(LossError::value(
+                format!(
+                    "Expected input batch_size ({}) to match target batch_size ({target_batch}).",
+                    input[0]
+                ),
+                format!(
+                    "the input holds {} samples (its dim 0) but the target has {target_batch}; \
+                     give one class index per sample: for input {} the target has shape {}",
+                    input[0],
+                    shape_str(input),
+                    shape_str(&expected_target_shape(input))
+                ),
+            ));
+        }
+    }
+    let classes = if ndim == 1 { input[0] } else { input[1] };
+    let weight_mismatch = |w: &[usize]| w.iter().product::<usize>() != classes;
+    match ndim {
+        1 | 2 => {
+            if target.len() > 1 {
+                return Err(LossError::runtime(
+                    "0D or 1D target tensor expected, multi-target not supported",
+                    format!(
+                        "the target {} has more than one dimension; nll_loss wants one class \
+                         index per sample (shape {}), not one-hot rows. Convert one-hot rows \
+                         with argmax over the class dimension, or use cross_entropy, which reads \
+                         a target of the input's shape as class probabilities",
+                        shape_str(target),
+                        shape_str(&expected_target_shape(input))
+                    ),
+                ));
+            }
+            if !integer_target {
+                return Err(target_dtype_error(target_dtype));
+            }
+            if ndim == 1 && target.len() == 1 && target[0] != 1 {
+                return Err(LossError::value(
+                    format!(
+                        "For 1D input, 1D target must have size 1, but got target size: {}",
+                        target[0]
+                    ),
+                    format!(
+                        "a 1-D input of shape {} is one sample with {} classes, so its target is \
+                         a single class index (shape []); for a batch of {} samples give the \
+                         input shape ({}, {}) and a target of shape ({})",
+                        shape_str(input),
+                        input[0],
+                        target[0],
+                        target[0],
+                        input[0],
+                        target[0]
+                    ),
+                ));
+            }
+            if ndim == 2 && target.is_empty() {
+                return Err(LossError::index(
+                    "Dimension specified as 0 but tensor has no dimensions",
+                    "a batched (N, C) input needs a target of shape (N), not a 0-D index",
+                ));
+            }
+            if let Some(w) = weight {
+                if w.len() != 1 || weight_mismatch(w) {
+                    return Err(weight_shape_error("", classes, w));
+                }
+            }
+            let (path, batch, none_shape) = if ndim == 1 {
+                let path = NllPath::Unbatched {
+                    one_d_target: target.len() == 1,
+                };
+                (path, 1, Vec::new())
+            } else {
+                (NllPath::Batched, input[0], vec![input[0]])
+            };
+            Ok(NllPlan {
+                path,
+                batch,
+                classes,
+                map: 1,
+                input_shape: input.to_vec(),
+                target_shape: target.to_vec(),
+                none_shape,
+            })
+        }
+        _ => {
+            let mut none_shape = vec![input[0]];
+            none_shape.extend_from_slice(&input[2..]);
+            if ndim == 4 {
+                if target.len() != 3 {
+                    return Err(LossError::runtime(
+                        format!(
+                            "only batches of spatial targets supported (3D tensors) but got targets of dimension: {}",
+                            target.len()
+                        ),
+                        format!(
+                            "a 4-D input {} is (N, C, H, W) scores; its target holds one class \
+                             index per pixel, shape {}",
+                            shape_str(input),
+                            shape_str(&none_shape)
+                        ),
+                    ));
+                }
+            } else if target.get(1..) != Some(&input[2..]) {
+                return Err(LossError::runtime(
+                    format!(
+                        "Expected target size {}, got {}",
+                        shape_str(&none_shape),
+                        shape_str(target)
+                    ),
+                    format!(
+                        "an input {} is (N, C, d1..dK) scores with the classes in dim 1; the \
+                         target holds one class index per position, shape {}",
+                        shape_str(input),
+                        shape_str(&none_shape)
+                    ),
+                ));
+            }
+            if !integer_target {
+                return Err(target_dtype_error(target_dtype));
+            }
+            if let Some(w) = weight {
+                if weight_mismatch(w) {
+                    return Err(LossError::runtime(
+                        "weight tensor should be defined either for all or no classes",
+                        format!(
+                            "the weight has {} values but the input has {classes} classes \
+                             (its dim 1); give one weight per class",
+                            w.iter().product::<usize>()
+                        ),
+                    ));
+                }
+            }
+            if ndim == 4 && (input[0] != target[0] || input[2] != target[1] || input[3] != target[2])
+            {
+                return Err(LossError::runtime(
+                    format!(
+                        "size mismatch (got input: {} , target: {}",
+                        shape_str(input),
+                        shape_str(target)
+                    ),
+                    format!(
+                        "for an (N, C, H, W) input {} the target must be (N, H, W) = {}",
+                        shape_str(input),
+                        shape_str(&none_shape)
+                    ),
+                ));
+            }
+            Ok(NllPlan {
+                path: NllPath::Spatial,
+                batch: input[0],
+                classes,
+                map: input[2..].iter().product(),
+                input_shape: input.to_vec(),
+                target_shape: target.to_vec(),
+                none_shape,
+            })
+        }
+    }
+}
+
+/// The error libtorch raises when a weight's shape does not fit the classes (the
+/// `cross_entropy: ` prefix marks the probability-target path).
+pub(crate) fn weight_shape_error(prefix: &str, classes: usize, weight: &[usize]) -> LossError {
+    LossError::runtime(
+        format!(
+            "{prefix}weight tensor should be defined either for all {classes} classes or no classes but got weight tensor of shape: {}",
+            shape_str(weight)
+        ),
+        format!(
+            "the weight gives one factor per class, so it must be 1-D with {classes} values \
+             (the input's class dimension), not shape {}",
+            shape_str(weight)
+        ),
+    )
+}
+
+/// The `uint8` target check of the spatial kernel, which libtorch makes only once it
+/// reads the target: never for a reduced loss over an empty target.
+pub(crate) fn check_spatial_target_dtype(
+    plan: &NllPlan,
+    target_dtype: &str,
+    reduction: Reduction,
+) -> Result<(), LossError> {
+    let empty = plan.target_shape.iter().product::<usize>() == 0;
+    if plan.path == NllPath::Spatial
+        && target_dtype == "Byte"
+        && (reduction == Reduction::None || !empty)
+    {
+        return Err(LossError::runtime(
+            "expected scalar type Long but found Byte",
+            "for inputs with more than 2 dimensions libtorch reads class indices as int64 \
+             only; convert the uint8 target with .long()",
+        ));
+    }
+    Ok(())
+}
+
+fn out_of_bounds(target: i64, classes: usize, ignore_index: i64) -> LossError {
+    let extra = if target < 0 {
+        format!(
+            "; negative values are not classes: if {target} marks unlabelled positions, pass \
+             ignore_index={target}"
+        )
+    } else {
+        String::new()
+    };
+    LossError::index(
+        format!("Target {target} is out of bounds."),
+        format!(
+            "class indices must lie in [0, {classes}), the input's {classes} classes, unless \
+             equal to ignore_index ({ignore_index}){extra}"
+        ),
+    )
+}
+
+/// Checks a target value and returns its class, or `None` when it is ignored.
+fn class_of(t: i64, classes: usize, ignore_index: i64) -> Result<Option<usize>, LossError> {
+    if t == ignore_index {
+        return Ok(None);
+    }
+    if t < 0 || t as u64 >= classes as u64 {
+        return Err(out_of_bounds(t, classes, ignore_index));
+    }
+    Ok(Some(t as usize))
+}
+
+/// libtorch's `CeilLog2` (1 for inputs up to 2).
+fn ceil_log2(x: u64) -> u32 {
+    if x <= 2 {
+        1
+    } else {
+        64 - (x - 1).leading_zeros()
+    }
+}
+
+/// The sums of a reduced `nll_loss`: `(sum of -w[t] * x[t], total weight)`, accumulated
+/// as libtorch does (serially, in `F`, with an 8-level cascade).
+pub(crate) fn nll_sums<F: Float>(
+    plan: &NllPlan,
+    input: &[F],
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+) -> Result<(F, F), LossError> {
+    const LEVELS: usize = 8;
+    let positions = plan.positions();
+    let level_power = 4.max(ceil_log2(positions as u64) / LEVELS as u32);
+    let level_mask = (1u64 << level_power) - 1;
+    let mut loss = [F::zero(); LEVELS];
+    let mut wsum = [F::zero(); LEVELS];
+    let mut ignored = 0usize;
+    for (p, &t) in targets.iter().enumerate().take(positions) {
+        let Some(class) = class_of(t, plan.classes, ignore_index)? else {
+            ignored += 1;
+            continue;
+        };
+        let x = input[plan.input_index(p, class)];
+        match weight {
+            Some(w) => {
+                loss[0] -= x * w[class];
+                wsum[0] += w[class];
+            }
+            None => loss[0] -= x,
+        }
+        for j in 0..LEVELS - 1 {
+            if (p as u64) & (level_mask << (j as u32 * level_power)) != 0 {
+                break;
+            }
+            wsum[j + 1] += wsum[j];
+            loss[j + 1] += loss[j];
+            wsum[j] = F::zero();
+            loss[j] = F::zero();
+        }
+    }
+    let total_weight = match weight {
+        Some(_) => wsum.iter().fold(F::zero(), |acc, &v| acc + v),
+        None => F::of_f64((positions - ignored) as f64),
+    };
+    let total = loss.iter().fold(F::zero(), |acc, &v| acc + v);
+    Ok((total, total_weight))
+}
+
+/// The forward of a validated call: the loss and libtorch's `total_weight`.
+pub(crate) fn nll_forward<F: Float>(
+    plan: &NllPlan,
+    input: &[F],
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+) -> Result<(ArrayD<F>, F), LossError> {
+    let shape = IxDyn(&plan.output_shape(reduction));
+    // A `(C)` input has one position; libtorch reduces it even for `none`.
+    let unbatched = matches!(plan.path, NllPath::Unbatched { .. });
+    if reduction == Reduction::None && !unbatched {
+        let mut out = Vec::with_capacity(plan.positions());
+        for (p, &t) in targets.iter().enumerate() {
+            out.push(match class_of(t, plan.classes, ignore_index)? {
+                None => F::zero(),
+                Some(class) => {
+                    let w = weight.map_or(F::one(), |w| w[class]);
+                    -input[plan.input_index(p, class)] * w
+                }
+            });
+        }
+        return Ok((ArrayD::from_shape_vec(shape, out).map_err(internal)?, F::zero()));
+    }
+    if targets.is_empty() {
+        let value = if reduction == Reduction::Mean {
+            F::nan()
+        } else {
+            F::zero()
+        };
+        return Ok((ArrayD::from_elem(shape, value), F::zero()));
+    }
+    let (total, total_weight) = nll_sums(plan, input, targets, weight, ignore_index)?;
+    let value = if reduction == Reduction::Mean {
+        total / total_weight
+    } else {
+        total
+    };
+    Ok((ArrayD::from_elem(shape, value), total_weight))
+}
+
+/// The gradient of a validated call with respect to its input.
+pub(crate) fn nll_backward_kernel<F: Float>(
+    plan: &NllPlan,
+    grad_output: &ArrayViewD<'_, F>,
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+    total_weight: F,
+) -> Result<ArrayD<F>, LossError> {
+    check_grad_shape(grad_output.shape(), &plan.output_shape(reduction))?;
+    if let NllPath::Unbatched { one_d_target: true } = plan.path {
+        return Err(LossError::runtime(
+            format!(
+                "size mismatch (got input: {}, target: {})",
+                shape_str(&plan.input_shape),
+                shape_str(&plan.target_shape)
+            ),
+            "libtorch's forward accepts a (1)-shaped target for a 1-D input but its backward \
+             does not: give the single class index as a 0-D target (shape [])",
+        ));
+    }
+    let mut grad = vec![F::zero(); plan.input_shape.iter().product()];
+    let unbatched = matches!(plan.path, NllPath::Unbatched { .. });
+    if reduction == Reduction::None && !unbatched {
+        let g = row_major(grad_output);
+        for (p, &t) in targets.iter().enumerate() {
+            if t == ignore_index {
+                continue;
+            }
+            if let Some(class) = class_of(t, plan.classes, ignore_index)? {
+                let w = weight.map_or(F::one(), |w| w[class]);
+                grad[plan.input_index(p, class)] = -w * g[p];
+            }
+        }
+    } else {
+        let g = grad_output.iter().next().copied().unwrap_or_else(F::zero);
+        let step = -(if reduction == Reduction::Mean {
+            g / total_weight
+        } else {
+            g
+        });
+        for (p, &t) in targets.iter().enumerate() {
+            if let Some(class) = class_of(t, plan.classes, ignore_index)? {
+                grad[plan.input_index(p, class)] = weight.map_or(step, |w| w[class] * step);
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&plan.input_shape), grad).map_err(internal)
+}
+
+/// A shape inconsistency inside the library itself: reported, never a panic.
+pub(crate) fn internal(err: impl std::fmt::Display) -> LossError {
+    LossError::runtime(
+        format!("lossparity internal error: {err}"),
+        "this is a bug in lossparity, not in your call; please report it with the input",
+    )
+}
+
+/// The target shape that would fit an input: `()` for `(C)`, `(N, d1..dK)` otherwise.
+pub(crate) fn expected_target_shape(input: &[usize]) -> Vec<usize> {
+    match input.len() {
+        0 | 1 => Vec::new(),
+        _ => {
+            let mut s = vec![input[0]];
+            s.extend_from_slice(&input[2..]);
+            s
+        }
+    }
+}
+
+/// Validates a call, then returns the plan and the target's class indices.
+fn prepare<F: Float>(
+    input_shape: &[usize],
+    target: &Target<'_, F>,
+    options: &NllLossOptions<'_, F>,
+) -> Result<(NllPlan, Vec<i64>), LossError> {
+    let plan = nll_plan(
+        input_shape,
+        target.shape(),
+        target.dtype_name(),
+        options.weight.as_ref().map(|w| w.shape()),
+    )?;
+    check_spatial_target_dtype(&plan, target.dtype_name(), options.reduction)?;
+    let targets = target.index_values().ok_or_else(|| target_dtype_error(target.dtype_name()))?;
+    Ok((plan, targets))
+}
+
+/// The negative log-likelihood loss, as `torch.nn.functional.nll_loss`.
+///
+/// `input` holds log-probabilities with the classes along dim 1 (dim 0 for a single
+/// unbatched sample): `(C)`, `(N, C)` or `(N, C, d1..dK)`. `target` holds class
+/// indices: `()`, `(N)` or `(N, d1..dK)`. The loss at a position is
+/// `-weight[t] * input[t]`; `mean` divides the sum by the total weight of the
+/// non-ignored positions (NaN when there are none), `sum` adds, `none` keeps them.
+///
+/// Bit-exact with libtorch on CPU for every reduction: same operations, same order.
+///
+/// ```
+/// use lossparity::losses::{log_softmax, nll_loss, NllLossOptions, Target};
+/// use ndarray::array;
+///
+/// // 3 samples, 5 classes: scores (3, 5), log_softmax over the classes (dim=1),
+/// // one class index per sample.
+/// let scores = array![[1.0f32, 2.0, 0.5, 0.0, -1.0],
+///                     [3.0, 0.0, 0.0, 1.0, 0.0],
+///                     [0.0, 0.0, 1.0, 0.0, 2.0]];
+/// let logp = log_softmax(scores.view(), 1).unwrap();
+/// let target = array![1i64, 0, 4];
+/// let loss = nll_loss(logp.view(), Target::indices(target.view()), &NllLossOptions::default())
+///     .unwrap();
+/// assert!((loss.sum() - 0.5035).abs() < 1e-4);
+/// ```
+pub fn nll_loss<F: Float, D: Dimension>(
+    input: ArrayView<'_, F, D>,
+    target: Target<'_, F>,
+    options: &NllLossOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    let input = input.into_dyn();
+    let (plan, targets) = prepare(input.shape(), &target, options)?;
+    let weight = options.weight.as_ref().map(row_major);
+    let (out, _) = nll_forward(
+        &plan,
+        &row_major(&input),
+        &targets,
+        weight.as_deref(),
+        options.ignore_index,
+        options.reduction,
+    )?;
+    Ok(out)
+}
+
+/// The gradient of `sum(nll_loss(input, target) * grad_output)` with respect to `input`,
+/// as PyTorch's autograd gives it: `-weight[t] * grad_output` at each non-ignored
+/// target (divided by the total weight for `mean`), zero elsewhere. A mean over only
+/// ignored targets has a zero gradient, not NaN.
+///
+/// `grad_output` has the forward output's shape (`()` when reduced).
+pub fn nll_loss_backward<F: Float, D: Dimension, E: Dimension>(
+    grad_output: ArrayView<'_, F, E>,
+    input: ArrayView<'_, F, D>,
+    target: Target<'_, F>,
+    options: &NllLossOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    let input = input.into_dyn();
+    let (plan, targets) = prepare(input.shape(), &target, options)?;
+    let weight = options.weight.as_ref().map(row_major);
+    let (_, total_weight) = nll_forward(
+        &plan,
+        &row_major(&input),
+        &targets,
+        weight.as_deref(),
+        options.ignore_index,
+        options.reduction,
+    )?;
+    nll_backward_kernel(
+        &plan,
+        &grad_output.into_dyn(),
+        &targets,
+        weight.as_deref(),
+        options.ignore_index,
+        options.reduction,
+        total_weight,
+    )
+}
