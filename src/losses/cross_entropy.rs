@@ -40,7 +40,10 @@ pub(crate) struct CePlan {
 
 fn smoothing_error(ls: f64) -> LossError {
     LossError::runtime(
-        format!("label_smoothing must be between 0.0 and 1.0. Got: {}", python_float(ls)),
+        format!(
+            "label_smoothing must be between 0.0 and 1.0. Got: {}",
+            python_float(ls)
+        ),
         "label smoothing mixes the target with the uniform distribution: 0 keeps the \
          target, 1 replaces it entirely; values above 1 have no meaning",
     )
@@ -71,7 +74,11 @@ pub(crate) fn ce_plan(
     label_smoothing: f64,
 ) -> Result<CePlan, LossError> {
     let class_dim = if input.len() == 1 { 0 } else { 1 };
-    let smoothing = if label_smoothing > 0.0 { label_smoothing } else { 0.0 };
+    let smoothing = if label_smoothing > 0.0 {
+        label_smoothing
+    } else {
+        0.0
+    };
     if input == target {
         if !target_is_float {
             return Err(LossError::runtime(
@@ -285,7 +292,11 @@ fn forward<F: Float>(
 }
 
 /// `target * (1 - ls) + ls / C`, each factor rounded to `F` first as libtorch does.
-fn smooth_probabilities<F: Float>(target: &ArrayViewD<'_, F>, ls: f64, classes: usize) -> ArrayD<F> {
+fn smooth_probabilities<F: Float>(
+    target: &ArrayViewD<'_, F>,
+    ls: f64,
+    classes: usize,
+) -> ArrayD<F> {
     if ls > 0.0 {
         let keep = F::of_f64(1.0 - ls);
         let spread = F::of_f64(ls / classes as f64);

@@ -149,5 +149,9 @@ pub(crate) fn wrap_dim(dim: i64, ndim: usize) -> Result<usize, LossError> {
             ),
         ));
     }
-    Ok(if dim < 0 { (dim + n) as usize } else { dim as usize })
+    Ok(if dim < 0 {
+        (dim + n) as usize
+    } else {
+        dim as usize
+    })
 }

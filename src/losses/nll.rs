@@ -223,7 +223,8 @@ pub(crate) fn nll_plan(
                     ));
                 }
             }
-            if ndim == 4 && (input[0] != target[0] || input[2] != target[1] || input[3] != target[2])
+            if ndim == 4
+                && (input[0] != target[0] || input[2] != target[1] || input[3] != target[2])
             {
                 return Err(LossError::runtime(
                     format!(
@@ -396,7 +397,10 @@ pub(crate) fn nll_forward<F: Float>(
                 }
             });
         }
-        return Ok((ArrayD::from_shape_vec(shape, out).map_err(internal)?, F::zero()));
+        return Ok((
+            ArrayD::from_shape_vec(shape, out).map_err(internal)?,
+            F::zero(),
+        ));
     }
     if targets.is_empty() {
         let value = if reduction == Reduction::Mean {
@@ -499,7 +503,9 @@ fn prepare<F: Float>(
         options.weight.as_ref().map(|w| w.shape()),
     )?;
     check_spatial_target_dtype(&plan, target.dtype_name(), options.reduction)?;
-    let targets = target.index_values().ok_or_else(|| target_dtype_error(target.dtype_name()))?;
+    let targets = target
+        .index_values()
+        .ok_or_else(|| target_dtype_error(target.dtype_name()))?;
     Ok((plan, targets))
 }
 

@@ -4,7 +4,9 @@
 //! agree with libtorch within the tolerance policy, not bit for bit: libtorch's
 //! vectorised `exp` and summation order depend on the machine's SIMD width.
 
-use ndarray::{Array1, ArrayD, ArrayView, ArrayView1, ArrayViewD, ArrayViewMut1, Axis, Dimension, Zip};
+use ndarray::{
+    Array1, ArrayD, ArrayView, ArrayView1, ArrayViewD, ArrayViewMut1, Axis, Dimension, Zip,
+};
 
 use super::error::{shape_str, wrap_dim, LossError};
 use super::float::Float;
@@ -62,13 +64,18 @@ pub fn log_softmax_backward<F: Float, D: Dimension>(
     let (grad_output, output) = (grad_output.into_dyn(), output.into_dyn());
     check_grad_shape(grad_output.shape(), output.shape())?;
     let axis = wrap_dim(dim, output.ndim())?;
-    Ok(backward_lanes(grad_output, output, axis, |g, y, mut out| {
-        let total: F = g.iter().copied().sum();
-        Zip::from(&mut out)
-            .and(g)
-            .and(y)
-            .for_each(|o, &g, &y| *o = g - y.exp() * total);
-    }))
+    Ok(backward_lanes(
+        grad_output,
+        output,
+        axis,
+        |g, y, mut out| {
+            let total: F = g.iter().copied().sum();
+            Zip::from(&mut out)
+                .and(g)
+                .and(y)
+                .for_each(|o, &g, &y| *o = g - y.exp() * total);
+        },
+    ))
 }
 
 /// Gradient of `sum(softmax(x, dim) * grad_output)` with respect to `x`, given the
@@ -81,13 +88,18 @@ pub fn softmax_backward<F: Float, D: Dimension>(
     let (grad_output, output) = (grad_output.into_dyn(), output.into_dyn());
     check_grad_shape(grad_output.shape(), output.shape())?;
     let axis = wrap_dim(dim, output.ndim())?;
-    Ok(backward_lanes(grad_output, output, axis, |g, y, mut out| {
-        let dot: F = g.iter().zip(y.iter()).map(|(&g, &y)| g * y).sum();
-        Zip::from(&mut out)
-            .and(g)
-            .and(y)
-            .for_each(|o, &g, &y| *o = y * (g - dot));
-    }))
+    Ok(backward_lanes(
+        grad_output,
+        output,
+        axis,
+        |g, y, mut out| {
+            let dot: F = g.iter().zip(y.iter()).map(|(&g, &y)| g * y).sum();
+            Zip::from(&mut out)
+                .and(g)
+                .and(y)
+                .for_each(|o, &g, &y| *o = y * (g - dot));
+        },
+    ))
 }
 
 /// PyTorch's autograd message for a `grad_output` whose shape is not the output's.

@@ -1,0 +1,21 @@
+//! One trait, two backends: the Rust losses and libtorch (through `tch`). Each turns a
+//! [`Case`](crate::case::Case) into an [`Outcome`](crate::case::Outcome).
+
+mod rust;
+#[cfg(feature = "torch")]
+mod torch;
+
+pub use rust::RustBackend;
+#[cfg(feature = "torch")]
+pub use torch::TorchBackend;
+
+use crate::case::{Case, Outcome};
+
+/// Something that evaluates cases.
+pub trait Backend {
+    /// A short name for reports: `rust`, `torch`.
+    fn name(&self) -> &'static str;
+
+    /// Runs one case: the output and, when asked, the gradient, or the error.
+    fn evaluate(&self, case: &Case) -> Outcome;
+}

@@ -1,0 +1,315 @@
+//! The tolerance policy of `shared/DESIGN.md` and the verdict on two outcomes of one
+//! case: exact for shapes, dtypes, errors and the NaN/Inf pattern; values within
+//! `torch.testing.assert_close`'s per-dtype tolerances, or to the bit in exact mode.
+
+use std::fmt;
+
+use crate::case::{CaseError, Computed, DType, Outcome, TensorData, Values};
+
+/// `|actual - expected| <= atol + rtol * |expected|`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// Absolute tolerance.
+    pub atol: f64,
+    /// Relative tolerance.
+    pub rtol: f64,
+}
+
+impl Tolerance {
+    /// `torch.testing.assert_close`'s defaults for a dtype (exact for integers).
+    pub fn for_dtype(dtype: DType) -> Tolerance {
+        let (atol, rtol) = match dtype {
+            DType::Float32 => (1.3e-6, 1e-5),
+            DType::Float64 => (1e-7, 1e-7),
+            DType::Float16 => (1e-3, 1e-5),
+            DType::BFloat16 => (1.6e-2, 1e-5),
+            DType::Int64 | DType::UInt8 => (0.0, 0.0),
+        };
+        Tolerance { atol, rtol }
+    }
+
+    /// Whether two finite values agree.
+    pub fn accepts(&self, actual: f64, expected: f64) -> bool {
+        (actual - expected).abs() <= self.atol + self.rtol * expected.abs()
+    }
+}
+
+/// How values are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The tolerance policy.
+    Tolerant,
+    /// Bit for bit (0 ULP; `-0.0` differs from `0.0`, any NaN equals any NaN).
+    Exact,
+}
+
+/// Distance in units in the last place between two finite values of a float dtype.
+pub fn ulp_distance(dtype: DType, a: f64, b: f64) -> u64 {
+    fn ordered32(x: f32) -> i64 {
+        let bits = x.to_bits() as i32;
+        (if bits < 0 { i32::MIN - bits } else { bits }) as i64
+    }
+    fn ordered64(x: f64) -> i128 {
+        let bits = x.to_bits() as i64;
+        (if bits < 0 { i64::MIN - bits } else { bits }) as i128
+    }
+    match dtype {
+        DType::Float64 => (ordered64(a) - ordered64(b)).unsigned_abs() as u64,
+        _ => (ordered32(a as f32) - ordered32(b as f32)).unsigned_abs(),
+    }
+}
+
+/// Which side of a comparison: libtorch (expected) or Rust (actual).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// libtorch, the oracle.
+    Torch,
+    /// The Rust losses.
+    Rust,
+}
+
+/// Why two outcomes of a case differ.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Divergence {
+    /// Both raised, with a different kind or message.
+    Error {
+        /// libtorch's error.
+        torch: CaseError,
+        /// The Rust error.
+        rust: CaseError,
+    },
+    /// One side raised, the other computed (`part` is `output` or `grad_input`).
+    OneSided {
+        /// Which part of the outcome.
+        part: &'static str,
+        /// The side that raised.
+        raised: Side,
+        /// Its error.
+        error: CaseError,
+    },
+    /// Different dtypes.
+    Dtype {
+        /// Which part of the outcome.
+        part: &'static str,
+        /// libtorch's dtype.
+        torch: DType,
+        /// The Rust dtype.
+        rust: DType,
+    },
+    /// Different shapes.
+    Shape {
+        /// Which part of the outcome.
+        part: &'static str,
+        /// libtorch's shape.
+        torch: Vec<usize>,
+        /// The Rust shape.
+        rust: Vec<usize>,
+    },
+    /// A value out of tolerance, or a NaN/Inf where the other side has something else.
+    Value {
+        /// Which part of the outcome.
+        part: &'static str,
+        /// Flat index of the worst element.
+        index: usize,
+        /// libtorch's value.
+        torch: f64,
+        /// The Rust value.
+        rust: f64,
+        /// Element dtype.
+        dtype: DType,
+    },
+}
+
+fn bits(dtype: DType, v: f64) -> String {
+    match dtype {
+        DType::Float64 => format!("0x{:016x}", v.to_bits()),
+        _ => format!("0x{:08x}", (v as f32).to_bits()),
+    }
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Divergence::Error { torch, rust } => write!(
+                f,
+                "errors differ: torch {}: {:?}, rust {}: {:?}",
+                torch.kind, torch.message, rust.kind, rust.message
+            ),
+            Divergence::OneSided {
+                part,
+                raised,
+                error,
+            } => write!(
+                f,
+                "{part}: only {} raised {}: {:?}",
+                match raised {
+                    Side::Torch => "torch",
+                    Side::Rust => "rust",
+                },
+                error.kind,
+                error.message
+            ),
+            Divergence::Dtype { part, torch, rust } => {
+                write!(
+                    f,
+                    "{part}: dtype torch {} vs rust {}",
+                    torch.name(),
+                    rust.name()
+                )
+            }
+            Divergence::Shape { part, torch, rust } => {
+                write!(f, "{part}: shape torch {torch:?} vs rust {rust:?}")
+            }
+            Divergence::Value {
+                part,
+                index,
+                torch,
+                rust,
+                dtype,
+            } => {
+                let abs = (rust - torch).abs();
+                let rel = if *torch != 0.0 {
+                    abs / torch.abs()
+                } else {
+                    f64::INFINITY
+                };
+                write!(
+                    f,
+                    "{part}[{index}]: torch {torch:e} ({}) vs rust {rust:e} ({}): abs {abs:.3e}, rel {rel:.3e}, {} ulp",
+                    bits(*dtype, *torch),
+                    bits(*dtype, *rust),
+                    if torch.is_finite() && rust.is_finite() {
+                        ulp_distance(*dtype, *rust, *torch).to_string()
+                    } else {
+                        "-".to_string()
+                    }
+                )
+            }
+        }
+    }
+}
+
+/// Compares the Rust outcome of a case with libtorch's.
+pub fn compare(torch: &Outcome, rust: &Outcome, mode: Mode) -> Result<(), Divergence> {
+    match (&torch.result, &rust.result) {
+        (Err(t), Err(r)) => errors(t, r),
+        (Err(t), Ok(_)) => Err(Divergence::OneSided {
+            part: "output",
+            raised: Side::Torch,
+            error: t.clone(),
+        }),
+        (Ok(_), Err(r)) => Err(Divergence::OneSided {
+            part: "output",
+            raised: Side::Rust,
+            error: r.clone(),
+        }),
+        (Ok(t), Ok(r)) => computed(t, r, mode),
+    }
+}
+
+fn errors(torch: &CaseError, rust: &CaseError) -> Result<(), Divergence> {
+    if torch == rust {
+        Ok(())
+    } else {
+        Err(Divergence::Error {
+            torch: torch.clone(),
+            rust: rust.clone(),
+        })
+    }
+}
+
+fn computed(torch: &Computed, rust: &Computed, mode: Mode) -> Result<(), Divergence> {
+    tensors("output", &torch.output, &rust.output, mode)?;
+    match (&torch.grad_input, &rust.grad_input) {
+        (None, None) => Ok(()),
+        (Some(Err(t)), Some(Err(r))) => errors(t, r),
+        (Some(Ok(t)), Some(Ok(r))) => tensors("grad_input", t, r, mode),
+        (Some(Err(t)), _) => Err(Divergence::OneSided {
+            part: "grad_input",
+            raised: Side::Torch,
+            error: t.clone(),
+        }),
+        (_, Some(Err(r))) => Err(Divergence::OneSided {
+            part: "grad_input",
+            raised: Side::Rust,
+            error: r.clone(),
+        }),
+        (Some(Ok(_)), None) | (None, Some(Ok(_))) => Err(Divergence::OneSided {
+            part: "grad_input",
+            raised: Side::Rust,
+            error: CaseError::new("Missing", "one side computed no gradient"),
+        }),
+    }
+}
+
+/// Compares two tensors under the policy; the worst element is reported.
+pub fn tensors(
+    part: &'static str,
+    torch: &TensorData,
+    rust: &TensorData,
+    mode: Mode,
+) -> Result<(), Divergence> {
+    if torch.dtype != rust.dtype {
+        return Err(Divergence::Dtype {
+            part,
+            torch: torch.dtype,
+            rust: rust.dtype,
+        });
+    }
+    if torch.shape != rust.shape {
+        return Err(Divergence::Shape {
+            part,
+            torch: torch.shape.clone(),
+            rust: rust.shape.clone(),
+        });
+    }
+    let (t, r) = match (&torch.values, &rust.values) {
+        (Values::Float(t), Values::Float(r)) => (t, r),
+        (Values::Int(t), Values::Int(r)) if t == r => return Ok(()),
+        _ => {
+            return Err(Divergence::Shape {
+                part,
+                torch: torch.shape.clone(),
+                rust: rust.shape.clone(),
+            })
+        }
+    };
+    let tol = Tolerance::for_dtype(torch.dtype);
+    let mut worst: Option<(usize, f64)> = None;
+    for (i, (&e, &a)) in t.iter().zip(r.iter()).enumerate() {
+        let badness = if e.is_nan() || a.is_nan() {
+            if e.is_nan() && a.is_nan() {
+                continue;
+            }
+            f64::INFINITY
+        } else if e.is_infinite() || a.is_infinite() {
+            if e == a {
+                continue;
+            }
+            f64::INFINITY
+        } else {
+            let ok = match mode {
+                Mode::Exact => e.to_bits() == a.to_bits(),
+                Mode::Tolerant => tol.accepts(a, e),
+            };
+            if ok {
+                continue;
+            }
+            // How far past the allowance, so the worst element is reported.
+            (a - e).abs() / (tol.atol + tol.rtol * e.abs()).max(f64::MIN_POSITIVE)
+        };
+        if worst.is_none_or(|(_, w)| badness > w) {
+            worst = Some((i, badness));
+        }
+    }
+    match worst {
+        None => Ok(()),
+        Some((index, _)) => Err(Divergence::Value {
+            part,
+            index,
+            torch: t[index],
+            rust: r[index],
+            dtype: torch.dtype,
+        }),
+    }
+}
