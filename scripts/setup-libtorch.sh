@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs PyTorch 2.13.0 (the libtorch that tch 0.26 binds) once per machine, into a
-# cache outside the checkout, and links it into this checkout as `.libtorch` so that
-# `.cargo/config.toml` points the build at it. Idempotent: a second run takes seconds.
+# cache outside the checkout, and links it into this checkout as `.libtorch`, where the
+# Python shim that `.cargo/config.toml` sets up finds it for torch-sys's build script.
+# Idempotent: a second run takes a second.
 #
 #   scripts/setup-libtorch.sh            install if needed, then link
 #   LOSSPARITY_CACHE=/some/dir ...       choose the cache (default ~/.cache/lossparity)
@@ -36,8 +37,7 @@ if [ ! -f "$torch_dir/lib/libtorch_cpu.so" ] || [ ! -d "$torch_dir/include" ]; t
   exit 1
 fi
 
-# A link inside the checkout (ignored by git) lets .cargo/config.toml name a fixed,
-# relative path; the 5 GB stay in the per-machine cache.
+# A link inside the checkout (ignored by git) gives the build a fixed, relative place
+# to look; the 5 GB stay in the per-machine cache, shared by every clone.
 ln -sfn "$torch_dir" "$root/.libtorch"
-ln -sfn "$venv/bin/python" "$root/.libtorch-python"
 echo "setup-libtorch: torch $TORCH_VERSION ready at $torch_dir" >&2
