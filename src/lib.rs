@@ -14,3 +14,8 @@ pub mod backend;
 pub mod case;
 pub mod compare;
 pub mod losses;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -134,6 +134,9 @@ fn run<F: CaseFloat>(case: &Case) -> Result<Computed, CaseError> {
     }
 }
 
+/// The gradient of a loss for a given `grad_output`.
+type Backward<'a, F> = dyn Fn(&ArrayD<F>) -> Result<ArrayD<F>, LossError> + 'a;
+
 fn run_loss<F: CaseFloat>(case: &Case, input: ArrayD<F>) -> Result<Computed, CaseError> {
     let target_data = case
         .target
@@ -146,7 +149,7 @@ fn run_loss<F: CaseFloat>(case: &Case, input: ArrayD<F>) -> Result<Computed, Cas
         .filter(|&d| d != F::DTYPE);
     let foreign_target = Some(target_data.dtype).filter(|d| d.is_float() && *d != F::DTYPE);
     if foreign_weight.is_some() || foreign_target.is_some() {
-        return Err(mixed_dtype_error::<F>(case, foreign_weight, foreign_target));
+        return Err(mixed_dtype_error::<F>(case, foreign_weight));
     }
     let target = match target_data.dtype {
         DType::Int64 => CaseTarget::Indices(ints(target_data).ok_or_else(|| malformed("target"))?),
@@ -164,7 +167,7 @@ fn run_loss<F: CaseFloat>(case: &Case, input: ArrayD<F>) -> Result<Computed, Cas
         None => None,
     };
     let forward_backward = |output: Result<ArrayD<F>, LossError>,
-                            backward: &dyn Fn(&ArrayD<F>) -> Result<ArrayD<F>, LossError>|
+                            backward: &Backward<F>|
      -> Result<Computed, CaseError> {
         let output = output.map_err(case_error)?;
         let grad_input = if case.grad {
@@ -219,11 +222,7 @@ fn grad_output<F: CaseFloat>(case: &Case, output: &ArrayD<F>) -> Result<ArrayD<F
 /// rejects the weight in `nll_loss` (after every shape check) and promotes in the
 /// probability path of `cross_entropy`; the Rust losses are typed, so the promotion is
 /// reported as unsupported rather than computed in the wrong precision.
-fn mixed_dtype_error<F: CaseFloat>(
-    case: &Case,
-    weight: Option<DType>,
-    target: Option<DType>,
-) -> CaseError {
+fn mixed_dtype_error<F: CaseFloat>(case: &Case, weight: Option<DType>) -> CaseError {
     let target_data = case.target.as_ref();
     let target_shape = target_data.map(|t| t.shape.clone()).unwrap_or_default();
     let target_dtype = target_data.map(|t| t.dtype).unwrap_or(DType::Int64);
@@ -257,7 +256,6 @@ fn mixed_dtype_error<F: CaseFloat>(
              the input (libtorch promotes the result) is not implemented by the Rust losses",
         );
     }
-    let _ = target;
     let found = weight.unwrap_or(DType::Float64);
     CaseError::new(
         "RuntimeError",

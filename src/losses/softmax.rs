@@ -166,7 +166,7 @@ fn along_lanes<F: Float>(
     }
     Zip::from(input.lanes(Axis(axis)))
         .and(out.lanes_mut(Axis(axis)))
-        .for_each(|x, o| lane(x, o));
+        .for_each(lane);
     out
 }
 
@@ -188,6 +188,6 @@ fn backward_lanes<F: Float>(
     Zip::from(grad_output.lanes(Axis(axis)))
         .and(output.lanes(Axis(axis)))
         .and(out.lanes_mut(Axis(axis)))
-        .for_each(|g, y, o| lane(g, y, o));
+        .for_each(lane);
     out
 }
