@@ -317,7 +317,7 @@ impl Op {
 }
 
 /// One call of one op, completely written down.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Case {
     /// Free-form name, echoed in the outcome.
     pub id: Option<String>,
@@ -507,6 +507,13 @@ impl Case {
         }
         out.push('}');
         out
+    }
+}
+
+/// Shown as its JSON line, so a failing property prints a case ready to replay.
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.to_json())
     }
 }
 

@@ -8,12 +8,18 @@
 //! - [`case`]: one call written down completely (`shared/CASES.md`), JSON Lines.
 //! - [`backend`]: the Rust losses and libtorch (feature `torch`) behind one trait.
 //! - [`compare`]: the tolerance policy and the verdict on two outcomes.
+//! - [`known`]: the reviewed table of known divergences.
+//! - [`strategies`]: random cases (proptest) for the tests and the report.
+//! - [`repro`]: a Python script reproducing a case in PyTorch.
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod case;
 pub mod compare;
+pub mod known;
 pub mod losses;
+pub mod repro;
+pub mod strategies;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -42,24 +42,46 @@ fn smoothing_error(ls: f64) -> LossError {
     LossError::runtime(
         format!(
             "label_smoothing must be between 0.0 and 1.0. Got: {}",
-            python_float(ls)
+            cpp_double(ls)
         ),
         "label smoothing mixes the target with the uniform distribution: 0 keeps the \
          target, 1 replaces it entirely; values above 1 have no meaning",
     )
 }
 
-/// A float as Python's `repr` prints it (`1.5`, `2.0`, `1e-05`).
-fn python_float(v: f64) -> String {
-    let s = format!("{v:?}");
-    if v.is_finite() && (v.abs() >= 1e16 || (v != 0.0 && v.abs() < 1e-4)) {
-        let e = format!("{v:e}");
-        let (m, exp) = e.split_once('e').unwrap_or((&e, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{m}e{sign}{:02}", exp.abs());
+/// A double as C++'s default stream formatting prints it (like `%g`: six significant
+/// digits, trailing zeros dropped), which is how libtorch writes numbers into messages.
+fn cpp_double(v: f64) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "nan"
+        } else if v > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        }
+        .to_string();
     }
-    s
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    let sci = format!("{v:.5e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    } else {
+        let decimals = (5 - exp).max(0) as usize;
+        trim(&format!("{v:.decimals$}"))
+    }
 }
 
 /// Every check of `cross_entropy` that libtorch makes before reading a value, in its
@@ -152,6 +174,8 @@ fn check_smoothing_shapes(
     plan: &CePlan,
     nll: &NllPlan,
     weight: Option<&[usize]>,
+    reduction: Reduction,
+    counted: usize,
 ) -> Result<(), LossError> {
     if let Some(w) = weight {
         let Some(&first) = w.first() else {
@@ -181,6 +205,16 @@ fn check_smoothing_shapes(
             "output with shape [] doesn't match the broadcast shape [1]",
             "for a 1-D input (one sample) give the class index as a 0-D target (shape []); \
              libtorch's label smoothing cannot combine a (1)-shaped target with it",
+        ));
+    }
+    // The gather of the targets' weights checks the index dtype only when it has
+    // something to gather.
+    if nll.byte_target && weight.is_some() && reduction == Reduction::Mean && counted > 0 {
+        return Err(LossError::runtime(
+            "gather(): Expected dtype int32/int64 for index",
+            "with label smoothing, a weight and reduction='mean', libtorch gathers the \
+             weights of the targets, which needs int64 indices: convert the uint8 target \
+             with .long()",
         ));
     }
     Ok(())
@@ -263,7 +297,11 @@ fn forward<F: Float>(
             )?;
             let (output, smooth_divisor) = match &plan.path {
                 CePath::Smoothed { smoothing, .. } => {
-                    check_smoothing_shapes(&plan, nll, weight_shape)?;
+                    let counted = targets
+                        .iter()
+                        .filter(|&&t| t != options.ignore_index)
+                        .count();
+                    check_smoothing_shapes(&plan, nll, weight_shape, reduction, counted)?;
                     smoothed_loss(
                         nll,
                         &logp,

@@ -66,3 +66,6 @@ pub fn check_cross_entropy_shapes(
 pub fn wrap_dim_checked(dim: i64, ndim: usize) -> Result<usize, LossError> {
     error::wrap_dim(dim, ndim)
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,6 +37,8 @@ pub(crate) struct NllPlan {
     pub target_shape: Vec<usize>,
     /// The output's shape with `reduction='none'`.
     pub none_shape: Vec<usize>,
+    /// Whether the target is `uint8` (it changes how libtorch prints a bad index).
+    pub byte_target: bool,
 }
 
 impl NllPlan {
@@ -173,6 +175,7 @@ pub(crate) fn nll_plan(
                 input_shape: input.to_vec(),
                 target_shape: target.to_vec(),
                 none_shape,
+                byte_target: target_dtype == "Byte",
             })
         }
         _ => {
@@ -247,6 +250,7 @@ pub(crate) fn nll_plan(
                 input_shape: input.to_vec(),
                 target_shape: target.to_vec(),
                 none_shape,
+                byte_target: target_dtype == "Byte",
             })
         }
     }
@@ -280,42 +284,69 @@ pub(crate) fn check_spatial_target_dtype(
         && target_dtype == "Byte"
         && (reduction == Reduction::None || !empty)
     {
-        return Err(LossError::runtime(
-            "expected scalar type Long but found Byte",
-            "for inputs with more than 2 dimensions libtorch reads class indices as int64 \
-             only; convert the uint8 target with .long()",
-        ));
+        return Err(byte_target_error());
     }
     Ok(())
 }
 
-fn out_of_bounds(target: i64, classes: usize, ignore_index: i64) -> LossError {
+fn byte_target_error() -> LossError {
+    LossError::runtime(
+        "expected scalar type Long but found Byte",
+        "for inputs with more than 2 dimensions libtorch reads class indices as int64 \
+         only; convert the uint8 target with .long()",
+    )
+}
+
+fn out_of_bounds(plan: &NllPlan, target: i64, ignore_index: i64, elementwise: bool) -> LossError {
+    let classes = plan.classes;
+    // libtorch's elementwise (`none`) kernel streams a uint8 target into its message as
+    // a character, not a number; its reducing kernel widens it to int64 first.
+    let as_char = plan.byte_target && elementwise;
+    let shown = if as_char {
+        u8::try_from(target)
+            .ok()
+            .filter(u8::is_ascii)
+            .map_or('\u{fffd}', char::from)
+            .to_string()
+    } else {
+        target.to_string()
+    };
     let extra = if target < 0 {
         format!(
             "; negative values are not classes: if {target} marks unlabelled positions, pass \
              ignore_index={target}"
         )
+    } else if as_char {
+        format!(" (libtorch prints the uint8 target {target} as a character)")
     } else {
         String::new()
     };
     LossError::index(
-        format!("Target {target} is out of bounds."),
+        format!("Target {shown} is out of bounds."),
         format!(
-            "class indices must lie in [0, {classes}), the input's {classes} classes, unless \
-             equal to ignore_index ({ignore_index}){extra}"
+            "class index {target} is not in [0, {classes}), the input's {classes} classes, and \
+             not ignore_index ({ignore_index}){extra}"
         ),
     )
 }
 
-/// Checks a target value and returns its class, or `None` when it is ignored.
-fn class_of(t: i64, classes: usize, ignore_index: i64) -> Result<Option<usize>, LossError> {
-    if t == ignore_index {
-        return Ok(None);
+impl NllPlan {
+    /// Checks a target value and returns its class, or `None` when it is ignored.
+    /// `elementwise` marks libtorch's `none` kernel, which words the error differently.
+    fn class_of(
+        &self,
+        t: i64,
+        ignore_index: i64,
+        elementwise: bool,
+    ) -> Result<Option<usize>, LossError> {
+        if t == ignore_index {
+            return Ok(None);
+        }
+        if t < 0 || t as u64 >= self.classes as u64 {
+            return Err(out_of_bounds(self, t, ignore_index, elementwise));
+        }
+        Ok(Some(t as usize))
     }
-    if t < 0 || t as u64 >= classes as u64 {
-        return Err(out_of_bounds(t, classes, ignore_index));
-    }
-    Ok(Some(t as usize))
 }
 
 /// libtorch's `CeilLog2` (1 for inputs up to 2).
@@ -344,7 +375,7 @@ pub(crate) fn nll_sums<F: Float>(
     let mut wsum = [F::zero(); LEVELS];
     let mut ignored = 0usize;
     for (p, &t) in targets.iter().enumerate().take(positions) {
-        let Some(class) = class_of(t, plan.classes, ignore_index)? else {
+        let Some(class) = plan.class_of(t, ignore_index, false)? else {
             ignored += 1;
             continue;
         };
@@ -389,7 +420,7 @@ pub(crate) fn nll_forward<F: Float>(
     if reduction == Reduction::None && !unbatched {
         let mut out = Vec::with_capacity(plan.positions());
         for (p, &t) in targets.iter().enumerate() {
-            out.push(match class_of(t, plan.classes, ignore_index)? {
+            out.push(match plan.class_of(t, ignore_index, true)? {
                 None => F::zero(),
                 Some(class) => {
                     let w = weight.map_or(F::one(), |w| w[class]);
@@ -430,7 +461,9 @@ pub(crate) fn nll_backward_kernel<F: Float>(
     total_weight: F,
 ) -> Result<ArrayD<F>, LossError> {
     check_grad_shape(grad_output.shape(), &plan.output_shape(reduction))?;
-    if let NllPath::Unbatched { one_d_target: true } = plan.path {
+    // libtorch's backward compares the sizes of a 1-D input and a (1)-shaped target,
+    // which the forward let through: equal only with one class.
+    if plan.path == (NllPath::Unbatched { one_d_target: true }) && plan.classes != 1 {
         return Err(LossError::runtime(
             format!(
                 "size mismatch (got input: {}, target: {})",
@@ -441,6 +474,10 @@ pub(crate) fn nll_backward_kernel<F: Float>(
              does not: give the single class index as a 0-D target (shape [])",
         ));
     }
+    if plan.path == NllPath::Spatial && plan.byte_target {
+        // The spatial backward reads the target as int64 even when it is empty.
+        return Err(byte_target_error());
+    }
     let mut grad = vec![F::zero(); plan.input_shape.iter().product()];
     let unbatched = matches!(plan.path, NllPath::Unbatched { .. });
     if reduction == Reduction::None && !unbatched {
@@ -449,7 +486,7 @@ pub(crate) fn nll_backward_kernel<F: Float>(
             if t == ignore_index {
                 continue;
             }
-            if let Some(class) = class_of(t, plan.classes, ignore_index)? {
+            if let Some(class) = plan.class_of(t, ignore_index, true)? {
                 let w = weight.map_or(F::one(), |w| w[class]);
                 grad[plan.input_index(p, class)] = -w * g[p];
             }
@@ -462,7 +499,7 @@ pub(crate) fn nll_backward_kernel<F: Float>(
             g
         });
         for (p, &t) in targets.iter().enumerate() {
-            if let Some(class) = class_of(t, plan.classes, ignore_index)? {
+            if let Some(class) = plan.class_of(t, ignore_index, false)? {
                 grad[plan.input_index(p, class)] = weight.map_or(step, |w| w[class] * step);
             }
         }

@@ -1,0 +1,105 @@
+//! Conformance: random cases from `lossparity::strategies`, through libtorch and the
+//! Rust losses, compared under the tolerance policy (nll_loss bit for bit), gradients
+//! and errors included. A failure shrinks to a minimal case, is persisted under
+//! `proptest-regressions/`, and prints the case as JSON and a Python script that
+//! reproduces it. `PROPTEST_CASES=N` scales a campaign up.
+#![cfg(feature = "torch")]
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError};
+
+use lossparity::backend::{Backend, RustBackend, TorchBackend};
+use lossparity::case::{Case, Op};
+use lossparity::compare::{compare, Mode};
+use lossparity::known::{explain, KNOWN_DIVERGENCES};
+use lossparity::repro::python_repro;
+use lossparity::strategies::{cross_entropy_case, nll_loss_case, softmax_case};
+
+/// Cases per property: `PROPTEST_CASES` when set, else enough for about ten thousand
+/// random cases in all.
+fn config(default_cases: u32) -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_cases);
+    Config {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        max_shrink_iters: 4096,
+        ..Config::default()
+    }
+}
+
+fn mode(case: &Case) -> Mode {
+    if case.op == Op::NllLoss {
+        Mode::Exact
+    } else {
+        Mode::Tolerant
+    }
+}
+
+/// Runs a case on both sides; a divergence that the known table does not explain fails
+/// with everything needed to reproduce it.
+fn agrees(case: &Case) -> Result<(), TestCaseError> {
+    let torch = TorchBackend.evaluate(case);
+    let rust = RustBackend.evaluate(case);
+    match compare(&torch, &rust, mode(case)) {
+        Ok(()) => Ok(()),
+        Err(d) if explain(case, &d).is_some() => Ok(()),
+        Err(d) => Err(TestCaseError::fail(format!(
+            "{d}\ncase:  {}\ntorch: {}\nrust:  {}\nreproduce in PyTorch:\n{}",
+            case.to_json(),
+            torch.to_json(),
+            rust.to_json(),
+            python_repro(case)
+        ))),
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2500))]
+
+    #[test]
+    fn nll_loss_matches_libtorch(case in nll_loss_case()) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn cross_entropy_matches_libtorch(case in cross_entropy_case()) {
+        agrees(&case)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1500))]
+
+    #[test]
+    fn log_softmax_matches_libtorch(case in softmax_case(Op::LogSoftmax)) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn softmax_matches_libtorch(case in softmax_case(Op::Softmax)) {
+        agrees(&case)?;
+    }
+}
+
+#[test]
+fn every_known_divergence_still_diverges_and_is_recognised() {
+    for known in KNOWN_DIVERGENCES {
+        let case = Case::from_json(known.example).unwrap_or_else(|e| panic!("{}: {e}", known.name));
+        let torch = TorchBackend.evaluate(&case);
+        let rust = RustBackend.evaluate(&case);
+        let d = compare(&torch, &rust, mode(&case)).expect_err(&format!(
+            "known divergence `{}` no longer diverges: remove it from the table",
+            known.name
+        ));
+        assert!(
+            (known.applies)(&case, &d),
+            "`{}` does not recognise its example: {d}",
+            known.name
+        );
+    }
+}
