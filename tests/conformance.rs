@@ -44,7 +44,7 @@ fn mode(case: &Case) -> Mode {
 /// with everything needed to reproduce it.
 fn agrees(case: &Case) -> Result<(), TestCaseError> {
     let torch = TorchBackend.evaluate(case);
-    let rust = RustBackend.evaluate(case);
+    let rust = RustBackend::default().evaluate(case);
     match compare(&torch, &rust, mode(case)) {
         Ok(()) => Ok(()),
         Err(d) if explain(case, &d).is_some() => Ok(()),
@@ -91,7 +91,7 @@ fn every_known_divergence_still_diverges_and_is_recognised() {
     for known in KNOWN_DIVERGENCES {
         let case = Case::from_json(known.example).unwrap_or_else(|e| panic!("{}: {e}", known.name));
         let torch = TorchBackend.evaluate(&case);
-        let rust = RustBackend.evaluate(&case);
+        let rust = RustBackend::default().evaluate(&case);
         let d = compare(&torch, &rust, mode(&case)).expect_err(&format!(
             "known divergence `{}` no longer diverges: remove it from the table",
             known.name

@@ -349,7 +349,7 @@ fn edge_cases() -> Vec<Case> {
 }
 
 fn check_all(cases: &[Case]) -> usize {
-    let (torch, rust) = (TorchBackend, RustBackend);
+    let (torch, rust) = (TorchBackend, RustBackend::default());
     let mut failures = Vec::new();
     for case in cases {
         let expected = torch.evaluate(case);

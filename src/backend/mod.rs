@@ -5,7 +5,7 @@ mod rust;
 #[cfg(feature = "torch")]
 mod torch;
 
-pub use rust::RustBackend;
+pub use rust::{MemoryLayout, RustBackend};
 #[cfg(feature = "torch")]
 pub use torch::TorchBackend;
 

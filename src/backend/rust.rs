@@ -2,7 +2,7 @@
 //! Dtype combinations that the typed API cannot express (a weight of another float
 //! type, integer inputs) get libtorch's errors here, at the point libtorch raises them.
 
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
 
 use super::Backend;
 use crate::case::{Case, CaseError, Computed, DType, Op, Outcome, TensorData, Values};
@@ -10,7 +10,74 @@ use crate::losses::{self, CrossEntropyOptions, Float, LossError, NllLossOptions,
 
 /// Evaluates cases with the pure-Rust losses.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct RustBackend;
+pub struct RustBackend {
+    /// How the case's tensors are laid out in memory before the losses see them.
+    pub layout: MemoryLayout,
+}
+
+/// Memory layouts of the arrays handed to the losses: the same logical values, other
+/// strides. Results must not depend on it (the conformance tests check it bit for bit).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryLayout {
+    /// Row-major and contiguous.
+    #[default]
+    Contiguous,
+    /// Column-major: a transposed copy viewed with its axes reversed.
+    Transposed,
+    /// Every other element of a buffer twice as long in the last dimension.
+    Strided,
+}
+
+impl RustBackend {
+    /// A backend that lays every tensor out as `layout`.
+    pub fn with_layout(layout: MemoryLayout) -> Self {
+        RustBackend { layout }
+    }
+}
+
+/// An array stored in some layout, viewed with its logical shape.
+struct Laid<A> {
+    storage: ArrayD<A>,
+    layout: MemoryLayout,
+}
+
+impl<A: Clone + Default> Laid<A> {
+    fn new(array: ArrayD<A>, layout: MemoryLayout) -> Self {
+        let storage = match layout {
+            MemoryLayout::Contiguous => array,
+            MemoryLayout::Transposed => array.reversed_axes().as_standard_layout().into_owned(),
+            MemoryLayout::Strided if array.ndim() > 0 => {
+                let last = array.ndim() - 1;
+                let mut shape = array.shape().to_vec();
+                shape[last] *= 2;
+                let mut storage = ArrayD::from_elem(IxDyn(&shape), A::default());
+                storage
+                    .slice_each_axis_mut(|ax| stride_two(ax.axis.index() == last))
+                    .assign(&array);
+                storage
+            }
+            MemoryLayout::Strided => array,
+        };
+        Laid { storage, layout }
+    }
+
+    fn view(&self) -> ArrayViewD<'_, A> {
+        match self.layout {
+            MemoryLayout::Contiguous => self.storage.view(),
+            MemoryLayout::Transposed => self.storage.view().reversed_axes(),
+            MemoryLayout::Strided if self.storage.ndim() > 0 => {
+                let last = self.storage.ndim() - 1;
+                self.storage
+                    .slice_each_axis(|ax| stride_two(ax.axis.index() == last))
+            }
+            MemoryLayout::Strided => self.storage.view(),
+        }
+    }
+}
+
+fn stride_two(step: bool) -> Slice {
+    Slice::new(0, None, if step { 2 } else { 1 })
+}
 
 impl Backend for RustBackend {
     fn name(&self) -> &'static str {
@@ -19,8 +86,8 @@ impl Backend for RustBackend {
 
     fn evaluate(&self, case: &Case) -> Outcome {
         let result = match case.input.dtype {
-            DType::Float32 => run::<f32>(case),
-            DType::Float64 => run::<f64>(case),
+            DType::Float32 => run::<f32>(case, self.layout),
+            DType::Float64 => run::<f64>(case, self.layout),
             DType::Int64 | DType::UInt8 => Err(integer_input_error(case)),
             DType::Float16 | DType::BFloat16 => Err(CaseError::new(
                 "Unsupported",
@@ -85,9 +152,9 @@ fn malformed(what: &str) -> CaseError {
 /// The target as the losses take it; a float target of another dtype is returned in
 /// the error position with its dtype name, for the caller to decide.
 enum CaseTarget<F> {
-    Indices(ArrayD<i64>),
-    Bytes(ArrayD<u8>),
-    Probabilities(ArrayD<F>),
+    Indices(Laid<i64>),
+    Bytes(Laid<u8>),
+    Probabilities(Laid<F>),
 }
 
 impl<F: CaseFloat> CaseTarget<F> {
@@ -100,8 +167,11 @@ impl<F: CaseFloat> CaseTarget<F> {
     }
 }
 
-fn run<F: CaseFloat>(case: &Case) -> Result<Computed, CaseError> {
-    let input = floats::<F>(&case.input).ok_or_else(|| malformed("input"))?;
+fn run<F: CaseFloat>(case: &Case, layout: MemoryLayout) -> Result<Computed, CaseError> {
+    let input = Laid::new(
+        floats::<F>(&case.input).ok_or_else(|| malformed("input"))?,
+        layout,
+    );
     match case.op {
         Op::LogSoftmax | Op::Softmax => {
             let dim = case.dim.unwrap_or(0);
@@ -112,7 +182,7 @@ fn run<F: CaseFloat>(case: &Case) -> Result<Computed, CaseError> {
             }
             .map_err(case_error)?;
             let grad_input = if case.grad {
-                let go = grad_output::<F>(case, &output)?;
+                let go = Laid::new(grad_output::<F>(case, &output)?, layout);
                 Some(
                     if case.op == Op::LogSoftmax {
                         losses::log_softmax_backward(go.view(), output.view(), dim)
@@ -130,14 +200,18 @@ fn run<F: CaseFloat>(case: &Case) -> Result<Computed, CaseError> {
                 grad_input,
             })
         }
-        Op::NllLoss | Op::CrossEntropy => run_loss::<F>(case, input),
+        Op::NllLoss | Op::CrossEntropy => run_loss::<F>(case, input, layout),
     }
 }
 
 /// The gradient of a loss for a given `grad_output`.
-type Backward<'a, F> = dyn Fn(&ArrayD<F>) -> Result<ArrayD<F>, LossError> + 'a;
+type Backward<'a, F> = dyn Fn(&ArrayViewD<'_, F>) -> Result<ArrayD<F>, LossError> + 'a;
 
-fn run_loss<F: CaseFloat>(case: &Case, input: ArrayD<F>) -> Result<Computed, CaseError> {
+fn run_loss<F: CaseFloat>(
+    case: &Case,
+    input: Laid<F>,
+    layout: MemoryLayout,
+) -> Result<Computed, CaseError> {
     let target_data = case
         .target
         .as_ref()
@@ -152,18 +226,26 @@ fn run_loss<F: CaseFloat>(case: &Case, input: ArrayD<F>) -> Result<Computed, Cas
         return Err(mixed_dtype_error::<F>(case, foreign_weight));
     }
     let target = match target_data.dtype {
-        DType::Int64 => CaseTarget::Indices(ints(target_data).ok_or_else(|| malformed("target"))?),
-        DType::UInt8 => CaseTarget::Bytes(
+        DType::Int64 => CaseTarget::Indices(Laid::new(
+            ints(target_data).ok_or_else(|| malformed("target"))?,
+            layout,
+        )),
+        DType::UInt8 => CaseTarget::Bytes(Laid::new(
             ints(target_data)
                 .ok_or_else(|| malformed("target"))?
                 .mapv(|v| v as u8),
-        ),
-        _ => {
-            CaseTarget::Probabilities(floats::<F>(target_data).ok_or_else(|| malformed("target"))?)
-        }
+            layout,
+        )),
+        _ => CaseTarget::Probabilities(Laid::new(
+            floats::<F>(target_data).ok_or_else(|| malformed("target"))?,
+            layout,
+        )),
     };
     let weight = match &case.weight {
-        Some(w) => Some(floats::<F>(w).ok_or_else(|| malformed("weight"))?),
+        Some(w) => Some(Laid::new(
+            floats::<F>(w).ok_or_else(|| malformed("weight"))?,
+            layout,
+        )),
         None => None,
     };
     let forward_backward = |output: Result<ArrayD<F>, LossError>,
@@ -171,8 +253,12 @@ fn run_loss<F: CaseFloat>(case: &Case, input: ArrayD<F>) -> Result<Computed, Cas
      -> Result<Computed, CaseError> {
         let output = output.map_err(case_error)?;
         let grad_input = if case.grad {
-            let go = grad_output::<F>(case, &output)?;
-            Some(backward(&go).map(|g| to_data(&g)).map_err(case_error))
+            let go = Laid::new(grad_output::<F>(case, &output)?, layout);
+            Some(
+                backward(&go.view())
+                    .map(|g| to_data(&g))
+                    .map_err(case_error),
+            )
         } else {
             None
         };

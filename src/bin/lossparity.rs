@@ -50,7 +50,7 @@ enum Which {
 
 fn backend(which: Which) -> Result<Box<dyn Backend>> {
     match which {
-        Which::Rust => Ok(Box::new(RustBackend)),
+        Which::Rust => Ok(Box::new(RustBackend::default())),
         Which::Torch => torch_backend(),
     }
 }
@@ -124,7 +124,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Diff { file } => {
             let torch = torch_backend()?;
-            let rust = RustBackend;
+            let rust = RustBackend::default();
             let (mut agree, mut diverge, mut invalid_lines) = (0, 0, 0);
             for (line, case) in read_cases(&file)? {
                 let case = match case {

@@ -1,0 +1,215 @@
+//! Fails when the random case generators stop exercising an op, a layout, an option or
+//! an error: the conformance properties are only as good as what they generate.
+
+use std::collections::BTreeSet;
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use lossparity::backend::{Backend, RustBackend};
+use lossparity::case::{Case, DType, Op, Values};
+use lossparity::strategies::{cross_entropy_case, nll_loss_case, softmax_case};
+
+fn sample<S: Strategy<Value = Case>>(strategy: S, n: usize, seed: u8) -> Vec<Case> {
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    (0..n)
+        .map(|_| strategy.new_tree(&mut runner).expect("strategy").current())
+        .collect()
+}
+
+/// Every feature a set of cases shows, by name.
+fn features(cases: &[Case]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for case in cases {
+        let op = case.op.name();
+        let ndim = case.input.shape.len();
+        seen.insert(format!("{op} {ndim}-D"));
+        seen.insert(format!("{op} {}", case.input.dtype.name()));
+        if case.grad {
+            seen.insert(format!("{op} grad"));
+        }
+        if case.grad_output.is_some() {
+            seen.insert(format!("{op} grad_output"));
+        }
+        if let Values::Float(v) = &case.input.values {
+            if v.iter().any(|x| x.is_nan()) {
+                seen.insert(format!("{op} nan logit"));
+            }
+            if v.iter().any(|x| x.is_infinite()) {
+                seen.insert(format!("{op} inf logit"));
+            }
+            if v.iter().any(|x| x.abs() >= 1e3 && x.is_finite()) {
+                seen.insert(format!("{op} huge logit"));
+            }
+        }
+        if let Err(e) = &RustBackend::default().evaluate(case).result {
+            let words: Vec<&str> = e.message.split(' ').take(2).collect();
+            seen.insert(format!("{op} error {}: {}", e.kind, words.join(" ")));
+        }
+        if !case.op.is_loss() {
+            continue;
+        }
+        let classes = match ndim {
+            0 => 0,
+            1 => case.input.shape[0],
+            _ => case.input.shape[1],
+        };
+        if ndim >= 2 && case.input.shape[0] == 0 {
+            seen.insert(format!("{op} empty batch"));
+        }
+        if classes == 1 {
+            seen.insert(format!("{op} one class"));
+        }
+        seen.insert(format!("{op} reduction {}", case.reduction.as_str()));
+        if let Some(w) = case.weight.as_ref().and_then(|w| w.floats()) {
+            seen.insert(format!("{op} weight"));
+            if w.contains(&0.0) {
+                seen.insert(format!("{op} zero weight"));
+            }
+            if w.iter().any(|&x| x < 0.0) {
+                seen.insert(format!("{op} negative weight"));
+            }
+        }
+        let ii = case.ignore_index;
+        if ii >= 0 && (ii as usize) < classes {
+            seen.insert(format!("{op} ignore_index in range"));
+        } else if ii != -100 {
+            seen.insert(format!("{op} ignore_index out of range"));
+        }
+        if let Some(t) = &case.target {
+            match (&t.values, t.dtype) {
+                (Values::Int(v), dtype) => {
+                    if dtype == DType::UInt8 {
+                        seen.insert(format!("{op} uint8 target {}-D", ndim.min(3)));
+                    }
+                    if v.contains(&ii) {
+                        seen.insert(format!("{op} ignored positions"));
+                    }
+                    if v.iter().any(|&x| x >= classes as i64 && x != ii) {
+                        seen.insert(format!("{op} out-of-bounds target"));
+                    }
+                    if v.iter().any(|&x| x < 0 && x != ii) {
+                        seen.insert(format!("{op} negative target"));
+                    }
+                }
+                (Values::Float(_), _) if t.shape == case.input.shape => {
+                    seen.insert(format!("{op} probability target"));
+                }
+                _ => {}
+            }
+        }
+        if op == "cross_entropy" {
+            let ls = case.label_smoothing;
+            let bucket = if ls < 0.0 {
+                "negative"
+            } else if ls == 0.0 {
+                "zero"
+            } else if ls < 1.0 {
+                "in (0, 1)"
+            } else if ls == 1.0 {
+                "one"
+            } else {
+                "above one"
+            };
+            seen.insert(format!("{op} label_smoothing {bucket}"));
+        }
+    }
+    seen
+}
+
+#[test]
+fn generators_cover_every_op_layout_option_and_error() {
+    let mut cases = sample(nll_loss_case(), 3000, 1);
+    cases.extend(sample(cross_entropy_case(), 3000, 2));
+    cases.extend(sample(softmax_case(Op::LogSoftmax), 800, 3));
+    cases.extend(sample(softmax_case(Op::Softmax), 800, 4));
+    let seen = features(&cases);
+    let mut missing = Vec::new();
+    let mut expect = |name: String| {
+        if !seen.iter().any(|s| s.starts_with(&name)) {
+            missing.push(name);
+        }
+    };
+    for op in ["log_softmax", "softmax"] {
+        for ndim in 0..=5 {
+            expect(format!("{op} {ndim}-D"));
+        }
+        for what in [
+            "float32",
+            "float64",
+            "grad",
+            "grad_output",
+            "nan logit",
+            "inf logit",
+            "huge logit",
+        ] {
+            expect(format!("{op} {what}"));
+        }
+        expect(format!("{op} error IndexError: Dimension out"));
+    }
+    for op in ["nll_loss", "cross_entropy"] {
+        for ndim in 0..=5 {
+            expect(format!("{op} {ndim}-D"));
+        }
+        for what in [
+            "float32",
+            "float64",
+            "grad",
+            "grad_output",
+            "nan logit",
+            "inf logit",
+            "huge logit",
+            "empty batch",
+            "one class",
+            "reduction none",
+            "reduction mean",
+            "reduction sum",
+            "weight",
+            "zero weight",
+            "negative weight",
+            "ignore_index in range",
+            "ignore_index out of range",
+            "ignored positions",
+            "out-of-bounds target",
+            "negative target",
+            "uint8 target 2-D",
+            "uint8 target 3-D",
+        ] {
+            expect(format!("{op} {what}"));
+        }
+        if op == "nll_loss" {
+            expect(format!("{op} error ValueError: Expected 1"));
+        }
+        for error in [
+            "ValueError: Expected input",
+            "IndexError: Target",
+            "RuntimeError: 0D or",
+            "RuntimeError: expected target",
+            "RuntimeError: weight tensor",
+            "RuntimeError: Expected target",
+            "RuntimeError: size mismatch",
+            "RuntimeError: expected scalar",
+            "RuntimeError: only batches",
+        ] {
+            expect(format!("{op} error {error}"));
+        }
+    }
+    for what in [
+        "probability target",
+        "label_smoothing negative",
+        "label_smoothing zero",
+        "label_smoothing in (0, 1)",
+        "label_smoothing one",
+        "label_smoothing above one",
+        "error RuntimeError: label_smoothing must",
+        "error RuntimeError: Expected floating",
+        "error RuntimeError: ignore_index is",
+    ] {
+        expect(format!("cross_entropy {what}"));
+    }
+    assert!(
+        missing.is_empty(),
+        "the generators never produce: {missing:#?}\nseen: {seen:#?}"
+    );
+}
