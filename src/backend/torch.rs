@@ -1,6 +1,11 @@
 //! The libtorch backend: a case run through `tch` on CPU, gradients by libtorch's
 //! autograd. Errors keep the first line of libtorch's message; the Python kind comes
 //! from the C++ exception class named in the backtrace (`c10::IndexError`, ...).
+//!
+//! libtorch runs single-threaded here: with several threads its `reduction='none'`
+//! kernels check targets in parallel and report whichever bad target a thread meets
+//! first, which changes from run to run; one thread makes the oracle deterministic
+//! (the first bad target in order, as PyTorch does on a one-core machine).
 
 use tch::{Kind, TchError, Tensor};
 
@@ -18,6 +23,8 @@ impl Backend for TorchBackend {
     }
 
     fn evaluate(&self, case: &Case) -> Outcome {
+        static SINGLE_THREADED: std::sync::Once = std::sync::Once::new();
+        SINGLE_THREADED.call_once(|| tch::set_num_threads(1));
         Outcome {
             id: case.id.clone(),
             result: run(case),
