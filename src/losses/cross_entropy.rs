@@ -468,11 +468,35 @@ pub fn cross_entropy_backward<F: Float, D: Dimension, E: Dimension>(
     target: Target<'_, F>,
     options: &CrossEntropyOptions<'_, F>,
 ) -> Result<ArrayD<F>, LossError> {
+    cross_entropy_with_grad(grad_output, input, target, options).map(|(_, grad)| grad)
+}
+
+/// The loss and its gradient in one call: what [`cross_entropy`] and
+/// [`cross_entropy_backward`] return, without computing the forward twice.
+///
+/// ```
+/// use lossparity::losses::{cross_entropy_with_grad, CrossEntropyOptions, Target};
+/// use ndarray::{arr0, array};
+///
+/// let logits = array![[2.0f64, 0.0, 0.0]];
+/// let target = array![0i64];
+/// let (loss, grad) = cross_entropy_with_grad(arr0(1.0).view(), logits.view(),
+///     Target::indices(target.view()), &CrossEntropyOptions::default()).unwrap();
+/// // d loss / d logits = softmax(logits) - one_hot(target)
+/// assert!((grad.sum()).abs() < 1e-12 && loss.sum() > 0.0);
+/// ```
+pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
+    grad_output: ArrayView<'_, F, E>,
+    input: ArrayView<'_, F, D>,
+    target: Target<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+) -> Result<(ArrayD<F>, ArrayD<F>), LossError> {
     let fwd = forward(input.into_dyn(), &target, options)?;
     let grad_output = grad_output.into_dyn();
     check_grad_shape(grad_output.shape(), fwd.output.shape())?;
     let grad_logp = grad_of_logp(&fwd, &grad_output, options)?;
-    log_softmax_backward(grad_logp.view(), fwd.logp.view(), fwd.plan.class_dim as i64)
+    let grad = log_softmax_backward(grad_logp.view(), fwd.logp.view(), fwd.plan.class_dim as i64)?;
+    Ok((fwd.output, grad))
 }
 
 fn grad_of_logp<F: Float>(
