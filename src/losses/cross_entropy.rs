@@ -6,12 +6,16 @@
 //! this module. The `nll_loss` part is bit-exact; `log_softmax` and the sums over
 //! classes agree within the tolerance policy.
 
+use std::borrow::Cow;
+
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension, IxDyn};
+use rayon::prelude::*;
 
 use super::error::{shape_str, LossError};
 use super::float::Float;
+use super::kernels::{lane_log_sum_exp, log_softmax_backward_lane, PARALLEL_MIN_ELEMENTS};
 use super::nll::{
-    check_spatial_target_dtype, internal, nll_backward_kernel, nll_forward, nll_plan,
+    check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
     weight_shape_error, NllPath, NllPlan,
 };
 use super::options::{row_major, CrossEntropyOptions, Reduction, Target};
@@ -231,10 +235,83 @@ fn weight_along_classes<F: Float>(
     ArrayD::from_shape_vec(IxDyn(&shape), weight.to_vec()).map_err(internal)
 }
 
+/// Scores laid out one position per row, classes last (a copy only for K-dimensional
+/// inputs, whose classes are strided), with each row's max and log-sum-exp: the
+/// log-probabilities of the index paths, computed on demand and never materialised.
+struct Rows<'a, F: Clone> {
+    x: Cow<'a, [F]>,
+    classes: usize,
+    /// `(max, log(sum(exp(x - max))))` per row; `None` when the row's max is not
+    /// finite, which makes every log-probability of the row NaN.
+    stats: Vec<Option<(F, F)>>,
+    /// Shape of the row layout, and the axis order back to the input's when it differs.
+    moved_shape: Vec<usize>,
+    inverse: Option<Vec<usize>>,
+}
+
+impl<'a, F: Float> Rows<'a, F> {
+    fn new(input: ArrayViewD<'a, F>, class_dim: usize) -> Self {
+        let classes = input.shape().get(class_dim).copied().unwrap_or(1);
+        let ndim = input.ndim();
+        let (view, inverse) = if ndim > 2 {
+            let order: Vec<usize> = (0..ndim)
+                .filter(|&a| a != class_dim)
+                .chain([class_dim])
+                .collect();
+            let mut inverse = vec![0; ndim];
+            for (position, &a) in order.iter().enumerate() {
+                inverse[a] = position;
+            }
+            (input.permuted_axes(IxDyn(&order)), Some(inverse))
+        } else {
+            (input, None)
+        };
+        let moved_shape = view.shape().to_vec();
+        let positions = moved_shape[..moved_shape.len().saturating_sub(1)]
+            .iter()
+            .product();
+        let x = row_major(&view);
+        let stats = if classes == 0 {
+            vec![None; positions]
+        } else if x.len() >= PARALLEL_MIN_ELEMENTS {
+            x.par_chunks(classes).map(lane_log_sum_exp).collect()
+        } else {
+            x.chunks(classes).map(lane_log_sum_exp).collect()
+        };
+        Rows {
+            x,
+            classes,
+            stats,
+            moved_shape,
+            inverse,
+        }
+    }
+
+    /// The log-probability of class `c` at position `p`.
+    #[inline]
+    fn logp(&self, p: usize, c: usize) -> F {
+        match self.stats[p] {
+            Some((max, lse)) => self.x[p * self.classes + c] - max - lse,
+            None => F::nan(),
+        }
+    }
+
+    /// Values in the row layout, put back into the input's layout.
+    fn to_input_layout(&self, values: Vec<F>) -> Result<ArrayD<F>, LossError> {
+        let moved = ArrayD::from_shape_vec(IxDyn(&self.moved_shape), values).map_err(internal)?;
+        Ok(match &self.inverse {
+            None => moved,
+            Some(inverse) => moved
+                .permuted_axes(IxDyn(inverse))
+                .as_standard_layout()
+                .into_owned(),
+        })
+    }
+}
+
 /// Everything a backward needs from a forward.
-struct Forward<F> {
+struct Forward<'a, F: Clone> {
     plan: CePlan,
-    logp: ArrayD<F>,
     output: ArrayD<F>,
     targets: Vec<i64>,
     weight: Option<Vec<F>>,
@@ -242,15 +319,17 @@ struct Forward<F> {
     total_weight: F,
     /// The divisor of the smoothing term's mean.
     smooth_divisor: F,
-    /// The probability target after smoothing.
-    soft_target: Option<ArrayD<F>>,
+    /// The probability path: the log-probabilities and the target after smoothing.
+    probabilities: Option<(ArrayD<F>, ArrayD<F>)>,
+    /// The index paths: the scores by rows.
+    rows: Option<Rows<'a, F>>,
 }
 
-fn forward<F: Float>(
-    input: ArrayViewD<'_, F>,
+fn forward<'a, F: Float>(
+    input: ArrayViewD<'a, F>,
     target: &Target<'_, F>,
     options: &CrossEntropyOptions<'_, F>,
-) -> Result<Forward<F>, LossError> {
+) -> Result<Forward<'a, F>, LossError> {
     let weight_shape = options.weight.as_ref().map(|w| w.shape());
     let plan = ce_plan(
         input.shape(),
@@ -262,24 +341,24 @@ fn forward<F: Float>(
         options.label_smoothing,
     )?;
     let weight: Option<Vec<F>> = options.weight.as_ref().map(|w| row_major(w).into_owned());
-    let logp = log_softmax(input, plan.class_dim as i64)?;
     let reduction = options.reduction;
     match &plan.path {
         CePath::Probabilities { smoothing } => {
             let Target::Probabilities(t) = target else {
                 return Err(internal("probability path without probabilities"));
             };
+            let logp = log_softmax(input, plan.class_dim as i64)?;
             let soft = smooth_probabilities(t, *smoothing, plan.classes);
             let output = probability_loss(&plan, &logp, &soft, weight.as_deref(), reduction)?;
             Ok(Forward {
                 plan,
-                logp,
                 output,
                 targets: Vec::new(),
                 weight,
                 total_weight: F::zero(),
                 smooth_divisor: F::zero(),
-                soft_target: Some(soft),
+                probabilities: Some((logp, soft)),
+                rows: None,
             })
         }
         CePath::Plain { nll } | CePath::Smoothed { nll, .. } => {
@@ -287,9 +366,10 @@ fn forward<F: Float>(
             let targets = target
                 .index_values()
                 .ok_or_else(|| internal("index path without indices"))?;
+            let rows = Rows::new(input, plan.class_dim);
             let (nll_out, total_weight) = nll_forward(
                 nll,
-                &row_major(&logp.view()),
+                &|p, c| rows.logp(p, c),
                 &targets,
                 weight.as_deref(),
                 options.ignore_index,
@@ -304,7 +384,7 @@ fn forward<F: Float>(
                     check_smoothing_shapes(&plan, nll, weight_shape, reduction, counted)?;
                     smoothed_loss(
                         nll,
-                        &logp,
+                        &rows,
                         &targets,
                         weight.as_deref(),
                         options.ignore_index,
@@ -317,13 +397,13 @@ fn forward<F: Float>(
             };
             Ok(Forward {
                 plan,
-                logp,
                 output,
                 targets,
                 weight,
                 total_weight,
                 smooth_divisor,
-                soft_target: None,
+                probabilities: None,
+                rows: Some(rows),
             })
         }
     }
@@ -376,7 +456,7 @@ fn probability_loss<F: Float>(
 #[allow(clippy::too_many_arguments)]
 fn smoothed_loss<F: Float>(
     nll: &NllPlan,
-    logp: &ArrayD<F>,
+    rows: &Rows<'_, F>,
     targets: &[i64],
     weight: Option<&[F]>,
     ignore_index: i64,
@@ -384,7 +464,6 @@ fn smoothed_loss<F: Float>(
     ls: f64,
     nll_out: ArrayD<F>,
 ) -> Result<(ArrayD<F>, F), LossError> {
-    let logp = row_major(&logp.view());
     let classes = nll.classes;
     let mut smooth = Vec::with_capacity(targets.len());
     for (p, &t) in targets.iter().enumerate() {
@@ -394,7 +473,7 @@ fn smoothed_loss<F: Float>(
         }
         let mut acc = F::zero();
         for c in 0..classes {
-            let v = logp[nll_index(nll, p, c)];
+            let v = rows.logp(p, c);
             acc += weight.map_or(v, |w| v * w[c]);
         }
         smooth.push(-acc);
@@ -423,12 +502,6 @@ fn smoothed_loss<F: Float>(
         }
     };
     Ok((out, divisor))
-}
-
-/// Flat index of position `p`, class `c` in a row-major input of the plan's layout.
-fn nll_index(plan: &NllPlan, p: usize, c: usize) -> usize {
-    let (b, s) = (p / plan.map, p % plan.map);
-    (b * plan.classes + c) * plan.map + s
 }
 
 /// The cross-entropy loss, as `torch.nn.functional.cross_entropy`.
@@ -494,54 +567,72 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
     let fwd = forward(input.into_dyn(), &target, options)?;
     let grad_output = grad_output.into_dyn();
     check_grad_shape(grad_output.shape(), fwd.output.shape())?;
-    let grad_logp = grad_of_logp(&fwd, &grad_output, options)?;
-    let grad = log_softmax_backward(grad_logp.view(), fwd.logp.view(), fwd.plan.class_dim as i64)?;
+    let grad = match (&fwd.probabilities, &fwd.rows) {
+        (Some((logp, soft)), _) => {
+            let grad_logp = probability_grad(&fwd, soft, &grad_output, options.reduction)?;
+            log_softmax_backward(grad_logp.view(), logp.view(), fwd.plan.class_dim as i64)?
+        }
+        (None, Some(rows)) => index_grad(&fwd, rows, &grad_output, options)?,
+        (None, None) => return Err(internal("forward kept nothing for the backward")),
+    };
     Ok((fwd.output, grad))
 }
 
-fn grad_of_logp<F: Float>(
-    fwd: &Forward<F>,
+/// d(-sum(logp * t * w) / M) / d logp = -(g / M) * w * t, per element.
+fn probability_grad<F: Float>(
+    fwd: &Forward<'_, F>,
+    soft: &ArrayD<F>,
+    grad_output: &ArrayViewD<'_, F>,
+    reduction: Reduction,
+) -> Result<ArrayD<F>, LossError> {
+    let plan = &fwd.plan;
+    let per_position: ArrayD<F> = match reduction {
+        Reduction::None => grad_output
+            .mapv(|g| -g)
+            .insert_axis(Axis(plan.class_dim.min(grad_output.ndim()))),
+        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), -scalar(grad_output)),
+        Reduction::Mean => {
+            let m = F::of_f64((soft.len() / plan.classes.max(1)) as f64);
+            let g = if soft.is_empty() {
+                F::zero()
+            } else {
+                -(scalar(grad_output) / m)
+            };
+            ArrayD::from_elem(IxDyn(&[]), g)
+        }
+    };
+    let mut grad = ArrayD::<F>::zeros(soft.raw_dim());
+    grad.zip_mut_with(
+        &per_position
+            .broadcast(soft.raw_dim())
+            .ok_or_else(|| internal("grad broadcast"))?,
+        |dst, &g| *dst = g,
+    );
+    if let Some(w) = fwd.weight.as_deref() {
+        grad = grad * &weight_along_classes(w, soft.ndim(), plan.class_dim)?;
+    }
+    Ok(grad * soft)
+}
+
+/// The gradient of the index paths, row by row: the `nll_loss` gradient (and the
+/// smoothing term's), then `log_softmax`'s backward with the row's log-probabilities
+/// recomputed on the fly. Rows are independent, so they run in parallel.
+fn index_grad<F: Float>(
+    fwd: &Forward<'_, F>,
+    rows: &Rows<'_, F>,
     grad_output: &ArrayViewD<'_, F>,
     options: &CrossEntropyOptions<'_, F>,
 ) -> Result<ArrayD<F>, LossError> {
     let plan = &fwd.plan;
     let reduction = options.reduction;
     let weight = fwd.weight.as_deref();
-    match &plan.path {
-        CePath::Probabilities { .. } => {
-            let soft = fwd
-                .soft_target
-                .as_ref()
-                .ok_or_else(|| internal("no soft target"))?;
-            // d(-sum(logp * t * w) / M) / d logp = -(g / M) * w * t, per element.
-            let per_position: ArrayD<F> = match reduction {
-                Reduction::None => grad_output
-                    .mapv(|g| -g)
-                    .insert_axis(Axis(plan.class_dim.min(grad_output.ndim()))),
-                Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), -scalar(grad_output)),
-                Reduction::Mean => {
-                    let m = F::of_f64((soft.len() / plan.classes.max(1)) as f64);
-                    let g = if soft.is_empty() {
-                        F::zero()
-                    } else {
-                        -(scalar(grad_output) / m)
-                    };
-                    ArrayD::from_elem(IxDyn(&[]), g)
-                }
-            };
-            let mut grad = ArrayD::<F>::zeros(soft.raw_dim());
-            grad.zip_mut_with(
-                &per_position
-                    .broadcast(soft.raw_dim())
-                    .ok_or_else(|| internal("grad broadcast"))?,
-                |dst, &g| *dst = g,
-            );
-            if let Some(w) = weight {
-                grad = grad * &weight_along_classes(w, soft.ndim(), plan.class_dim)?;
-            }
-            Ok(grad * soft)
-        }
-        CePath::Plain { nll } => nll_backward_kernel(
+    let (nll, smoothing) = match &plan.path {
+        CePath::Plain { nll } => (nll, None),
+        CePath::Smoothed { nll, smoothing } => (nll, Some(*smoothing)),
+        CePath::Probabilities { .. } => return Err(internal("index gradient of probabilities")),
+    };
+    let entries = match smoothing {
+        None => nll_grad_entries(
             nll,
             grad_output,
             &fwd.targets,
@@ -549,41 +640,73 @@ fn grad_of_logp<F: Float>(
             options.ignore_index,
             reduction,
             fwd.total_weight,
-        ),
-        CePath::Smoothed { nll, smoothing } => {
-            let keep = F::of_f64(1.0 - smoothing);
-            let spread = F::of_f64(smoothing / plan.classes as f64);
-            let grad_nll_out = grad_output.mapv(|g| g * keep);
-            let mut grad = nll_backward_kernel(
+        )?,
+        Some(ls) => {
+            let keep = F::of_f64(1.0 - ls);
+            nll_grad_entries(
                 nll,
-                &grad_nll_out.view(),
+                &grad_output.mapv(|g| g * keep).view(),
                 &fwd.targets,
                 weight,
                 options.ignore_index,
                 reduction,
                 fwd.total_weight,
-            )?;
-            let g = row_major(grad_output);
-            let flat = grad
-                .as_slice_mut()
-                .ok_or_else(|| internal("gradient not contiguous"))?;
-            for (p, &t) in fwd.targets.iter().enumerate() {
+            )?
+        }
+    };
+    // The smoothing term's gradient per position, zero where the target is ignored.
+    let smooth_grad: Option<Vec<F>> = smoothing.map(|ls| {
+        let spread = F::of_f64(ls / plan.classes as f64);
+        let g = row_major(grad_output);
+        fwd.targets
+            .iter()
+            .enumerate()
+            .map(|(p, &t)| {
                 if t == options.ignore_index {
-                    continue;
+                    return F::zero();
                 }
-                let g_smooth = match reduction {
+                match reduction {
                     Reduction::None => g[p] * spread,
                     Reduction::Sum => g[0] * spread,
                     Reduction::Mean => g[0] * spread / fwd.smooth_divisor,
-                };
-                for c in 0..plan.classes {
-                    let w = weight.map_or(F::one(), |w| w[c]);
-                    flat[nll_index(nll, p, c)] += -g_smooth * w;
+                }
+            })
+            .collect()
+    });
+    let classes = rows.classes;
+    let mut out = vec![F::zero(); rows.x.len()];
+    if classes > 0 {
+        let row_grad = |(gl, y): &mut (Vec<F>, Vec<F>), (p, o): (usize, &mut [F])| {
+            gl.iter_mut().for_each(|v| *v = F::zero());
+            if let Some((class, value)) = entries[p] {
+                gl[class] = value;
+            }
+            if let Some(smooth) = &smooth_grad {
+                let gs = smooth[p];
+                if fwd.targets[p] != options.ignore_index {
+                    for (c, v) in gl.iter_mut().enumerate() {
+                        *v += -gs * weight.map_or(F::one(), |w| w[c]);
+                    }
                 }
             }
-            Ok(grad)
+            for (c, v) in y.iter_mut().enumerate() {
+                *v = rows.logp(p, c);
+            }
+            log_softmax_backward_lane(gl, y, o);
+        };
+        let buffers = || (vec![F::zero(); classes], vec![F::zero(); classes]);
+        if out.len() >= PARALLEL_MIN_ELEMENTS {
+            out.par_chunks_mut(classes)
+                .enumerate()
+                .for_each_init(buffers, row_grad);
+        } else {
+            let mut bufs = buffers();
+            out.chunks_mut(classes)
+                .enumerate()
+                .for_each(|item| row_grad(&mut bufs, item));
         }
     }
+    rows.to_input_layout(out)
 }
 
 fn scalar<F: Float>(a: &ArrayViewD<'_, F>) -> F {

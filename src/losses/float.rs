@@ -26,6 +26,13 @@ pub trait Float:
 
     /// Widens to `f64` exactly.
     fn to_f64_exact(self) -> f64;
+
+    /// `exp(self)` for `self <= 0`, -inf or NaN, within about one ulp: Cody-Waite range
+    /// reduction and a Taylor polynomial, branch-free so that loops over it vectorise.
+    /// Arguments below the log of the smallest normal number give that number (an
+    /// error below 1.2e-38 for f32, 2.3e-308 for f64). Positive arguments are not
+    /// supported. The kernels use it wherever an exponent is known not to exceed 0.
+    fn exp_nonpositive(self) -> Self;
 }
 
 impl Float for f32 {
@@ -36,6 +43,10 @@ impl Float for f32 {
     fn to_f64_exact(self) -> f64 {
         self as f64
     }
+    #[inline(always)]
+    fn exp_nonpositive(self) -> Self {
+        super::kernels::exp_nonpositive_f32(self)
+    }
 }
 
 impl Float for f64 {
@@ -45,5 +56,9 @@ impl Float for f64 {
     }
     fn to_f64_exact(self) -> f64 {
         self
+    }
+    #[inline(always)]
+    fn exp_nonpositive(self) -> Self {
+        super::kernels::exp_nonpositive_f64(self)
     }
 }

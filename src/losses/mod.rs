@@ -8,6 +8,7 @@
 mod cross_entropy;
 mod error;
 mod float;
+mod kernels;
 mod nll;
 mod options;
 mod softmax;

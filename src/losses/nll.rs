@@ -362,7 +362,7 @@ fn ceil_log2(x: u64) -> u32 {
 /// as libtorch does (serially, in `F`, with an 8-level cascade).
 pub(crate) fn nll_sums<F: Float>(
     plan: &NllPlan,
-    input: &[F],
+    pick: &impl Fn(usize, usize) -> F,
     targets: &[i64],
     weight: Option<&[F]>,
     ignore_index: i64,
@@ -379,7 +379,7 @@ pub(crate) fn nll_sums<F: Float>(
             ignored += 1;
             continue;
         };
-        let x = input[plan.input_index(p, class)];
+        let x = pick(p, class);
         match weight {
             Some(w) => {
                 loss[0] -= x * w[class];
@@ -406,9 +406,10 @@ pub(crate) fn nll_sums<F: Float>(
 }
 
 /// The forward of a validated call: the loss and libtorch's `total_weight`.
+/// `pick(p, c)` reads the log-probability of class `c` at position `p`.
 pub(crate) fn nll_forward<F: Float>(
     plan: &NllPlan,
-    input: &[F],
+    pick: &impl Fn(usize, usize) -> F,
     targets: &[i64],
     weight: Option<&[F]>,
     ignore_index: i64,
@@ -424,7 +425,7 @@ pub(crate) fn nll_forward<F: Float>(
                 None => F::zero(),
                 Some(class) => {
                     let w = weight.map_or(F::one(), |w| w[class]);
-                    -input[plan.input_index(p, class)] * w
+                    -pick(p, class) * w
                 }
             });
         }
@@ -441,7 +442,7 @@ pub(crate) fn nll_forward<F: Float>(
         };
         return Ok((ArrayD::from_elem(shape, value), F::zero()));
     }
-    let (total, total_weight) = nll_sums(plan, input, targets, weight, ignore_index)?;
+    let (total, total_weight) = nll_sums(plan, pick, targets, weight, ignore_index)?;
     let value = if reduction == Reduction::Mean {
         total / total_weight
     } else {
@@ -460,6 +461,35 @@ pub(crate) fn nll_backward_kernel<F: Float>(
     reduction: Reduction,
     total_weight: F,
 ) -> Result<ArrayD<F>, LossError> {
+    let entries = nll_grad_entries(
+        plan,
+        grad_output,
+        targets,
+        weight,
+        ignore_index,
+        reduction,
+        total_weight,
+    )?;
+    let mut grad = vec![F::zero(); plan.input_shape.iter().product()];
+    for (p, entry) in entries.into_iter().enumerate() {
+        if let Some((class, value)) = entry {
+            grad[plan.input_index(p, class)] = value;
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&plan.input_shape), grad).map_err(internal)
+}
+
+/// The one non-zero gradient of each position, `(class, value)`, or `None` where the
+/// target is ignored: libtorch's `nll_loss` backward, position by position.
+pub(crate) fn nll_grad_entries<F: Float>(
+    plan: &NllPlan,
+    grad_output: &ArrayViewD<'_, F>,
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+    total_weight: F,
+) -> Result<Vec<Option<(usize, F)>>, LossError> {
     check_grad_shape(grad_output.shape(), &plan.output_shape(reduction))?;
     // libtorch's backward compares the sizes of a 1-D input and a (1)-shaped target,
     // which the forward let through: equal only with one class.
@@ -478,19 +508,19 @@ pub(crate) fn nll_backward_kernel<F: Float>(
         // The spatial backward reads the target as int64 even when it is empty.
         return Err(byte_target_error());
     }
-    let mut grad = vec![F::zero(); plan.input_shape.iter().product()];
     let unbatched = matches!(plan.path, NllPath::Unbatched { .. });
     if reduction == Reduction::None && !unbatched {
         let g = row_major(grad_output);
-        for (p, &t) in targets.iter().enumerate() {
-            if t == ignore_index {
-                continue;
-            }
-            if let Some(class) = plan.class_of(t, ignore_index, true)? {
-                let w = weight.map_or(F::one(), |w| w[class]);
-                grad[plan.input_index(p, class)] = -w * g[p];
-            }
-        }
+        targets
+            .iter()
+            .enumerate()
+            .map(|(p, &t)| {
+                Ok(plan.class_of(t, ignore_index, true)?.map(|class| {
+                    let w = weight.map_or(F::one(), |w| w[class]);
+                    (class, -w * g[p])
+                }))
+            })
+            .collect()
     } else {
         let g = grad_output.iter().next().copied().unwrap_or_else(F::zero);
         let step = -(if reduction == Reduction::Mean {
@@ -498,13 +528,15 @@ pub(crate) fn nll_backward_kernel<F: Float>(
         } else {
             g
         });
-        for (p, &t) in targets.iter().enumerate() {
-            if let Some(class) = plan.class_of(t, ignore_index, false)? {
-                grad[plan.input_index(p, class)] = weight.map_or(step, |w| w[class] * step);
-            }
-        }
+        targets
+            .iter()
+            .map(|&t| {
+                Ok(plan
+                    .class_of(t, ignore_index, false)?
+                    .map(|class| (class, weight.map_or(step, |w| w[class] * step))))
+            })
+            .collect()
     }
-    ArrayD::from_shape_vec(IxDyn(&plan.input_shape), grad).map_err(internal)
 }
 
 /// A shape inconsistency inside the library itself: reported, never a panic.
@@ -580,9 +612,10 @@ pub fn nll_loss<F: Float, D: Dimension>(
     let input = input.into_dyn();
     let (plan, targets) = prepare(input.shape(), &target, options)?;
     let weight = options.weight.as_ref().map(row_major);
+    let x = row_major(&input);
     let (out, _) = nll_forward(
         &plan,
-        &row_major(&input),
+        &|p, c| x[plan.input_index(p, c)],
         &targets,
         weight.as_deref(),
         options.ignore_index,
@@ -606,9 +639,10 @@ pub fn nll_loss_backward<F: Float, D: Dimension, E: Dimension>(
     let input = input.into_dyn();
     let (plan, targets) = prepare(input.shape(), &target, options)?;
     let weight = options.weight.as_ref().map(row_major);
+    let x = row_major(&input);
     let (_, total_weight) = nll_forward(
         &plan,
-        &row_major(&input),
+        &|p, c| x[plan.input_index(p, c)],
         &targets,
         weight.as_deref(),
         options.ignore_index,

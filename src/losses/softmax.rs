@@ -2,14 +2,21 @@
 //!
 //! Values follow PyTorch's CPU formula (`x - max - log(sum(exp(x - max)))`), so they
 //! agree with libtorch within the tolerance policy, not bit for bit: libtorch's
-//! vectorised `exp` and summation order depend on the machine's SIMD width.
+//! vectorised `exp` and summation order depend on the machine's SIMD width. Ours do
+//! not: the kernels (`kernels.rs`) fix the order, so results are the same on every
+//! machine, for every thread count and every memory layout.
 
-use ndarray::{
-    Array1, ArrayD, ArrayView, ArrayView1, ArrayViewD, ArrayViewMut1, Axis, Dimension, Zip,
-};
+use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
+use rayon::prelude::*;
 
 use super::error::{shape_str, wrap_dim, LossError};
 use super::float::Float;
+use super::kernels::{
+    log_softmax_backward_lane, log_softmax_lane, softmax_backward_lane, softmax_lane,
+    PARALLEL_MIN_ELEMENTS,
+};
+use super::nll::internal;
+use super::options::row_major;
 
 /// Log-probabilities along `dim`: `x - log(sum(exp(x)))`, computed stably.
 ///
@@ -31,7 +38,7 @@ pub fn log_softmax<F: Float, D: Dimension>(
 ) -> Result<ArrayD<F>, LossError> {
     let input = input.into_dyn();
     let axis = wrap_dim(dim, input.ndim())?;
-    Ok(along_lanes(input, axis, log_softmax_lane))
+    along_lanes(&[input], axis, |x, out| log_softmax_lane(x[0], out))
 }
 
 /// Probabilities along `dim`: `exp(x) / sum(exp(x))`, computed stably.
@@ -51,7 +58,7 @@ pub fn softmax<F: Float, D: Dimension>(
 ) -> Result<ArrayD<F>, LossError> {
     let input = input.into_dyn();
     let axis = wrap_dim(dim, input.ndim())?;
-    Ok(along_lanes(input, axis, softmax_lane))
+    along_lanes(&[input], axis, |x, out| softmax_lane(x[0], out))
 }
 
 /// Gradient of `sum(log_softmax(x, dim) * grad_output)` with respect to `x`, given the
@@ -64,18 +71,9 @@ pub fn log_softmax_backward<F: Float, D: Dimension>(
     let (grad_output, output) = (grad_output.into_dyn(), output.into_dyn());
     check_grad_shape(grad_output.shape(), output.shape())?;
     let axis = wrap_dim(dim, output.ndim())?;
-    Ok(backward_lanes(
-        grad_output,
-        output,
-        axis,
-        |g, y, mut out| {
-            let total: F = g.iter().copied().sum();
-            Zip::from(&mut out)
-                .and(g)
-                .and(y)
-                .for_each(|o, &g, &y| *o = g - y.exp() * total);
-        },
-    ))
+    along_lanes(&[grad_output.view(), output.view()], axis, |gy, out| {
+        log_softmax_backward_lane(gy[0], gy[1], out)
+    })
 }
 
 /// Gradient of `sum(softmax(x, dim) * grad_output)` with respect to `x`, given the
@@ -88,18 +86,9 @@ pub fn softmax_backward<F: Float, D: Dimension>(
     let (grad_output, output) = (grad_output.into_dyn(), output.into_dyn());
     check_grad_shape(grad_output.shape(), output.shape())?;
     let axis = wrap_dim(dim, output.ndim())?;
-    Ok(backward_lanes(
-        grad_output,
-        output,
-        axis,
-        |g, y, mut out| {
-            let dot: F = g.iter().zip(y.iter()).map(|(&g, &y)| g * y).sum();
-            Zip::from(&mut out)
-                .and(g)
-                .and(y)
-                .for_each(|o, &g, &y| *o = y * (g - dot));
-        },
-    ))
+    along_lanes(&[grad_output.view(), output.view()], axis, |gy, out| {
+        softmax_backward_lane(gy[0], gy[1], out)
+    })
 }
 
 /// PyTorch's autograd message for a `grad_output` whose shape is not the output's.
@@ -117,77 +106,63 @@ pub(crate) fn check_grad_shape(grad: &[usize], output: &[usize]) -> Result<(), L
     ))
 }
 
-/// The largest value of a lane, NaN if any value is NaN (as libtorch's vectorised max).
-fn lane_max<F: Float>(x: &ArrayView1<'_, F>) -> F {
-    let mut max = F::neg_infinity();
-    for &v in x {
-        if v.is_nan() {
-            return v;
-        }
-        if v > max {
-            max = v;
-        }
+/// The axis order that moves `axis` last, and the order that undoes it.
+fn axis_last_order(ndim: usize, axis: usize) -> (Vec<usize>, Vec<usize>) {
+    let order: Vec<usize> = (0..ndim).filter(|&a| a != axis).chain([axis]).collect();
+    let mut inverse = vec![0; ndim];
+    for (position, &a) in order.iter().enumerate() {
+        inverse[a] = position;
     }
-    max
+    (order, inverse)
 }
 
-pub(crate) fn log_softmax_lane<F: Float>(x: ArrayView1<'_, F>, mut out: ArrayViewMut1<'_, F>) {
-    let max = lane_max(&x);
-    let sum: F = x.iter().map(|&v| (v - max).exp()).sum();
-    let log_sum = sum.ln();
-    Zip::from(&mut out)
-        .and(&x)
-        .for_each(|o, &v| *o = v - max - log_sum);
-}
-
-fn softmax_lane<F: Float>(x: ArrayView1<'_, F>, mut out: ArrayViewMut1<'_, F>) {
-    let max = lane_max(&x);
-    Zip::from(&mut out)
-        .and(&x)
-        .for_each(|o, &v| *o = (v - max).exp());
-    let sum: F = out.iter().copied().sum();
-    out.mapv_inplace(|e| e / sum);
-}
-
-/// Applies `lane` to every 1-D lane of `input` along `axis`; a 0-D input is one lane
-/// of length one.
+/// Applies a lane kernel to every lane of the inputs along `axis`. The lanes are first
+/// laid out row-major with `axis` last (a copy only when they are not already), so the
+/// kernel always sees the same contiguous values whatever the strides: results do not
+/// depend on layout. Rows run in parallel for large inputs, each row independent of
+/// the others, so results do not depend on the thread count either.
 fn along_lanes<F: Float>(
-    input: ArrayViewD<'_, F>,
+    inputs: &[ArrayViewD<'_, F>],
     axis: usize,
-    lane: impl Fn(ArrayView1<'_, F>, ArrayViewMut1<'_, F>),
-) -> ArrayD<F> {
-    let mut out = ArrayD::<F>::zeros(input.raw_dim());
-    if input.ndim() == 0 {
-        let x = Array1::from_iter(input.iter().copied());
-        let mut o = Array1::zeros(1);
-        lane(x.view(), o.view_mut());
-        out.iter_mut().zip(o).for_each(|(dst, v)| *dst = v);
-        return out;
+    lane: impl Fn(&[&[F]], &mut [F]) + Sync,
+) -> Result<ArrayD<F>, LossError> {
+    let Some(first) = inputs.first() else {
+        return Err(internal("no input"));
+    };
+    let shape = first.raw_dim();
+    if first.ndim() == 0 {
+        let values: Vec<Vec<F>> = inputs.iter().map(|a| a.iter().copied().collect()).collect();
+        let rows: Vec<&[F]> = values.iter().map(Vec::as_slice).collect();
+        let mut out = vec![F::zero(); 1];
+        lane(&rows, &mut out);
+        return ArrayD::from_shape_vec(shape, out).map_err(internal);
     }
-    Zip::from(input.lanes(Axis(axis)))
-        .and(out.lanes_mut(Axis(axis)))
-        .for_each(lane);
-    out
-}
-
-fn backward_lanes<F: Float>(
-    grad_output: ArrayViewD<'_, F>,
-    output: ArrayViewD<'_, F>,
-    axis: usize,
-    lane: impl Fn(ArrayView1<'_, F>, ArrayView1<'_, F>, ArrayViewMut1<'_, F>),
-) -> ArrayD<F> {
-    let mut out = ArrayD::<F>::zeros(output.raw_dim());
-    if output.ndim() == 0 {
-        let g = Array1::from_iter(grad_output.iter().copied());
-        let y = Array1::from_iter(output.iter().copied());
-        let mut o = Array1::zeros(1);
-        lane(g.view(), y.view(), o.view_mut());
-        out.iter_mut().zip(o).for_each(|(dst, v)| *dst = v);
-        return out;
+    let (order, inverse) = axis_last_order(first.ndim(), axis);
+    let moved: Vec<ArrayViewD<'_, F>> = inputs
+        .iter()
+        .map(|a| a.view().permuted_axes(IxDyn(&order)))
+        .collect();
+    let moved_shape = moved[0].raw_dim();
+    let flat: Vec<std::borrow::Cow<'_, [F]>> = moved.iter().map(row_major).collect();
+    let row_len = first.shape()[axis];
+    let mut out = vec![F::zero(); first.len()];
+    if row_len > 0 {
+        let run = |(r, o): (usize, &mut [F])| {
+            let rows: Vec<&[F]> = flat
+                .iter()
+                .map(|f| &f[r * row_len..(r + 1) * row_len])
+                .collect();
+            lane(&rows, o);
+        };
+        if out.len() >= PARALLEL_MIN_ELEMENTS {
+            out.par_chunks_mut(row_len).enumerate().for_each(run);
+        } else {
+            out.chunks_mut(row_len).enumerate().for_each(run);
+        }
     }
-    Zip::from(grad_output.lanes(Axis(axis)))
-        .and(output.lanes(Axis(axis)))
-        .and(out.lanes_mut(Axis(axis)))
-        .for_each(lane);
-    out
+    let out = ArrayD::from_shape_vec(moved_shape, out).map_err(internal)?;
+    Ok(out
+        .permuted_axes(IxDyn(&inverse))
+        .as_standard_layout()
+        .into_owned())
 }
