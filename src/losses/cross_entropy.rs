@@ -13,7 +13,9 @@ use rayon::prelude::*;
 
 use super::error::{shape_str, LossError};
 use super::float::Float;
-use super::kernels::{lane_log_sum_exp, log_softmax_backward_lane, PARALLEL_MIN_ELEMENTS};
+use super::kernels::{
+    lane_log_sum_exp, log_softmax_backward_lane, shifted_lane, PARALLEL_MIN_ELEMENTS,
+};
 use super::nll::{
     check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
     weight_shape_error, NllPath, NllPlan,
@@ -293,6 +295,15 @@ impl<'a, F: Float> Rows<'a, F> {
         match self.stats[p] {
             Some((max, lse)) => self.x[p * self.classes + c] - max - lse,
             None => F::nan(),
+        }
+    }
+
+    /// All log-probabilities of position `p`, into `out`.
+    fn logp_row(&self, p: usize, out: &mut [F]) {
+        let row = &self.x[p * self.classes..(p + 1) * self.classes];
+        match self.stats[p] {
+            Some((max, lse)) => shifted_lane(row, max, lse, out),
+            None => out.iter_mut().for_each(|o| *o = F::nan()),
         }
     }
 
@@ -689,9 +700,7 @@ fn index_grad<F: Float>(
                     }
                 }
             }
-            for (c, v) in y.iter_mut().enumerate() {
-                *v = rows.logp(p, c);
-            }
+            rows.logp_row(p, y);
             log_softmax_backward_lane(gl, y, o);
         };
         let buffers = || (vec![F::zero(); classes], vec![F::zero(); classes]);

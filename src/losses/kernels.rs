@@ -4,7 +4,14 @@
 //! depends on SIMD width, thread count or memory layout, so results are bit-identical
 //! across machines' dispatch targets, `RAYON_NUM_THREADS` and strides.
 
+use multiversion::multiversion;
+
 use super::float::Float;
+
+// Every lane kernel below is compiled for AVX-512, AVX2 and the baseline, and the best
+// one the CPU supports is picked at run time. Rust never fuses a multiply and an add
+// on its own, and the kernels fix their summation order, so every version computes
+// the same bits; only the speed differs.
 
 /// Interleaved partial sums per lane: element `i` goes to partial sum `i % LANES`.
 pub(crate) const LANES: usize = 16;
@@ -23,7 +30,10 @@ pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
         const LN2_LO: f32 = 1.428_606_8e-6;
         const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer.
         let x = if x_in < MIN { MIN } else { x_in };
-        let n = (x * LOG2E + ROUND) - ROUND;
+        // `t`'s low mantissa bits hold the integer n; reading them instead of a float
+        // to int conversion keeps the loop vectorised (such conversions saturate).
+        let t = x * LOG2E + ROUND;
+        let n = t - ROUND;
         let r = (x - n * LN2_HI) - n * LN2_LO;
         let p = 1.0
             + r * (1.0
@@ -31,7 +41,8 @@ pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
                     + r * (1.0 / 6.0
                         + r * (1.0 / 24.0
                             + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-        let scale = f32::from_bits((((n as i32) + 127) as u32) << 23);
+        let scale =
+            f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
         p * scale
     }
 }
@@ -47,13 +58,15 @@ pub(crate) fn exp_nonpositive_f64(x: f64) -> f64 {
         const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
         const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
         let x = if x_in < MIN { MIN } else { x_in };
-        let n = (x * LOG2E + ROUND) - ROUND;
+        let t = x * LOG2E + ROUND;
+        let n = t - ROUND;
         let r = (x - n * LN2_HI) - n * LN2_LO;
         let mut p = 1.0 / 6_227_020_800.0;
         for k in (0..13).rev() {
             p = p * r + INV_FACTORIAL[k];
         }
-        let scale = f64::from_bits((((n as i64) + 1023) as u64) << 52);
+        let scale =
+            f64::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(1023) << 52);
         p * scale
     }
 }
@@ -101,7 +114,7 @@ pub(crate) fn lane_max<F: Float>(x: &[F]) -> F {
 }
 
 /// Sums `LANES` partial sums in a fixed pairwise order.
-#[inline]
+#[inline(always)]
 fn fold_pairwise<F: Float>(mut acc: [F; LANES]) -> F {
     let mut width = LANES;
     while width > 1 {
@@ -132,7 +145,11 @@ pub(crate) fn lane_sum_of<F: Float>(x: &[F], f: impl Fn(F) -> F) -> F {
 
 /// `(max, log(sum(exp(x - max))))` of a lane, or `None` when the max is not finite
 /// (a NaN, a +inf, or only -inf values): then every log-probability is NaN.
-#[inline]
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
 pub(crate) fn lane_log_sum_exp<F: Float>(x: &[F]) -> Option<(F, F)> {
     let max = lane_max(x);
     if !max.is_finite() {
@@ -142,8 +159,22 @@ pub(crate) fn lane_log_sum_exp<F: Float>(x: &[F]) -> Option<(F, F)> {
     Some((max, sum.ln()))
 }
 
+/// `x - max - lse` over a lane: its log-probabilities from its log-sum-exp.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn shifted_lane<F: Float>(x: &[F], max: F, lse: F, out: &mut [F]) {
+    out.iter_mut().zip(x).for_each(|(o, &v)| *o = v - max - lse);
+}
+
 /// `log_softmax` of one contiguous lane into `out`.
-#[inline]
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
 pub(crate) fn log_softmax_lane<F: Float>(x: &[F], out: &mut [F]) {
     match lane_log_sum_exp(x) {
         Some((max, lse)) => out.iter_mut().zip(x).for_each(|(o, &v)| *o = v - max - lse),
@@ -152,7 +183,11 @@ pub(crate) fn log_softmax_lane<F: Float>(x: &[F], out: &mut [F]) {
 }
 
 /// `softmax` of one contiguous lane into `out`.
-#[inline]
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
 pub(crate) fn softmax_lane<F: Float>(x: &[F], out: &mut [F]) {
     let max = lane_max(x);
     if !max.is_finite() {
@@ -167,7 +202,11 @@ pub(crate) fn softmax_lane<F: Float>(x: &[F], out: &mut [F]) {
 }
 
 /// `grad_output - exp(output) * sum(grad_output)` over one contiguous lane.
-#[inline]
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
 pub(crate) fn log_softmax_backward_lane<F: Float>(g: &[F], y: &[F], out: &mut [F]) {
     let total = lane_sum_of(g, |v| v);
     out.iter_mut()
@@ -176,7 +215,11 @@ pub(crate) fn log_softmax_backward_lane<F: Float>(g: &[F], y: &[F], out: &mut [F
 }
 
 /// `output * (grad_output - sum(grad_output * output))` over one contiguous lane.
-#[inline]
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
 pub(crate) fn softmax_backward_lane<F: Float>(g: &[F], y: &[F], out: &mut [F]) {
     let mut acc = [F::zero(); LANES];
     for (i, (&g, &y)) in g.iter().zip(y).enumerate() {
