@@ -14,7 +14,8 @@ use rayon::prelude::*;
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{
-    lane_log_sum_exp, log_softmax_backward_lane, shifted_lane, PARALLEL_MIN_ELEMENTS,
+    lane_log_sum_exp, log_softmax_backward_lane, one_hot_log_softmax_backward_lane, shifted_lane,
+    PARALLEL_MIN_ELEMENTS,
 };
 use super::nll::{
     check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
@@ -686,7 +687,20 @@ fn index_grad<F: Float>(
     });
     let classes = rows.classes;
     let mut out = vec![F::zero(); rows.x.len()];
-    if classes > 0 {
+    if classes > 0 && smooth_grad.is_none() {
+        let row_grad = |(p, o): (usize, &mut [F])| {
+            let row = &rows.x[p * classes..(p + 1) * classes];
+            match rows.stats[p] {
+                Some((max, lse)) => one_hot_log_softmax_backward_lane(row, max, lse, entries[p], o),
+                None => o.iter_mut().for_each(|v| *v = F::nan()),
+            }
+        };
+        if out.len() >= PARALLEL_MIN_ELEMENTS {
+            out.par_chunks_mut(classes).enumerate().for_each(row_grad);
+        } else {
+            out.chunks_mut(classes).enumerate().for_each(row_grad);
+        }
+    } else if classes > 0 {
         let row_grad = |(gl, y): &mut (Vec<F>, Vec<F>), (p, o): (usize, &mut [F])| {
             gl.iter_mut().for_each(|v| *v = F::zero());
             if let Some((class, value)) = entries[p] {

@@ -214,6 +214,34 @@ pub(crate) fn log_softmax_backward_lane<F: Float>(g: &[F], y: &[F], out: &mut [F
         .for_each(|(o, (&g, &y))| *o = g - y.exp_nonpositive() * total);
 }
 
+/// [`log_softmax_backward_lane`] for a `grad_output` that is zero but for `value` at
+/// `class` (the `nll_loss` gradient of one position), with the lane's log-probabilities
+/// `x - max - lse` computed on the fly: one pass instead of four, the same bits (a sum
+/// of zeros and `value` is `value + 0`).
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn one_hot_log_softmax_backward_lane<F: Float>(
+    x: &[F],
+    max: F,
+    lse: F,
+    hot: Option<(usize, F)>,
+    out: &mut [F],
+) {
+    let (class, value) = hot.unwrap_or((0, F::zero()));
+    let total = value + F::zero();
+    out.iter_mut()
+        .zip(x)
+        .for_each(|(o, &v)| *o = F::zero() - (v - max - lse).exp_nonpositive() * total);
+    if hot.is_some() {
+        if let (Some(o), Some(&v)) = (out.get_mut(class), x.get(class)) {
+            *o = value - (v - max - lse).exp_nonpositive() * total;
+        }
+    }
+}
+
 /// `output * (grad_output - sum(grad_output * output))` over one contiguous lane.
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
@@ -229,4 +257,62 @@ pub(crate) fn softmax_backward_lane<F: Float>(g: &[F], y: &[F], out: &mut [F]) {
     out.iter_mut()
         .zip(g.iter().zip(y))
         .for_each(|(o, (&g, &y))| *o = y * (g - dot));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass kernel of the plain cross-entropy gradient is the general kernel
+    /// applied to a one-hot gradient, bit for bit.
+    #[test]
+    fn one_hot_backward_is_the_general_backward_of_a_one_hot_gradient() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for len in [1usize, 3, 16, 17, 40, 333] {
+            for hot_class in [None, Some(0), Some(len - 1), Some(len / 2)] {
+                let x: Vec<f32> = (0..len).map(|_| (next() * 40.0 - 20.0) as f32).collect();
+                let Some((max, lse)) = lane_log_sum_exp(&x) else {
+                    continue;
+                };
+                let value = -(next() as f32);
+                let hot = hot_class.map(|c| (c, value));
+                let mut gl = vec![0.0f32; len];
+                if let Some((c, v)) = hot {
+                    gl[c] = v;
+                }
+                let mut y = vec![0.0f32; len];
+                shifted_lane(&x, max, lse, &mut y);
+                let (mut general, mut fused) = (vec![0.0f32; len], vec![0.0f32; len]);
+                log_softmax_backward_lane(&gl, &y, &mut general);
+                one_hot_log_softmax_backward_lane(&x, max, lse, hot, &mut fused);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&general), bits(&fused), "len {len}, hot {hot:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn exp_nonpositive_is_within_two_ulp_of_std_exp() {
+        for i in 0..=200_000 {
+            let x = -(i as f64) * 87.0 / 200_000.0;
+            let (fast, exact) = ((x as f32).exp_nonpositive(), (x as f32).exp());
+            let ulps = (fast.to_bits() as i64 - exact.to_bits() as i64).abs();
+            assert!(ulps <= 2, "f32 exp({x}) = {fast} vs {exact}: {ulps} ulp");
+            let x = -(i as f64) * 708.0 / 200_000.0;
+            let (fast, exact) = (x.exp_nonpositive(), x.exp());
+            let ulps = (fast.to_bits() as i64 - exact.to_bits() as i64).abs();
+            assert!(ulps <= 2, "f64 exp({x}) = {fast} vs {exact}: {ulps} ulp");
+        }
+        assert!((0.0..1.2e-38).contains(&f32::NEG_INFINITY.exp_nonpositive()));
+        assert!((0.0..2.3e-308).contains(&f64::NEG_INFINITY.exp_nonpositive()));
+        assert!(f32::NAN.exp_nonpositive().is_nan());
+        assert!(f64::NAN.exp_nonpositive().is_nan());
+        assert_eq!(0.0f64.exp_nonpositive(), 1.0);
+    }
 }
