@@ -22,53 +22,45 @@ pub(crate) const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 /// `exp` of an `f32` at most 0 (see [`Float::exp_nonpositive`]).
 #[inline(always)]
 pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
-    {
-        let x_in = x;
-        const MIN: f32 = -87.336_54;
-        const LOG2E: f32 = std::f32::consts::LOG2_E;
-        const LN2_HI: f32 = 0.693_145_75;
-        const LN2_LO: f32 = 1.428_606_8e-6;
-        const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer.
-        let x = if x_in < MIN { MIN } else { x_in };
-        // `t`'s low mantissa bits hold the integer n; reading them instead of a float
-        // to int conversion keeps the loop vectorised (such conversions saturate).
-        let t = x * LOG2E + ROUND;
-        let n = t - ROUND;
-        let r = (x - n * LN2_HI) - n * LN2_LO;
-        let p = 1.0
-            + r * (1.0
-                + r * (0.5
-                    + r * (1.0 / 6.0
-                        + r * (1.0 / 24.0
-                            + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-        let scale =
-            f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
-        p * scale
-    }
+    const MIN: f32 = -87.336_54;
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer.
+    let x = if x < MIN { MIN } else { x };
+    // `t`'s low mantissa bits hold the integer n; reading them instead of a float to
+    // int conversion keeps the loop vectorised (such conversions saturate).
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    let scale = f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
+    p * scale
 }
 
 /// `exp` of an `f64` at most 0 (see [`Float::exp_nonpositive`]).
 #[inline(always)]
 pub(crate) fn exp_nonpositive_f64(x: f64) -> f64 {
-    {
-        let x_in = x;
-        const MIN: f64 = -708.396_418_532_264_1;
-        const LOG2E: f64 = std::f64::consts::LOG2_E;
-        const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
-        const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-        const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-        let x = if x_in < MIN { MIN } else { x_in };
-        let t = x * LOG2E + ROUND;
-        let n = t - ROUND;
-        let r = (x - n * LN2_HI) - n * LN2_LO;
-        let mut p = 1.0 / 6_227_020_800.0;
-        for k in (0..13).rev() {
-            p = p * r + INV_FACTORIAL[k];
-        }
-        let scale =
-            f64::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(1023) << 52);
-        p * scale
+    const MIN: f64 = -708.396_418_532_264_1;
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 0.693_147_180_369_123_8;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
+    let x = if x < MIN { MIN } else { x };
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let mut p = 1.0 / 6_227_020_800.0;
+    for k in (0..13).rev() {
+        p = p * r + INV_FACTORIAL[k];
     }
+    let scale = f64::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(1023) << 52);
+    p * scale
 }
 
 /// 1/k! for k = 0..=12.
