@@ -27,10 +27,9 @@ pub trait Float:
     /// Widens to `f64` exactly.
     fn to_f64_exact(self) -> f64;
 
-    /// `exp(self)` for `self <= 0`, -inf or NaN, within about one ulp: Cody-Waite range
-    /// reduction and a Taylor polynomial, branch-free so that loops over it vectorise.
-    /// Arguments below the log of the smallest normal number give that number (an
-    /// error below 1.2e-38 for f32, 2.3e-308 for f64). Positive arguments are not
+    /// `exp(self)` for `self <= 0`, -inf or NaN, within two ulp (subnormal results
+    /// included; -inf gives 0): Cody-Waite range reduction and a Taylor polynomial,
+    /// branch-free so that loops over it vectorise. Positive arguments are not
     /// supported. The kernels use it wherever an exponent is known not to exceed 0.
     fn exp_nonpositive(self) -> Self;
 }

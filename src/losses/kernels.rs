@@ -22,45 +22,63 @@ pub(crate) const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 /// `exp` of an `f32` at most 0 (see [`Float::exp_nonpositive`]).
 #[inline(always)]
 pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
-    const MIN: f32 = -87.336_54;
+    // Below this, exp rounds to 0 in f32.
+    const CUTOFF: f32 = -104.0;
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer.
-    let x = if x < MIN { MIN } else { x };
+                                     // Results are scaled by 2^(n + 100) (always a normal number) and then by 2^-100,
+                                     // so a subnormal result is rounded once, as a correctly scaled one would be.
+    const BIAS: u32 = 127 + 100;
+    const UNSCALE: f32 = f32::from_bits((127 - 100) << 23); // 2^-100
+    let clamped = if x < CUTOFF { CUTOFF } else { x };
     // `t`'s low mantissa bits hold the integer n; reading them instead of a float to
     // int conversion keeps the loop vectorised (such conversions saturate).
-    let t = x * LOG2E + ROUND;
+    let t = clamped * LOG2E + ROUND;
     let n = t - ROUND;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let r = (clamped - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0
                     + r * (1.0 / 24.0
                         + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let scale = f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
-    p * scale
+    let scale = f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(BIAS) << 23);
+    let e = p * scale * UNSCALE;
+    if x < CUTOFF {
+        0.0
+    } else {
+        e
+    }
 }
 
 /// `exp` of an `f64` at most 0 (see [`Float::exp_nonpositive`]).
 #[inline(always)]
 pub(crate) fn exp_nonpositive_f64(x: f64) -> f64 {
-    const MIN: f64 = -708.396_418_532_264_1;
+    // Below this, exp rounds to 0 in f64.
+    const CUTOFF: f64 = -745.2;
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const LN2_HI: f64 = 0.693_147_180_369_123_8;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-    let x = if x < MIN { MIN } else { x };
-    let t = x * LOG2E + ROUND;
+    const BIAS: u64 = 1023 + 1000;
+    const UNSCALE: f64 = f64::from_bits((1023 - 1000) << 52); // 2^-1000
+    let clamped = if x < CUTOFF { CUTOFF } else { x };
+    let t = clamped * LOG2E + ROUND;
     let n = t - ROUND;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
+    let r = (clamped - n * LN2_HI) - n * LN2_LO;
     let mut p = 1.0 / 6_227_020_800.0;
     for k in (0..13).rev() {
         p = p * r + INV_FACTORIAL[k];
     }
-    let scale = f64::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(1023) << 52);
-    p * scale
+    let scale = f64::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(BIAS) << 52);
+    let e = p * scale * UNSCALE;
+    if x < CUTOFF {
+        0.0
+    } else {
+        e
+    }
 }
 
 /// 1/k! for k = 0..=12.
@@ -80,26 +98,31 @@ const INV_FACTORIAL: [f64; 13] = [
     1.0 / 479_001_600.0,
 ];
 
-/// The largest value of a lane; NaN if any value is NaN (as libtorch's vectorised max).
-#[inline]
+/// The largest value of a lane, NaN values aside; -inf for an empty lane. Every
+/// caller also sums `exp(x - max)`, where a NaN shows up anyway and makes the whole
+/// lane NaN, as libtorch's kernels do.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
 pub(crate) fn lane_max<F: Float>(x: &[F]) -> F {
+    max_of(x)
+}
+
+/// [`lane_max`], inlined into the caller's kernel.
+#[inline(always)]
+fn max_of<F: Float>(x: &[F]) -> F {
     let mut acc = [F::neg_infinity(); LANES];
-    let mut nan = false;
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
     for chunk in chunks {
         for j in 0..LANES {
-            let v = chunk[j];
-            nan |= v.is_nan();
-            acc[j] = if v > acc[j] { v } else { acc[j] };
+            acc[j] = if chunk[j] > acc[j] { chunk[j] } else { acc[j] };
         }
     }
     for (j, &v) in tail.iter().enumerate() {
-        nan |= v.is_nan();
         acc[j] = if v > acc[j] { v } else { acc[j] };
-    }
-    if nan {
-        return F::nan();
     }
     acc.iter()
         .fold(F::neg_infinity(), |m, &v| if v > m { v } else { m })
@@ -135,20 +158,51 @@ pub(crate) fn lane_sum_of<F: Float>(x: &[F], f: impl Fn(F) -> F) -> F {
     fold_pairwise(acc)
 }
 
+/// Elements per block of [`lane_log_sum_exp`]: small enough to stay in L1 between
+/// its two passes, a multiple of `LANES`.
+const BLOCK: usize = 2048;
+
 /// `(max, log(sum(exp(x - max))))` of a lane, or `None` when the max is not finite
-/// (a NaN, a +inf, or only -inf values): then every log-probability is NaN.
+/// (a +inf, or only -inf and NaN values): then every log-probability is NaN. A NaN
+/// among finite values makes the log-sum-exp NaN, with the same effect.
+///
+/// One sweep over memory: block by block, the block's max, then its exponentials
+/// added to `LANES` partial sums, which are rescaled by `exp(old_max - new_max)`
+/// whenever a block raises the running max. The order of operations depends only on
+/// the lane's length and values.
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
     "aarch64+neon"
 ))]
 pub(crate) fn lane_log_sum_exp<F: Float>(x: &[F]) -> Option<(F, F)> {
-    let max = lane_max(x);
+    let mut max = F::neg_infinity();
+    let mut acc = [F::zero(); LANES];
+    for block in x.chunks(BLOCK) {
+        let block_max = max_of(block);
+        if block_max > max {
+            let factor = (max - block_max).exp_nonpositive();
+            acc.iter_mut().for_each(|a| *a = *a * factor);
+            max = block_max;
+        }
+        if !max.is_finite() {
+            continue;
+        }
+        let chunks = block.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            for j in 0..LANES {
+                acc[j] += (chunk[j] - max).exp_nonpositive();
+            }
+        }
+        for (j, &v) in tail.iter().enumerate() {
+            acc[j] += (v - max).exp_nonpositive();
+        }
+    }
     if !max.is_finite() {
         return None;
     }
-    let sum = lane_sum_of(x, |v| (v - max).exp_nonpositive());
-    Some((max, sum.ln()))
+    Some((max, fold_pairwise(acc).ln()))
 }
 
 /// `x - max - lse` over a lane: its log-probabilities from its log-sum-exp.
@@ -292,17 +346,17 @@ mod tests {
     #[test]
     fn exp_nonpositive_is_within_two_ulp_of_std_exp() {
         for i in 0..=200_000 {
-            let x = -(i as f64) * 87.0 / 200_000.0;
+            let x = -(i as f64) * 110.0 / 200_000.0;
             let (fast, exact) = ((x as f32).exp_nonpositive(), (x as f32).exp());
             let ulps = (fast.to_bits() as i64 - exact.to_bits() as i64).abs();
             assert!(ulps <= 2, "f32 exp({x}) = {fast} vs {exact}: {ulps} ulp");
-            let x = -(i as f64) * 708.0 / 200_000.0;
+            let x = -(i as f64) * 750.0 / 200_000.0;
             let (fast, exact) = (x.exp_nonpositive(), x.exp());
             let ulps = (fast.to_bits() as i64 - exact.to_bits() as i64).abs();
             assert!(ulps <= 2, "f64 exp({x}) = {fast} vs {exact}: {ulps} ulp");
         }
-        assert!((0.0..1.2e-38).contains(&f32::NEG_INFINITY.exp_nonpositive()));
-        assert!((0.0..2.3e-308).contains(&f64::NEG_INFINITY.exp_nonpositive()));
+        assert_eq!(f32::NEG_INFINITY.exp_nonpositive(), 0.0);
+        assert_eq!(f64::NEG_INFINITY.exp_nonpositive(), 0.0);
         assert!(f32::NAN.exp_nonpositive().is_nan());
         assert!(f64::NAN.exp_nonpositive().is_nan());
         assert_eq!(0.0f64.exp_nonpositive(), 1.0);
