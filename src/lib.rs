@@ -8,16 +8,22 @@
 //! - [`case`]: one call written down completely (`shared/CASES.md`), JSON Lines.
 //! - [`backend`]: the Rust losses and libtorch (feature `torch`) behind one trait.
 //! - [`compare`]: the tolerance policy and the verdict on two outcomes.
+//! - [`explain`]: what PyTorch will do with a case, and what is probably wrong with it.
 //! - [`known`]: the reviewed table of known divergences.
 //! - [`strategies`]: random cases (proptest) for the tests and the report.
 //! - [`repro`]: a Python script reproducing a case in PyTorch.
+//! - [`reference`](mod@reference): the ops in double-double arithmetic, to tell who is right.
+//! - [`report`]: the divergence report (`lossparity report`, `lossparity merge`).
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod case;
 pub mod compare;
+pub mod explain;
 pub mod known;
 pub mod losses;
+pub mod reference;
+pub mod report;
 pub mod repro;
 pub mod strategies;
 

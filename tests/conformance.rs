@@ -24,8 +24,8 @@ fn config(default_cases: u32) -> Config {
         .unwrap_or(default_cases);
     Config {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/conformance.txt",
         ))),
         max_shrink_iters: 4096,
         ..Config::default()

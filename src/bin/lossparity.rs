@@ -1,15 +1,17 @@
-//! The `lossparity` command line: evaluate case files with either backend, or run both
-//! and print a verdict per case.
+//! The `lossparity` command line: evaluate case files with either backend, run both and
+//! print a verdict per case, or write the divergence report of random cases.
 
 use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use lossparity::backend::{Backend, RustBackend};
-use lossparity::case::{Case, CaseError, Op, Outcome};
+use lossparity::case::{Case, CaseError, DType, Op, Outcome};
 use lossparity::compare::{compare, Mode};
+use lossparity::report::{Shard, Summary};
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +38,20 @@ enum Command {
     /// Run every case through libtorch and the Rust losses and print a verdict per case;
     /// exit status 1 when any case diverges.
     Diff {
+        /// Case file, or `-` for standard input.
+        #[arg(default_value = "-")]
+        file: String,
+    },
+    /// Run random cases through libtorch and the Rust losses and write the divergence
+    /// report (report.md, report.json, divergences.jsonl, repro/, plots); exit status 1
+    /// when a divergence may be a Rust bug.
+    Report(ReportArgs),
+    /// Merge the report folders of a sharded run into the report of the whole run.
+    Merge(MergeArgs),
+    /// Say in plain words what PyTorch will do with each case and what is probably
+    /// wrong with it (a 1-D input with a batch of targets, log_softmax over the wrong
+    /// dimension, one-hot targets, ...), with the evidence.
+    Explain {
         /// Case file, or `-` for standard input.
         #[arg(default_value = "-")]
         file: String,
@@ -168,5 +184,113 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Report(args) => report_command(args),
+        Command::Merge(args) => merge_command(args),
+        Command::Explain { file } => {
+            for (line, case) in read_cases(&file)? {
+                match case {
+                    Ok(case) => {
+                        let name = case.id.clone().unwrap_or_else(|| format!("line {line}"));
+                        writeln!(out, "== {name}\n{}", lossparity::explain::explain(&case))?;
+                    }
+                    Err(message) => writeln!(out, "== INVALID {message}\n")?,
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Arguments of `lossparity report`.
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Number of random cases of the whole run (all shards together).
+    #[arg(long)]
+    cases: u64,
+    /// Seed: the same seed and options give the same report.json, byte for byte.
+    #[arg(long)]
+    seed: u64,
+    /// Ops to draw cases of, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_op,
+          default_value = "log_softmax,softmax,nll_loss,cross_entropy")]
+    ops: Vec<Op>,
+    /// Input dtypes to keep, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_dtype, default_value = "float32,float64")]
+    dtypes: Vec<DType>,
+    /// Run only the cases whose index is I modulo N (I is 0-based: 0/2 and 1/2 split a
+    /// run in two); merge the shards' folders with `lossparity merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Output folder (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Arguments of `lossparity merge`.
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// Output folder for the merged report.
+    #[arg(long)]
+    out: PathBuf,
+    /// The shards' report folders, every shard of one run.
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+}
+
+fn parse_op(name: &str) -> Result<Op, String> {
+    Op::ALL
+        .into_iter()
+        .find(|op| op.name() == name)
+        .ok_or_else(|| {
+            format!("unknown op {name:?}; expected log_softmax, softmax, nll_loss or cross_entropy")
+        })
+}
+
+fn parse_dtype(name: &str) -> Result<DType, String> {
+    match DType::parse(name) {
+        Some(d @ (DType::Float32 | DType::Float64)) => Ok(d),
+        _ => Err(format!(
+            "dtype {name:?} is not generated; expected float32 or float64"
+        )),
+    }
+}
+
+/// Prints a report's summary and where it went; exit status 1 when a divergence may be
+/// a Rust bug.
+fn finish_report(summary: &Summary, out: &std::path::Path) -> Result<ExitCode> {
+    println!("{summary}");
+    println!(
+        "wrote {0}/report.md, {0}/report.json, {0}/divergences.jsonl, {0}/repro/",
+        out.display()
+    );
+    Ok(if summary.suspect() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(feature = "torch")]
+fn report_command(args: ReportArgs) -> Result<ExitCode> {
+    let options = lossparity::report::ReportOptions {
+        seed: args.seed,
+        cases: args.cases,
+        ops: args.ops,
+        dtypes: args.dtypes,
+        shard: args.shard,
+        out: args.out,
+        progress: true,
+    };
+    let summary = lossparity::report::run(&options)?;
+    finish_report(&summary, &options.out)
+}
+
+#[cfg(not(feature = "torch"))]
+fn report_command(_: ReportArgs) -> Result<ExitCode> {
+    anyhow::bail!("`lossparity report` needs libtorch: rebuild with the default `torch` feature after scripts/setup-libtorch.sh")
+}
+
+fn merge_command(args: MergeArgs) -> Result<ExitCode> {
+    let summary = lossparity::report::merge(&args.out, &args.shards)?;
+    finish_report(&summary, &args.out)
 }

@@ -14,8 +14,8 @@ use rayon::prelude::*;
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{
-    lane_log_sum_exp, log_softmax_backward_lane, one_hot_log_softmax_backward_lane, shifted_lane,
-    PARALLEL_MIN_ELEMENTS,
+    compensated_sum, lane_log_sum_exp, log_softmax_backward_lane,
+    one_hot_log_softmax_backward_lane, shifted_lane, PARALLEL_MIN_ELEMENTS,
 };
 use super::nll::{
     check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
@@ -449,14 +449,16 @@ fn probability_loss<F: Float>(
         prod = prod * &weight_along_classes(w, logp.ndim(), plan.class_dim)?;
     }
     Ok(match reduction {
-        Reduction::None => prod.sum_axis(Axis(plan.class_dim)).mapv(|v| -v),
-        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), -prod.sum()),
+        Reduction::None => prod.map_axis(Axis(plan.class_dim), |lane| {
+            -compensated_sum(lane.iter().copied())
+        }),
+        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), -compensated_sum(prod.iter().copied())),
         Reduction::Mean => {
             let numel = prod.len();
             let value = if numel == 0 {
                 F::nan()
             } else {
-                -prod.sum() / F::of_f64((numel / plan.classes) as f64)
+                -compensated_sum(prod.iter().copied()) / F::of_f64((numel / plan.classes) as f64)
             };
             ArrayD::from_elem(IxDyn(&[]), value)
         }
@@ -483,18 +485,19 @@ fn smoothed_loss<F: Float>(
             smooth.push(F::zero());
             continue;
         }
-        let mut acc = F::zero();
-        for c in 0..classes {
+        let acc = compensated_sum((0..classes).map(|c| {
             let v = rows.logp(p, c);
-            acc += weight.map_or(v, |w| v * w[c]);
-        }
+            weight.map_or(v, |w| v * w[c])
+        }));
         smooth.push(-acc);
     }
     let divisor = match weight {
-        Some(w) => targets
-            .iter()
-            .filter(|&&t| t != ignore_index)
-            .fold(F::zero(), |acc, &t| acc + w[t as usize]),
+        Some(w) => compensated_sum(
+            targets
+                .iter()
+                .filter(|&&t| t != ignore_index)
+                .map(|&t| w[t as usize]),
+        ),
         None => F::of_f64(targets.iter().filter(|&&t| t != ignore_index).count() as f64),
     };
     let keep = F::of_f64(1.0 - ls);
@@ -506,7 +509,7 @@ fn smoothed_loss<F: Float>(
             nll_out.mapv(|v| keep * v) + smooth.mapv(|s| s * spread)
         }
         Reduction::Sum | Reduction::Mean => {
-            let mut total: F = smooth.iter().copied().sum();
+            let mut total: F = compensated_sum(smooth.iter().copied());
             if reduction == Reduction::Mean {
                 total = total / divisor;
             }

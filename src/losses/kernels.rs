@@ -13,6 +13,31 @@ use super::float::Float;
 // on its own, and the kernels fix their summation order, so every version computes
 // the same bits; only the speed differs.
 
+/// Neumaier's compensated sum: exact to within one rounding of the result for any
+/// order of terms, however much they cancel. The sums of the probability and
+/// label-smoothing terms use it, where weights of both signs make large terms cancel:
+/// libtorch's result then depends on its SIMD summation order, and the accurate sum
+/// is the one closest to every machine's.
+pub(crate) fn compensated_sum<F: Float>(values: impl IntoIterator<Item = F>) -> F {
+    let (mut sum, mut compensation) = (F::zero(), F::zero());
+    for v in values {
+        let t = sum + v;
+        compensation += if sum.abs() >= v.abs() {
+            (sum - t) + v
+        } else {
+            (v - t) + sum
+        };
+        sum = t;
+    }
+    // With an infinity or a NaN among the terms the compensation is NaN; the plain
+    // sum is then the IEEE result (inf, -inf or NaN), as any summation order gives.
+    if sum.is_finite() {
+        sum + compensation
+    } else {
+        sum
+    }
+}
+
 /// Interleaved partial sums per lane: element `i` goes to partial sum `i % LANES`.
 pub(crate) const LANES: usize = 16;
 

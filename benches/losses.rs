@@ -1,0 +1,456 @@
+//! The Rust losses and libtorch side by side, on the same inputs.
+//!
+//! Benchmark ids are `{op}/{dtype}/{threads}` (group), `rust` / `libtorch` (function)
+//! and the shape, e.g. `4096x32000` (parameter), so `scripts/bench_table.py` can pair
+//! them. Throughput is the input's number of elements.
+//!
+//! Environment:
+//! - `LOSSPARITY_BENCH_THREADS=1|all`: run only that thread mode (default: both, in
+//!   this process). "1" is a one-thread rayon pool for Rust and
+//!   `tch::set_num_threads(1)` for libtorch; "all" is one thread per core for both.
+//! - `LOSSPARITY_BENCH_QUICK=1`: only the small shapes (64x10, 256x1000), with shorter
+//!   warm-up and measurement times.
+//!
+//! Before anything is timed, every (op, dtype, shape) is computed once by both sides and
+//! compared; a mismatch panics, so a wrong answer is never benchmarked.
+//!
+//! Run it with `scripts/bench.sh` (or `cargo bench --bench losses`).
+
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use lossparity::losses::{
+    cross_entropy, cross_entropy_with_grad, log_softmax, nll_loss, nll_loss_backward,
+    CrossEntropyOptions, Float, NllLossOptions, Target,
+};
+use ndarray::{arr0, ArrayD, IxDyn};
+use tch::{Kind, Reduction, Tensor};
+
+/// Relative tolerance of the sanity check (see [`assert_agree`]).
+const RTOL: f64 = 1e-4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    LogSoftmax,
+    NllLoss,
+    NllLossFwdBwd,
+    CrossEntropy,
+    CrossEntropyFwdBwd,
+}
+
+impl Op {
+    const ALL: [Op; 5] = [
+        Op::LogSoftmax,
+        Op::NllLoss,
+        Op::NllLossFwdBwd,
+        Op::CrossEntropy,
+        Op::CrossEntropyFwdBwd,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::LogSoftmax => "log_softmax",
+            Op::NllLoss => "nll_loss",
+            Op::NllLossFwdBwd => "nll_loss_fwd_bwd",
+            Op::CrossEntropy => "cross_entropy",
+            Op::CrossEntropyFwdBwd => "cross_entropy_fwd_bwd",
+        }
+    }
+
+    /// `log_softmax` is benchmarked on `(N, C)` shapes only; the losses on all.
+    fn applies_to(self, shape: &[usize]) -> bool {
+        self != Op::LogSoftmax || shape.len() == 2
+    }
+}
+
+/// The shapes, smallest first. `(4096, 32000)` is float32 only (131M elements).
+fn shapes(quick: bool, f64_dtype: bool) -> Vec<Vec<usize>> {
+    let mut shapes = vec![vec![64, 10], vec![256, 1000]];
+    if !quick {
+        shapes.push(vec![8, 21, 128, 128]);
+        if !f64_dtype {
+            shapes.push(vec![4096, 32000]);
+        }
+    }
+    shapes
+}
+
+fn shape_label(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
+/// One thread mode: a rayon pool for the Rust calls, a thread count for libtorch.
+struct ThreadMode {
+    label: &'static str,
+    threads: usize,
+    pool: rayon::ThreadPool,
+}
+
+impl ThreadMode {
+    fn new(label: &'static str, threads: usize) -> Self {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(move |i| format!("bench-{label}-{i}"))
+            .build()
+            .expect("cannot build a rayon thread pool");
+        ThreadMode {
+            label,
+            threads,
+            pool,
+        }
+    }
+}
+
+fn thread_modes() -> Vec<ThreadMode> {
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = std::env::var("LOSSPARITY_BENCH_THREADS").unwrap_or_default();
+    let mut modes = Vec::new();
+    match wanted.as_str() {
+        "1" => modes.push(ThreadMode::new("1-thread", 1)),
+        "all" => modes.push(ThreadMode::new("all-threads", all)),
+        "" => {
+            modes.push(ThreadMode::new("1-thread", 1));
+            modes.push(ThreadMode::new("all-threads", all));
+        }
+        other => panic!("LOSSPARITY_BENCH_THREADS must be 1 or all, not {other:?}"),
+    }
+    modes
+}
+
+/// SplitMix64: deterministic inputs without a `rand` dependency.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * unit
+    }
+
+    fn below(&mut self, n: usize) -> i64 {
+        (self.next_u64() % n as u64) as i64
+    }
+}
+
+/// An element type on both sides.
+trait Elem: Float + tch::kind::Element + Copy {
+    const LABEL: &'static str;
+}
+
+impl Elem for f32 {
+    const LABEL: &'static str = "f32";
+}
+
+impl Elem for f64 {
+    const LABEL: &'static str = "f64";
+}
+
+/// One input shape, made once and shared by every op and thread mode.
+struct Inputs<F: Elem> {
+    shape: Vec<usize>,
+    rust: RustInputs<F>,
+    torch: TorchInputs,
+}
+
+/// The Rust side's arrays (`Sync`, so the timing loop can run in a rayon pool).
+struct RustInputs<F> {
+    /// Logits, shape `(N, C, ...)`.
+    x: ArrayD<F>,
+    /// `log_softmax(x, 1)` (computed by the Rust side): the input of `nll_loss`.
+    logp: ArrayD<F>,
+    /// Class indices, shape `(N, ...)`.
+    target: ArrayD<i64>,
+}
+
+/// The same values as libtorch tensors.
+struct TorchInputs {
+    x: Tensor,
+    /// `x` as a leaf that requires grad (shares the data).
+    x_grad: Tensor,
+    logp: Tensor,
+    /// `logp` as a leaf that requires grad (shares the data).
+    logp_grad: Tensor,
+    target: Tensor,
+}
+
+impl<F: Elem> Inputs<F> {
+    fn new(shape: &[usize], seed: u64) -> Self {
+        let mut rng = SplitMix64(seed);
+        let numel: usize = shape.iter().product();
+        let classes = shape[1];
+        let x: Vec<F> = (0..numel)
+            .map(|_| F::of_f64(rng.uniform(-4.0, 4.0)))
+            .collect();
+        let x = ArrayD::from_shape_vec(IxDyn(shape), x).expect("input shape");
+        let target_shape: Vec<usize> = shape
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != 1)
+            .map(|(_, &d)| d)
+            .collect();
+        let target: Vec<i64> = (0..target_shape.iter().product::<usize>())
+            .map(|_| rng.below(classes))
+            .collect();
+        let target = ArrayD::from_shape_vec(IxDyn(&target_shape), target).expect("target shape");
+        let logp = log_softmax(x.view(), 1).expect("Rust log_softmax");
+
+        let tx = to_tensor(&x);
+        let tlogp = to_tensor(&logp);
+        // detach(): a new leaf sharing the data, so the forward-only tensors record no graph.
+        let torch = TorchInputs {
+            x_grad: tx.detach().set_requires_grad(true),
+            logp_grad: tlogp.detach().set_requires_grad(true),
+            x: tx,
+            logp: tlogp,
+            target: to_tensor(&target),
+        };
+        Inputs {
+            shape: shape.to_vec(),
+            rust: RustInputs { x, logp, target },
+            torch,
+        }
+    }
+
+    fn numel(&self) -> u64 {
+        self.rust.x.len() as u64
+    }
+
+    fn label(&self) -> String {
+        shape_label(&self.shape)
+    }
+}
+
+fn to_tensor<T: tch::kind::Element + Copy>(a: &ArrayD<T>) -> Tensor {
+    let shape: Vec<i64> = a.shape().iter().map(|&d| d as i64).collect();
+    let flat = a.as_standard_layout();
+    let flat = flat.as_slice().expect("standard layout");
+    Tensor::from_slice(flat).reshape(shape.as_slice())
+}
+
+/// What the Rust side returns: the output and, for fwd+bwd, the input's gradient.
+type RustResult<F> = (ArrayD<F>, Option<ArrayD<F>>);
+
+/// One Rust call. Only the public API of `lossparity::losses`.
+fn run_rust<F: Elem>(op: Op, inp: &RustInputs<F>) -> RustResult<F> {
+    let target = Target::indices(inp.target.view());
+    let one = arr0(F::one());
+    match op {
+        Op::LogSoftmax => (log_softmax(inp.x.view(), 1).expect("log_softmax"), None),
+        Op::NllLoss => (
+            nll_loss(inp.logp.view(), target, &NllLossOptions::default()).expect("nll_loss"),
+            None,
+        ),
+        Op::NllLossFwdBwd => {
+            let options = NllLossOptions::default();
+            let loss = nll_loss(inp.logp.view(), target.clone(), &options).expect("nll_loss");
+            let grad = nll_loss_backward(one.view(), inp.logp.view(), target, &options)
+                .expect("nll_loss_backward");
+            (loss, Some(grad))
+        }
+        Op::CrossEntropy => (
+            cross_entropy(inp.x.view(), target, &CrossEntropyOptions::default())
+                .expect("cross_entropy"),
+            None,
+        ),
+        Op::CrossEntropyFwdBwd => {
+            let (loss, grad) = cross_entropy_with_grad(
+                one.view(),
+                inp.x.view(),
+                target,
+                &CrossEntropyOptions::default(),
+            )
+            .expect("cross_entropy_with_grad");
+            (loss, Some(grad))
+        }
+    }
+}
+
+/// The same call in libtorch; gradients fresh each call (`torch.autograd.grad`).
+fn run_torch(op: Op, inp: &TorchInputs) -> (Tensor, Option<Tensor>) {
+    let none = None::<Tensor>;
+    let grad_of = |loss: Tensor, leaf: &Tensor| {
+        let mut grads = Tensor::run_backward(&[&loss], &[leaf], false, false);
+        (loss, Some(grads.remove(0)))
+    };
+    match op {
+        Op::LogSoftmax => (inp.x.log_softmax(1, None::<Kind>), None),
+        Op::NllLoss => (
+            inp.logp
+                .nll_loss_nd(&inp.target, none, Reduction::Mean, -100),
+            None,
+        ),
+        Op::NllLossFwdBwd => grad_of(
+            inp.logp_grad
+                .nll_loss_nd(&inp.target, none, Reduction::Mean, -100),
+            &inp.logp_grad,
+        ),
+        Op::CrossEntropy => (
+            inp.x
+                .cross_entropy_loss(&inp.target, none, Reduction::Mean, -100, 0.0),
+            None,
+        ),
+        Op::CrossEntropyFwdBwd => grad_of(
+            inp.x_grad
+                .cross_entropy_loss(&inp.target, none, Reduction::Mean, -100, 0.0),
+            &inp.x_grad,
+        ),
+    }
+}
+
+/// Panics unless `|rust - torch| <= RTOL * |torch| + RTOL * 0.1 * max|torch|` everywhere
+/// (the second term keeps near-zero elements of a large-valued tensor from failing on
+/// rounding alone), and the shapes agree.
+fn assert_agree<F: Elem>(what: &str, rust: &ArrayD<F>, torch: &Tensor) {
+    let torch_shape: Vec<usize> = torch.size().iter().map(|&d| d as usize).collect();
+    assert_eq!(
+        rust.shape(),
+        torch_shape.as_slice(),
+        "{what}: Rust and libtorch results have different shapes"
+    );
+    let torch_values =
+        Vec::<F>::try_from(&torch.detach().reshape([-1])).expect("libtorch result as a Vec");
+    let scale = torch_values
+        .iter()
+        .map(|v| v.to_f64_exact().abs())
+        .fold(0.0, f64::max);
+    let mut worst: Option<(usize, f64, f64, f64)> = None; // (index, rust, torch, excess)
+    for (i, (r, t)) in rust.iter().zip(&torch_values).enumerate() {
+        let (r, t) = (r.to_f64_exact(), t.to_f64_exact());
+        let allowed = RTOL * t.abs() + RTOL * 0.1 * scale;
+        let diff = (r - t).abs();
+        if diff.is_nan() || diff > allowed {
+            let excess = if diff.is_nan() {
+                f64::INFINITY
+            } else {
+                diff / allowed.max(f64::MIN_POSITIVE)
+            };
+            if worst.is_none_or(|w| excess > w.3) {
+                worst = Some((i, r, t, excess));
+            }
+        }
+    }
+    if let Some((i, r, t, _)) = worst {
+        panic!(
+            "sanity check failed for {what}: Rust and libtorch disagree beyond relative \
+             {RTOL:e}; worst at flat index {i}: Rust {r:e}, libtorch {t:e} (|diff| {:e}); \
+             refusing to benchmark a wrong answer",
+            (r - t).abs()
+        );
+    }
+}
+
+/// Computes `op` once on both sides and compares output (and gradient).
+fn sanity_check<F: Elem>(op: Op, inp: &Inputs<F>) {
+    let what = format!("{} {} {}", op.name(), F::LABEL, inp.label());
+    let (rust_out, rust_grad) = run_rust(op, &inp.rust);
+    let (torch_out, torch_grad) = run_torch(op, &inp.torch);
+    assert_agree(&format!("{what} (output)"), &rust_out, &torch_out);
+    match (rust_grad, torch_grad) {
+        (Some(r), Some(t)) => assert_agree(&format!("{what} (gradient)"), &r, &t),
+        (None, None) => {}
+        _ => panic!("{what}: only one side computed a gradient"),
+    }
+}
+
+/// Warm-up, measurement time and sampling mode by size.
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, numel: u64, quick: bool) {
+    let (warm_up, measure, flat) = if quick {
+        (0.5, 1.0, false)
+    } else if numel <= 1 << 20 {
+        (1.0, 2.0, false)
+    } else if numel <= 1 << 24 {
+        (1.0, 3.0, false)
+    } else {
+        // Seconds per iteration: ten plain samples, not criterion's 1+2+..+10 ramp.
+        (1.0, 3.0, true)
+    };
+    group.warm_up_time(Duration::from_secs_f64(warm_up));
+    group.measurement_time(Duration::from_secs_f64(measure));
+    group.sampling_mode(if flat {
+        SamplingMode::Flat
+    } else {
+        SamplingMode::Auto
+    });
+    group.throughput(Throughput::Elements(numel));
+}
+
+fn bench_op<F: Elem>(
+    c: &mut Criterion,
+    op: Op,
+    mode: &ThreadMode,
+    inputs: &[Inputs<F>],
+    quick: bool,
+) {
+    let mut group = c.benchmark_group(format!("{}/{}/{}", op.name(), F::LABEL, mode.label));
+    group.sample_size(10);
+    for inp in inputs.iter().filter(|inp| op.applies_to(&inp.shape)) {
+        configure(&mut group, inp.numel(), quick);
+        let label = inp.label();
+        let (rust, torch) = (&inp.rust, &inp.torch);
+        // The whole timing loop runs inside the pool, so a rayon call in the kernels
+        // uses `mode.threads` threads and no per-call cross-thread hop is timed.
+        group.bench_function(BenchmarkId::new("rust", &label), |b| {
+            mode.pool.install(|| b.iter(|| run_rust(op, rust)))
+        });
+        tch::set_num_threads(mode.threads as i32);
+        assert_eq!(
+            tch::get_num_threads(),
+            mode.threads as i32,
+            "libtorch threads"
+        );
+        group.bench_function(BenchmarkId::new("libtorch", &label), |b| {
+            b.iter(|| run_torch(op, torch))
+        });
+    }
+    group.finish();
+}
+
+fn make_inputs<F: Elem>(quick: bool, seed: u64) -> Vec<Inputs<F>> {
+    shapes(quick, F::LABEL == "f64")
+        .iter()
+        .enumerate()
+        .map(|(i, shape)| {
+            let start = Instant::now();
+            let inp = Inputs::<F>::new(shape, seed + i as u64);
+            for op in Op::ALL.into_iter().filter(|op| op.applies_to(shape)) {
+                sanity_check(op, &inp);
+            }
+            eprintln!(
+                "inputs {} {}: made and checked against libtorch in {:.1} s",
+                F::LABEL,
+                inp.label(),
+                start.elapsed().as_secs_f64()
+            );
+            inp
+        })
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let quick = std::env::var("LOSSPARITY_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    let modes = thread_modes();
+    let f32_inputs = make_inputs::<f32>(quick, 1);
+    let f64_inputs = make_inputs::<f64>(quick, 101);
+    for mode in &modes {
+        for op in Op::ALL {
+            bench_op(c, op, mode, &f32_inputs, quick);
+            bench_op(c, op, mode, &f64_inputs, quick);
+        }
+    }
+}
+
+criterion::criterion_group!(losses, benches);
+criterion::criterion_main!(losses);

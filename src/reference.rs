@@ -1,0 +1,878 @@
+//! A higher-precision reference for the divergence report's "who is right": the four
+//! ops, forward and gradient, in double-double arithmetic (about 106 significant bits),
+//! following the semantics of `shared/PYTORCH_SEMANTICS.md` for calls that succeed.
+//!
+//! It answers "what is the exact result for these inputs" to far below an f64 ULP, so
+//! that either side's error can be measured; it makes no error checks beyond what it
+//! needs to stay in bounds, and returns `None` for a call PyTorch would reject.
+//! Non-finite values propagate as IEEE arithmetic on the same formula would.
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use crate::backend::{Backend, RustBackend};
+use crate::case::{Case, DType, Op, TensorData, Values};
+use crate::losses::{
+    check_cross_entropy_shapes, check_nll_loss_shapes, wrap_dim_checked, Reduction,
+};
+
+/// An unevaluated sum `hi + lo` of two f64 with `|lo| <= ulp(hi) / 2`: about 106
+/// significant bits. A non-finite value has `lo == 0` and follows IEEE arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DoubleDouble {
+    hi: f64,
+    lo: f64,
+}
+
+const LN_2: DoubleDouble = DoubleDouble {
+    hi: std::f64::consts::LN_2,
+    lo: 2.319_046_813_846_299_6e-17,
+};
+
+fn two_sum(a: f64, b: f64) -> DoubleDouble {
+    let s = a + b;
+    let bb = s - a;
+    let err = (a - (s - bb)) + (b - bb);
+    DoubleDouble { hi: s, lo: err }
+}
+
+fn quick_two_sum(a: f64, b: f64) -> DoubleDouble {
+    let s = a + b;
+    DoubleDouble {
+        hi: s,
+        lo: b - (s - a),
+    }
+}
+
+/// `x * 2^k`, exact unless the result is subnormal or overflows.
+fn scale(x: f64, k: i32) -> f64 {
+    let pow = |e: i32| f64::from_bits(((e + 1023) as u64) << 52);
+    let mut x = x;
+    let mut k = k;
+    while k > 1000 {
+        x *= pow(1000);
+        k -= 1000;
+    }
+    while k < -1000 {
+        x *= pow(-1000);
+        k += 1000;
+    }
+    x * pow(k)
+}
+
+impl DoubleDouble {
+    /// Zero.
+    pub const ZERO: DoubleDouble = DoubleDouble { hi: 0.0, lo: 0.0 };
+    /// One.
+    pub const ONE: DoubleDouble = DoubleDouble { hi: 1.0, lo: 0.0 };
+
+    /// The exact value of an f64.
+    pub fn new(x: f64) -> Self {
+        DoubleDouble { hi: x, lo: 0.0 }
+    }
+
+    /// The value rounded to f64 (to nearest).
+    pub fn hi(self) -> f64 {
+        self.hi
+    }
+
+    /// What rounding to f64 left out: `self - self.hi()`.
+    pub fn lo(self) -> f64 {
+        self.lo
+    }
+
+    /// Whether the value is finite.
+    pub fn is_finite(self) -> bool {
+        self.hi.is_finite()
+    }
+
+    fn renormalised(hi: f64, lo: f64) -> Self {
+        let r = quick_two_sum(hi, lo);
+        if r.hi.is_finite() {
+            r
+        } else {
+            DoubleDouble::new(r.hi)
+        }
+    }
+
+    /// `self * 2^k`.
+    fn scaled(self, k: i32) -> Self {
+        DoubleDouble::renormalised(scale(self.hi, k), scale(self.lo, k))
+    }
+
+    /// `e^self`, relative error about 1e-30 (the f64 range limits the result).
+    pub fn exp(self) -> Self {
+        let x = self.hi;
+        if x.is_nan() {
+            return DoubleDouble::new(f64::NAN);
+        }
+        if x > 709.79 {
+            return DoubleDouble::new(f64::INFINITY);
+        }
+        if x < -745.2 {
+            return DoubleDouble::ZERO;
+        }
+        // self = k ln 2 + r, |r| <= ln 2 / 2; e^r = (e^(r / 512))^512, with the Taylor
+        // series of e^s - 1 for |s| < 7e-4 and squarings in the e^s - 1 form, which
+        // keeps the small part exact.
+        let k = (x / std::f64::consts::LN_2).round();
+        let r = self - LN_2 * k;
+        let s = r.scaled(-9);
+        let mut term = s;
+        let mut sum = s;
+        for n in 2..=12 {
+            term = term * s / n as f64;
+            sum = sum + term;
+        }
+        for _ in 0..9 {
+            sum = sum * (sum + 2.0);
+        }
+        (sum + 1.0).scaled(k as i32)
+    }
+
+    /// `ln(1 + self)`, accurate relative to the result even when `self` is tiny.
+    pub fn ln_1p(self) -> Self {
+        let t = self;
+        if t.hi.is_nan() || t.hi < -1.0 {
+            return DoubleDouble::new(f64::NAN);
+        }
+        if t.hi == -1.0 && t.lo <= 0.0 {
+            return DoubleDouble::new(f64::NEG_INFINITY);
+        }
+        if t.hi == f64::INFINITY {
+            return t;
+        }
+        if t.hi.abs() < 1.0 / 1024.0 {
+            // ln(1 + t) = 2 atanh(z), z = t / (2 + t): an odd series in z, |z| < 5e-4.
+            let z = t / (t + 2.0);
+            let z2 = z * z;
+            let mut power = z;
+            let mut sum = z;
+            for n in 1..=6 {
+                power = power * z2;
+                sum = sum + power / (2 * n + 1) as f64;
+            }
+            return sum * 2.0;
+        }
+        (t + 1.0).ln()
+    }
+
+    /// The natural logarithm, relative error about 1e-30.
+    pub fn ln(self) -> Self {
+        let x = self;
+        if x.hi.is_nan() || x.hi < 0.0 {
+            return DoubleDouble::new(f64::NAN);
+        }
+        if x.hi == 0.0 {
+            return DoubleDouble::new(f64::NEG_INFINITY);
+        }
+        if x.hi == f64::INFINITY {
+            return x;
+        }
+        // x = m 2^e with m in [sqrt(1/2), sqrt(2)): ln x = ln m + e ln 2.
+        let mut x = x;
+        let mut e = 0i32;
+        if x.hi < 1e-300 {
+            x = x.scaled(600);
+            e -= 600;
+        }
+        let mut exponent = ((x.hi.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+        let mut m = x.scaled(-exponent);
+        if m.hi > std::f64::consts::SQRT_2 {
+            m = m.scaled(-1);
+            exponent += 1;
+        }
+        e += exponent;
+        let t = m - 1.0;
+        let ln_m = if t.hi.abs() < 1.0 / 1024.0 {
+            t.ln_1p()
+        } else {
+            // Newton on e^y = m from the f64 logarithm: each step doubles the bits.
+            let mut y = DoubleDouble::new(m.hi.ln());
+            for _ in 0..2 {
+                y = y + m * (-y).exp() - 1.0;
+            }
+            y
+        };
+        ln_m + LN_2 * e as f64
+    }
+}
+
+impl From<f64> for DoubleDouble {
+    fn from(x: f64) -> Self {
+        DoubleDouble::new(x)
+    }
+}
+
+impl Neg for DoubleDouble {
+    type Output = DoubleDouble;
+    fn neg(self) -> DoubleDouble {
+        DoubleDouble {
+            hi: -self.hi,
+            lo: -self.lo,
+        }
+    }
+}
+
+impl Add for DoubleDouble {
+    type Output = DoubleDouble;
+    fn add(self, o: DoubleDouble) -> DoubleDouble {
+        if !(self.hi.is_finite() && o.hi.is_finite()) {
+            return DoubleDouble::new(self.hi + o.hi);
+        }
+        let s = two_sum(self.hi, o.hi);
+        let t = two_sum(self.lo, o.lo);
+        let v = quick_two_sum(s.hi, s.lo + t.hi);
+        DoubleDouble::renormalised(v.hi, v.lo + t.lo)
+    }
+}
+
+impl Sub for DoubleDouble {
+    type Output = DoubleDouble;
+    fn sub(self, o: DoubleDouble) -> DoubleDouble {
+        self + -o
+    }
+}
+
+impl Mul for DoubleDouble {
+    type Output = DoubleDouble;
+    fn mul(self, o: DoubleDouble) -> DoubleDouble {
+        let p = self.hi * o.hi;
+        if !p.is_finite() {
+            return DoubleDouble::new(p);
+        }
+        let err = self.hi.mul_add(o.hi, -p);
+        DoubleDouble::renormalised(p, err + (self.hi * o.lo + self.lo * o.hi))
+    }
+}
+
+impl Div for DoubleDouble {
+    type Output = DoubleDouble;
+    fn div(self, o: DoubleDouble) -> DoubleDouble {
+        let q1 = self.hi / o.hi;
+        if !q1.is_finite() || !self.hi.is_finite() || o.hi == 0.0 || !o.hi.is_finite() {
+            return DoubleDouble::new(q1);
+        }
+        let r = self - o * DoubleDouble::new(q1);
+        let q2 = r.hi / o.hi;
+        let r = r - o * DoubleDouble::new(q2);
+        let q3 = r.hi / o.hi;
+        let q = quick_two_sum(q1, q2);
+        q + DoubleDouble::new(q3)
+    }
+}
+
+macro_rules! with_f64 {
+    ($($trait:ident $method:ident),*) => {$(
+        impl $trait<f64> for DoubleDouble {
+            type Output = DoubleDouble;
+            fn $method(self, o: f64) -> DoubleDouble {
+                <DoubleDouble as $trait<DoubleDouble>>::$method(self, DoubleDouble::new(o))
+            }
+        }
+    )*};
+}
+with_f64!(Add add, Sub sub, Mul mul, Div div);
+
+type Dd = DoubleDouble;
+
+/// One reference tensor: each value rounded to f64, and the residual rounding dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferenceTensor {
+    /// Shape, as the op's output (or gradient) has it.
+    pub shape: Vec<usize>,
+    /// Values rounded to f64, row-major.
+    pub values: Vec<f64>,
+    /// `exact - values[i]`, as an f64 (0 for non-finite values).
+    pub residuals: Vec<f64>,
+}
+
+impl ReferenceTensor {
+    fn of(shape: Vec<usize>, values: &[Dd]) -> Self {
+        ReferenceTensor {
+            shape,
+            values: values.iter().map(|v| v.hi).collect(),
+            residuals: values
+                .iter()
+                .map(|v| if v.is_finite() { v.lo } else { 0.0 })
+                .collect(),
+        }
+    }
+
+    /// A tensor of f64 values taken as exact (no residuals).
+    pub fn from_f64(data: &TensorData) -> Option<Self> {
+        let values = data.floats()?.to_vec();
+        Some(ReferenceTensor {
+            shape: data.shape.clone(),
+            residuals: vec![0.0; values.len()],
+            values,
+        })
+    }
+
+    /// `actual - exact` for element `i`, rounded once.
+    pub fn error(&self, i: usize, actual: f64) -> f64 {
+        (actual - self.values[i]) - self.residuals[i]
+    }
+}
+
+/// The exact result of a case: output and, when the case asks for it and its
+/// `grad_output` fits, the gradient with respect to the input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    /// The op's output.
+    pub output: ReferenceTensor,
+    /// The gradient with respect to the input.
+    pub grad_input: Option<ReferenceTensor>,
+}
+
+/// Computes a case in double-double arithmetic from its values as written (a float32
+/// case's values are exact in f64). `None` when the call is one PyTorch rejects.
+///
+/// ```
+/// use lossparity::case::{Case, DType, Op, TensorData};
+/// use lossparity::reference::evaluate;
+///
+/// let mut case = Case::new(Op::LogSoftmax, TensorData::float(DType::Float64, vec![2], vec![0.0, -40.0]));
+/// case.dim = Some(0);
+/// let exact = evaluate(&case).unwrap();
+/// // -log(1 + e^-40), which f64 arithmetic rounds to -0.0.
+/// assert_eq!(exact.output.values[0], -4.248354255291589e-18);
+/// ```
+pub fn evaluate(case: &Case) -> Option<Reference> {
+    let input = dd_values(&case.input)?;
+    match case.op {
+        Op::LogSoftmax | Op::Softmax => softmax_op(case, &input),
+        Op::NllLoss => nll_op(case, &input),
+        Op::CrossEntropy => cross_entropy_op(case, &input),
+    }
+}
+
+fn dd_values(t: &TensorData) -> Option<Vec<Dd>> {
+    Some(t.floats()?.iter().map(|&v| Dd::new(v)).collect())
+}
+
+fn grad_output(case: &Case, output_shape: &[usize]) -> Option<Vec<Dd>> {
+    match &case.grad_output {
+        None => Some(vec![Dd::ONE; output_shape.iter().product()]),
+        Some(g) if g.shape == output_shape => dd_values(g),
+        Some(_) => None,
+    }
+}
+
+/// A row-major tensor seen as `outer x len x inner` around one axis.
+#[derive(Clone, Copy)]
+struct Lanes {
+    outer: usize,
+    len: usize,
+    inner: usize,
+}
+
+impl Lanes {
+    fn new(shape: &[usize], axis: usize) -> Self {
+        if shape.is_empty() {
+            return Lanes {
+                outer: 1,
+                len: 1,
+                inner: 1,
+            };
+        }
+        Lanes {
+            outer: shape[..axis].iter().product(),
+            len: shape[axis],
+            inner: shape[axis + 1..].iter().product(),
+        }
+    }
+
+    fn index(&self, o: usize, k: usize, i: usize) -> usize {
+        (o * self.len + k) * self.inner + i
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&dyn Fn(usize) -> usize)) {
+        for o in 0..self.outer {
+            for i in 0..self.inner {
+                f(&|k| self.index(o, k, i));
+            }
+        }
+    }
+}
+
+/// log_softmax and softmax of every lane: `(x - max) - ln(sum)` and `e^(x - max) / sum`.
+fn log_softmax_lanes(x: &[Dd], lanes: Lanes) -> (Vec<Dd>, Vec<Dd>) {
+    let mut logp = vec![Dd::ZERO; x.len()];
+    let mut p = vec![Dd::ZERO; x.len()];
+    lanes.for_each(|at| {
+        // NaN when any value is NaN, as libtorch's vectorised max.
+        let mut max = f64::NEG_INFINITY;
+        for k in 0..lanes.len {
+            let v = x[at(k)].hi;
+            if v.is_nan() {
+                max = v;
+                break;
+            }
+            max = max.max(v);
+        }
+        let shifted: Vec<Dd> = (0..lanes.len).map(|k| x[at(k)] - max).collect();
+        let exps: Vec<Dd> = shifted.iter().map(|s| s.exp()).collect();
+        let sum = exps.iter().fold(Dd::ZERO, |acc, &e| acc + e);
+        let log_sum = sum.ln();
+        for k in 0..lanes.len {
+            logp[at(k)] = shifted[k] - log_sum;
+            p[at(k)] = exps[k] / sum;
+        }
+    });
+    (logp, p)
+}
+
+/// The gradient through log_softmax: `g - p * sum(g)` per lane.
+fn log_softmax_backward(g: &[Dd], p: &[Dd], lanes: Lanes) -> Vec<Dd> {
+    let mut out = vec![Dd::ZERO; g.len()];
+    lanes.for_each(|at| {
+        let total = (0..lanes.len).fold(Dd::ZERO, |acc, k| acc + g[at(k)]);
+        for k in 0..lanes.len {
+            out[at(k)] = g[at(k)] - p[at(k)] * total;
+        }
+    });
+    out
+}
+
+fn softmax_op(case: &Case, x: &[Dd]) -> Option<Reference> {
+    let shape = &case.input.shape;
+    let axis = wrap_dim_checked(case.dim?, shape.len()).ok()?;
+    let lanes = Lanes::new(shape, axis);
+    let (logp, p) = log_softmax_lanes(x, lanes);
+    let output = if case.op == Op::LogSoftmax { &logp } else { &p };
+    let grad_input = if case.grad {
+        grad_output(case, shape).map(|g| {
+            let grad = if case.op == Op::LogSoftmax {
+                log_softmax_backward(&g, &p, lanes)
+            } else {
+                let mut out = vec![Dd::ZERO; g.len()];
+                lanes.for_each(|at| {
+                    let dot = (0..lanes.len).fold(Dd::ZERO, |acc, k| acc + g[at(k)] * p[at(k)]);
+                    for k in 0..lanes.len {
+                        out[at(k)] = p[at(k)] * (g[at(k)] - dot);
+                    }
+                });
+                out
+            };
+            ReferenceTensor::of(shape.clone(), &grad)
+        })
+    } else {
+        None
+    };
+    Some(Reference {
+        output: ReferenceTensor::of(shape.clone(), output),
+        grad_input,
+    })
+}
+
+/// The class-index layout of a loss input: positions `p = b * map + s`.
+struct IndexLayout {
+    batch: usize,
+    classes: usize,
+    map: usize,
+    none_shape: Vec<usize>,
+}
+
+impl IndexLayout {
+    fn new(shape: &[usize]) -> Self {
+        if shape.len() == 1 {
+            return IndexLayout {
+                batch: 1,
+                classes: shape[0],
+                map: 1,
+                none_shape: Vec::new(),
+            };
+        }
+        let mut none_shape = vec![shape[0]];
+        none_shape.extend_from_slice(&shape[2..]);
+        IndexLayout {
+            batch: shape[0],
+            classes: shape[1],
+            map: shape[2..].iter().product(),
+            none_shape,
+        }
+    }
+
+    fn at(&self, p: usize, c: usize) -> usize {
+        (p / self.map * self.classes + c) * self.map + p % self.map
+    }
+
+    fn positions(&self) -> usize {
+        self.batch * self.map
+    }
+
+    fn output_shape(&self, reduction: Reduction) -> Vec<usize> {
+        match reduction {
+            Reduction::None => self.none_shape.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Class-index targets, each checked against the class count (ignored ones excepted).
+fn index_targets(case: &Case, layout: &IndexLayout) -> Option<Vec<i64>> {
+    let Values::Int(targets) = &case.target.as_ref()?.values else {
+        return None;
+    };
+    let valid = targets.len() == layout.positions()
+        && targets
+            .iter()
+            .all(|&t| t == case.ignore_index || (0..layout.classes as i64).contains(&t));
+    valid.then(|| targets.clone())
+}
+
+fn weights(case: &Case, classes: usize) -> Option<Vec<Dd>> {
+    match &case.weight {
+        None => Some(vec![Dd::ONE; classes]),
+        Some(w) => dd_values(w).filter(|w| w.len() == classes),
+    }
+}
+
+fn sum(values: impl IntoIterator<Item = Dd>) -> Dd {
+    values.into_iter().fold(Dd::ZERO, |acc, v| acc + v)
+}
+
+/// The per-position terms of `nll_loss` and the weight a `mean` divides by.
+struct Nll {
+    /// `-w[t] * logp[t]` per position, 0 where ignored.
+    terms: Vec<Dd>,
+    /// Sum of `w[t]` over counted positions.
+    total_weight: Dd,
+}
+
+fn nll_terms(logp: &[Dd], layout: &IndexLayout, targets: &[i64], w: &[Dd], ignore: i64) -> Nll {
+    let mut terms = Vec::with_capacity(targets.len());
+    let mut total_weight = Dd::ZERO;
+    for (p, &t) in targets.iter().enumerate() {
+        if t == ignore {
+            terms.push(Dd::ZERO);
+            continue;
+        }
+        let wt = w[t as usize];
+        terms.push(-(wt * logp[layout.at(p, t as usize)]));
+        total_weight = total_weight + wt;
+    }
+    Nll {
+        terms,
+        total_weight,
+    }
+}
+
+fn reduce(terms: &[Dd], reduction: Reduction, divisor: Dd) -> Vec<Dd> {
+    match reduction {
+        Reduction::None => terms.to_vec(),
+        Reduction::Sum => vec![sum(terms.iter().copied())],
+        Reduction::Mean => vec![sum(terms.iter().copied()) / divisor],
+    }
+}
+
+/// The upstream gradient reaching position `p` of a reduced loss.
+fn position_grad(g: &[Dd], p: usize, reduction: Reduction, divisor: Dd) -> Dd {
+    match reduction {
+        Reduction::None => g[p],
+        Reduction::Sum => g[0],
+        Reduction::Mean => g[0] / divisor,
+    }
+}
+
+/// The gradient of `nll_loss` with respect to its input, for upstream gradient `g`:
+/// `w[t] * -(g')` at the target class, as libtorch composes it.
+fn nll_backward(
+    g: &[Dd],
+    layout: &IndexLayout,
+    targets: &[i64],
+    w: &[Dd],
+    ignore: i64,
+    reduction: Reduction,
+    total_weight: Dd,
+) -> Vec<Dd> {
+    let mut grad = vec![Dd::ZERO; layout.positions() * layout.classes];
+    for (p, &t) in targets.iter().enumerate() {
+        if t == ignore {
+            continue;
+        }
+        let gp = position_grad(g, p, reduction, total_weight);
+        grad[layout.at(p, t as usize)] = w[t as usize] * -gp;
+    }
+    grad
+}
+
+fn nll_op(case: &Case, x: &[Dd]) -> Option<Reference> {
+    let target = case.target.as_ref()?;
+    check_nll_loss_shapes(
+        &case.input.shape,
+        &target.shape,
+        target.dtype.torch_name(),
+        case.weight.as_ref().map(|w| w.shape.as_slice()),
+    )
+    .ok()?;
+    let layout = IndexLayout::new(&case.input.shape);
+    let targets = index_targets(case, &layout)?;
+    let w = weights(case, layout.classes)?;
+    let nll = nll_terms(x, &layout, &targets, &w, case.ignore_index);
+    let out_shape = layout.output_shape(case.reduction);
+    let output = reduce(&nll.terms, case.reduction, nll.total_weight);
+    let grad_input = if case.grad {
+        grad_output(case, &out_shape).map(|g| {
+            let grad = nll_backward(
+                &g,
+                &layout,
+                &targets,
+                &w,
+                case.ignore_index,
+                case.reduction,
+                nll.total_weight,
+            );
+            ReferenceTensor::of(case.input.shape.clone(), &grad)
+        })
+    } else {
+        None
+    };
+    Some(Reference {
+        output: ReferenceTensor::of(out_shape, &output),
+        grad_input,
+    })
+}
+
+fn cross_entropy_op(case: &Case, x: &[Dd]) -> Option<Reference> {
+    let target = case.target.as_ref()?;
+    let shape = &case.input.shape;
+    check_cross_entropy_shapes(
+        shape,
+        &target.shape,
+        target.dtype.torch_name(),
+        target.dtype.is_float(),
+        case.weight.as_ref().map(|w| w.shape.as_slice()),
+        case.ignore_index,
+        case.label_smoothing,
+    )
+    .ok()?;
+    let class_dim = usize::from(shape.len() > 1);
+    let lanes = Lanes::new(shape, class_dim);
+    let (logp, p) = log_softmax_lanes(x, lanes);
+    let classes = shape[class_dim];
+    let w = weights(case, classes)?;
+    let ls = case.label_smoothing.max(0.0);
+    let (output, out_shape, grad_logp): LossParts = if target.shape == *shape {
+        probability_loss(case, &logp, lanes, &w, ls)?
+    } else {
+        index_loss(case, &logp, &w, ls)?
+    };
+    let grad_input = if case.grad {
+        grad_output(case, &out_shape).map(|g| {
+            let grad = log_softmax_backward(&grad_logp(&g), &p, lanes);
+            ReferenceTensor::of(shape.clone(), &grad)
+        })
+    } else {
+        None
+    };
+    Some(Reference {
+        output: ReferenceTensor::of(out_shape, &output),
+        grad_input,
+    })
+}
+
+/// The loss's output and shape, and its gradient with respect to log-probabilities.
+type LossParts<'a> = (Vec<Dd>, Vec<usize>, Box<dyn Fn(&[Dd]) -> Vec<Dd> + 'a>);
+
+/// Class probabilities: `-sum_c logp_c * t'_c * w_c` with `t' = t (1 - ls) + ls / C`;
+/// the mean divides by the number of positions.
+fn probability_loss<'a>(
+    case: &Case,
+    logp: &[Dd],
+    lanes: Lanes,
+    w: &'a [Dd],
+    ls: f64,
+) -> Option<LossParts<'a>> {
+    let t = dd_values(case.target.as_ref()?)?;
+    let classes = lanes.len;
+    let soft: Vec<Dd> = if ls > 0.0 {
+        let keep = Dd::ONE - ls;
+        let spread = Dd::new(ls) / classes as f64;
+        t.iter().map(|&v| v * keep + spread).collect()
+    } else {
+        t
+    };
+    let mut terms = Vec::with_capacity(lanes.outer * lanes.inner);
+    lanes.for_each(|at| {
+        terms.push(-sum((0..classes).map(|k| logp[at(k)] * soft[at(k)] * w[k])));
+    });
+    let positions = terms.len();
+    let mut out_shape = case.input.shape.clone();
+    out_shape.remove(usize::from(out_shape.len() > 1));
+    let reduction = case.reduction;
+    let output = match reduction {
+        Reduction::Mean if logp.is_empty() => vec![Dd::new(f64::NAN)],
+        _ => reduce(&terms, reduction, Dd::new(positions as f64)),
+    };
+    let out_shape = if reduction == Reduction::None {
+        out_shape
+    } else {
+        Vec::new()
+    };
+    let grad = move |g: &[Dd]| {
+        let mut grad = vec![Dd::ZERO; soft.len()];
+        let mut p = 0;
+        lanes.for_each(|at| {
+            let gp = position_grad(g, p, reduction, Dd::new(positions as f64));
+            for k in 0..classes {
+                grad[at(k)] = -gp * w[k] * soft[at(k)];
+            }
+            p += 1;
+        });
+        grad
+    };
+    Some((output, out_shape, Box::new(grad)))
+}
+
+/// Class indices: `nll_loss(logp)`, and with label smoothing `(1 - ls) nll + (ls / C)
+/// smooth`, `smooth = -sum_c w_c logp_c` at counted positions; the smoothing term's
+/// mean divides by the summed target weights, like the `nll_loss` part.
+fn index_loss<'a>(case: &Case, logp: &[Dd], w: &'a [Dd], ls: f64) -> Option<LossParts<'a>> {
+    let layout = IndexLayout::new(&case.input.shape);
+    let targets = index_targets(case, &layout)?;
+    let ignore = case.ignore_index;
+    let reduction = case.reduction;
+    let nll = nll_terms(logp, &layout, &targets, w, ignore);
+    let out_shape = layout.output_shape(reduction);
+    let total_weight = nll.total_weight;
+    if ls <= 0.0 {
+        let output = reduce(&nll.terms, reduction, total_weight);
+        let grad =
+            move |g: &[Dd]| nll_backward(g, &layout, &targets, w, ignore, reduction, total_weight);
+        return Some((output, out_shape, Box::new(grad)));
+    }
+    let keep = Dd::ONE - ls;
+    let spread = Dd::new(ls) / layout.classes as f64;
+    let smooth: Vec<Dd> = targets
+        .iter()
+        .enumerate()
+        .map(|(p, &t)| {
+            if t == ignore {
+                Dd::ZERO
+            } else {
+                -sum((0..layout.classes).map(|c| w[c] * logp[layout.at(p, c)]))
+            }
+        })
+        .collect();
+    let nll_out = reduce(&nll.terms, reduction, total_weight);
+    let smooth_out = reduce(&smooth, reduction, total_weight);
+    let output = nll_out
+        .iter()
+        .zip(&smooth_out)
+        .map(|(&n, &s)| keep * n + spread * s)
+        .collect();
+    let grad = move |g: &[Dd]| {
+        let kept: Vec<Dd> = g.iter().map(|&v| v * keep).collect();
+        let mut grad = nll_backward(&kept, &layout, &targets, w, ignore, reduction, total_weight);
+        for (p, &t) in targets.iter().enumerate() {
+            if t == ignore {
+                continue;
+            }
+            let gs = position_grad(g, p, reduction, Dd::ONE) * spread;
+            let gs = if reduction == Reduction::Mean {
+                gs / total_weight
+            } else {
+                gs
+            };
+            for (c, &wc) in w.iter().enumerate() {
+                let at = layout.at(p, c);
+                grad[at] = grad[at] + -(gs * wc);
+            }
+        }
+        grad
+    };
+    Some((output, out_shape, Box::new(grad)))
+}
+
+/// The case with every float32 tensor widened to float64 (values unchanged).
+fn widened(case: &Case) -> Case {
+    let widen = |t: &TensorData| {
+        let mut t = t.clone();
+        if t.dtype == DType::Float32 {
+            t.dtype = DType::Float64;
+        }
+        t
+    };
+    let mut wide = case.clone();
+    wide.input = widen(&case.input);
+    wide.target = case.target.as_ref().map(widen);
+    wide.weight = case.weight.as_ref().map(widen);
+    wide.grad_output = case.grad_output.as_ref().map(widen);
+    wide
+}
+
+/// The higher-precision result of a case whose sides both computed values: the Rust
+/// losses in f64 for a float32 case, double-double arithmetic for a float64 case.
+pub fn higher_precision(case: &Case) -> Option<Reference> {
+    match case.input.dtype {
+        DType::Float32 => {
+            let Ok(c) = RustBackend::default().evaluate(&widened(case)).result else {
+                return None;
+            };
+            Some(Reference {
+                output: ReferenceTensor::from_f64(&c.output)?,
+                grad_input: match c.grad_input {
+                    Some(Ok(g)) => Some(ReferenceTensor::from_f64(&g)?),
+                    _ => None,
+                },
+            })
+        }
+        DType::Float64 => evaluate(case),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_and_ln_invert_each_other_to_double_double_precision() {
+        for &x in &[
+            1e-300,
+            1e-20,
+            0.001,
+            0.3,
+            1.0 + 1e-15,
+            1.5,
+            2.0,
+            10.0,
+            1e10,
+            1e300,
+        ] {
+            let back = Dd::new(x).ln().exp();
+            let err = ((back - x) / x).hi.abs();
+            assert!(
+                err < 1e-28,
+                "ln/exp round trip of {x}: relative error {err:e}"
+            );
+        }
+    }
+
+    #[test]
+    fn ln_of_two_is_the_double_double_constant() {
+        let l = Dd::new(2.0).ln();
+        assert_eq!((l.hi, l.lo), (LN_2.hi, LN_2.lo));
+    }
+
+    #[test]
+    fn ln_1p_keeps_tiny_arguments_exact() {
+        let t = Dd::new(1e-20).ln_1p();
+        assert_eq!(t.hi, 1e-20);
+        assert!((t.lo - -5e-41).abs() < 1e-55);
+    }
+
+    #[test]
+    fn nll_mean_divides_by_the_summed_target_weights() {
+        let mut case = Case::new(
+            Op::NllLoss,
+            TensorData::float(DType::Float64, vec![2, 2], vec![-1.0, -2.0, -3.0, -4.0]),
+        );
+        case.target = Some(TensorData::int(DType::Int64, vec![2], vec![1, 0]));
+        case.weight = Some(TensorData::float(DType::Float64, vec![2], vec![1.0, 3.0]));
+        let r = evaluate(&case).unwrap();
+        // (3 * 2 + 1 * 3) / (3 + 1)
+        assert_eq!(r.output.values, vec![2.25]);
+    }
+}
