@@ -14,8 +14,9 @@ use rayon::prelude::*;
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{
-    compensated_sum, lane_log_sum_exp, log_softmax_backward_lane,
-    one_hot_log_softmax_backward_lane, shifted_lane, PARALLEL_MIN_ELEMENTS,
+    columns_log_sum_exp, columns_one_hot_backward, compensated_sum, lane_log_sum_exp,
+    log_softmax_backward_lane, one_hot_log_softmax_backward_lane, shifted_lane,
+    PARALLEL_MIN_ELEMENTS,
 };
 use super::nll::{
     check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
@@ -238,55 +239,68 @@ fn weight_along_classes<F: Float>(
     ArrayD::from_shape_vec(IxDyn(&shape), weight.to_vec()).map_err(internal)
 }
 
-/// Scores laid out one position per row, classes last (a copy only for K-dimensional
-/// inputs, whose classes are strided), with each row's max and log-sum-exp: the
-/// log-probabilities of the index paths, computed on demand and never materialised.
+/// The scores of the index paths, in the input's row-major order, with each
+/// position's max and log-sum-exp over its classes: log-probabilities computed on
+/// demand, never materialised. For `(C)` and `(N, C)` inputs a position's classes are a
+/// contiguous row; for `(N, C, d1..dK)` they are strided by `map = d1 * .. * dK`, and
+/// the kernels work on whole `(C, map)` samples, vectorised across positions.
 struct Rows<'a, F: Clone> {
     x: Cow<'a, [F]>,
     classes: usize,
-    /// `(max, log(sum(exp(x - max))))` per row; `None` when the row's max is not
-    /// finite, which makes every log-probability of the row NaN.
+    map: usize,
+    shape: Vec<usize>,
+    /// `(max, log(sum(exp(x - max))))` per position; `None` when the max is not
+    /// finite, which makes every log-probability of the position NaN.
     stats: Vec<Option<(F, F)>>,
-    /// Shape of the row layout, and the axis order back to the input's when it differs.
-    moved_shape: Vec<usize>,
-    inverse: Option<Vec<usize>>,
 }
 
 impl<'a, F: Float> Rows<'a, F> {
     fn new(input: ArrayViewD<'a, F>, class_dim: usize) -> Self {
-        let classes = input.shape().get(class_dim).copied().unwrap_or(1);
-        let ndim = input.ndim();
-        let (view, inverse) = if ndim > 2 {
-            let order: Vec<usize> = (0..ndim)
-                .filter(|&a| a != class_dim)
-                .chain([class_dim])
-                .collect();
-            let mut inverse = vec![0; ndim];
-            for (position, &a) in order.iter().enumerate() {
-                inverse[a] = position;
+        let shape = input.shape().to_vec();
+        let classes = shape.get(class_dim).copied().unwrap_or(1);
+        let map: usize = shape.iter().skip(2).product();
+        let batch = if shape.len() >= 2 { shape[0] } else { 1 };
+        let x = row_major(&input);
+        let stats = if classes == 0 || map == 0 {
+            vec![None; batch * map]
+        } else if map == 1 {
+            if x.len() >= PARALLEL_MIN_ELEMENTS {
+                x.par_chunks(classes).map(lane_log_sum_exp).collect()
+            } else {
+                x.chunks(classes).map(lane_log_sum_exp).collect()
             }
-            (input.permuted_axes(IxDyn(&order)), Some(inverse))
         } else {
-            (input, None)
-        };
-        let moved_shape = view.shape().to_vec();
-        let positions = moved_shape[..moved_shape.len().saturating_sub(1)]
-            .iter()
-            .product();
-        let x = row_major(&view);
-        let stats = if classes == 0 {
-            vec![None; positions]
-        } else if x.len() >= PARALLEL_MIN_ELEMENTS {
-            x.par_chunks(classes).map(lane_log_sum_exp).collect()
-        } else {
-            x.chunks(classes).map(lane_log_sum_exp).collect()
+            let sample = |block: &[F]| -> Vec<Option<(F, F)>> {
+                let (mut max, mut lse) = (vec![F::zero(); map], vec![F::zero(); map]);
+                columns_log_sum_exp(block, map, &mut max, &mut lse);
+                max.into_iter()
+                    .zip(lse)
+                    .map(|(m, l)| if m.is_nan() { None } else { Some((m, l)) })
+                    .collect()
+            };
+            let per_sample: Vec<Vec<Option<(F, F)>>> = if x.len() >= PARALLEL_MIN_ELEMENTS {
+                x.par_chunks(classes * map).map(sample).collect()
+            } else {
+                x.chunks(classes * map).map(sample).collect()
+            };
+            per_sample.into_iter().flatten().collect()
         };
         Rows {
             x,
             classes,
+            map,
+            shape,
             stats,
-            moved_shape,
-            inverse,
+        }
+    }
+
+    /// Flat index of class `c` at position `p`.
+    #[inline]
+    fn index(&self, p: usize, c: usize) -> usize {
+        if self.map == 1 {
+            p * self.classes + c
+        } else {
+            ((p / self.map) * self.classes + c) * self.map + p % self.map
         }
     }
 
@@ -294,30 +308,29 @@ impl<'a, F: Float> Rows<'a, F> {
     #[inline]
     fn logp(&self, p: usize, c: usize) -> F {
         match self.stats[p] {
-            Some((max, lse)) => self.x[p * self.classes + c] - max - lse,
+            Some((max, lse)) => self.x[self.index(p, c)] - max - lse,
             None => F::nan(),
         }
     }
 
     /// All log-probabilities of position `p`, into `out`.
     fn logp_row(&self, p: usize, out: &mut [F]) {
-        let row = &self.x[p * self.classes..(p + 1) * self.classes];
-        match self.stats[p] {
-            Some((max, lse)) => shifted_lane(row, max, lse, out),
-            None => out.iter_mut().for_each(|o| *o = F::nan()),
+        if self.map == 1 {
+            let row = &self.x[p * self.classes..(p + 1) * self.classes];
+            match self.stats[p] {
+                Some((max, lse)) => shifted_lane(row, max, lse, out),
+                None => out.iter_mut().for_each(|o| *o = F::nan()),
+            }
+        } else {
+            for (c, o) in out.iter_mut().enumerate() {
+                *o = self.logp(p, c);
+            }
         }
     }
 
-    /// Values in the row layout, put back into the input's layout.
+    /// Values in the input's row-major order, as an array of its shape.
     fn to_input_layout(&self, values: Vec<F>) -> Result<ArrayD<F>, LossError> {
-        let moved = ArrayD::from_shape_vec(IxDyn(&self.moved_shape), values).map_err(internal)?;
-        Ok(match &self.inverse {
-            None => moved,
-            Some(inverse) => moved
-                .permuted_axes(IxDyn(inverse))
-                .as_standard_layout()
-                .into_owned(),
-        })
+        ArrayD::from_shape_vec(IxDyn(&self.shape), values).map_err(internal)
     }
 }
 
@@ -690,7 +703,10 @@ fn index_grad<F: Float>(
     });
     let classes = rows.classes;
     let mut out = vec![F::zero(); rows.x.len()];
-    if classes > 0 && smooth_grad.is_none() {
+    if out.is_empty() {
+        return rows.to_input_layout(out);
+    }
+    if smooth_grad.is_none() && rows.map == 1 {
         let row_grad = |(p, o): (usize, &mut [F])| {
             let row = &rows.x[p * classes..(p + 1) * classes];
             match rows.stats[p] {
@@ -703,8 +719,38 @@ fn index_grad<F: Float>(
         } else {
             out.chunks_mut(classes).enumerate().for_each(row_grad);
         }
-    } else if classes > 0 {
-        let row_grad = |(gl, y): &mut (Vec<F>, Vec<F>), (p, o): (usize, &mut [F])| {
+    } else if smooth_grad.is_none() {
+        let map = rows.map;
+        let sample_grad = |(b, o): (usize, &mut [F])| {
+            let stats = &rows.stats[b * map..(b + 1) * map];
+            let hot = &entries[b * map..(b + 1) * map];
+            let nan = F::nan();
+            let max: Vec<F> = stats.iter().map(|st| st.map_or(nan, |(m, _)| m)).collect();
+            let lse: Vec<F> = stats.iter().map(|st| st.map_or(nan, |(_, l)| l)).collect();
+            let total: Vec<F> = hot
+                .iter()
+                .map(|h| h.map_or(F::zero(), |(_, v)| v + F::zero()))
+                .collect();
+            let x = &rows.x[b * classes * map..(b + 1) * classes * map];
+            columns_one_hot_backward(x, map, &max, &lse, &total, o);
+            for (s, h) in hot.iter().enumerate() {
+                if let Some((class, value)) = *h {
+                    let at = class * map + s;
+                    o[at] = value - (x[at] - max[s] - lse[s]).exp_nonpositive() * total[s];
+                }
+            }
+        };
+        if out.len() >= PARALLEL_MIN_ELEMENTS {
+            out.par_chunks_mut(classes * map)
+                .enumerate()
+                .for_each(sample_grad);
+        } else {
+            out.chunks_mut(classes * map)
+                .enumerate()
+                .for_each(sample_grad);
+        }
+    } else {
+        let row_grad = |(gl, y, o): &mut (Vec<F>, Vec<F>, Vec<F>), p: usize| {
             gl.iter_mut().for_each(|v| *v = F::zero());
             if let Some((class, value)) = entries[p] {
                 gl[class] = value;
@@ -720,16 +766,16 @@ fn index_grad<F: Float>(
             rows.logp_row(p, y);
             log_softmax_backward_lane(gl, y, o);
         };
-        let buffers = || (vec![F::zero(); classes], vec![F::zero(); classes]);
-        if out.len() >= PARALLEL_MIN_ELEMENTS {
-            out.par_chunks_mut(classes)
-                .enumerate()
-                .for_each_init(buffers, row_grad);
-        } else {
-            let mut bufs = buffers();
-            out.chunks_mut(classes)
-                .enumerate()
-                .for_each(|item| row_grad(&mut bufs, item));
+        let mut bufs = (
+            vec![F::zero(); classes],
+            vec![F::zero(); classes],
+            vec![F::zero(); classes],
+        );
+        for p in 0..rows.stats.len() {
+            row_grad(&mut bufs, p);
+            for (c, &v) in bufs.2.iter().enumerate() {
+                out[rows.index(p, c)] = v;
+            }
         }
     }
     rows.to_input_layout(out)

@@ -313,6 +313,60 @@ pub(crate) fn one_hot_log_softmax_backward_lane<F: Float>(
     }
 }
 
+/// The log-sum-exp of every position of a `(C, M)` block whose classes are strided by
+/// `M` (one sample of a K-dimensional input): `max[s]` and `lse[s]` per position,
+/// vectorised across positions. Per position the classes are summed in order; `max`
+/// is NaN where it is not finite (every log-probability there is NaN).
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn columns_log_sum_exp<F: Float>(x: &[F], map: usize, max: &mut [F], lse: &mut [F]) {
+    max.iter_mut().for_each(|m| *m = F::neg_infinity());
+    for row in x.chunks_exact(map) {
+        for (m, &v) in max.iter_mut().zip(row) {
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    lse.iter_mut().for_each(|l| *l = F::zero());
+    for row in x.chunks_exact(map) {
+        for ((l, &m), &v) in lse.iter_mut().zip(max.iter()).zip(row) {
+            *l += (v - m).exp_nonpositive();
+        }
+    }
+    for (m, l) in max.iter_mut().zip(lse.iter_mut()) {
+        if m.is_finite() {
+            *l = l.ln();
+        } else {
+            *m = F::nan();
+        }
+    }
+}
+
+/// [`one_hot_log_softmax_backward_lane`] for every position of a `(C, M)` block at
+/// once: `total[s]` is the position's one non-zero gradient plus 0 (0 where ignored);
+/// the caller then sets the target entries, which have the gradient's value added.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn columns_one_hot_backward<F: Float>(
+    x: &[F],
+    map: usize,
+    max: &[F],
+    lse: &[F],
+    total: &[F],
+    out: &mut [F],
+) {
+    for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
+        for (s, (o, &v)) in out_row.iter_mut().zip(row).enumerate() {
+            *o = F::zero() - (v - max[s] - lse[s]).exp_nonpositive() * total[s];
+        }
+    }
+}
+
 /// `output * (grad_output - sum(grad_output * output))` over one contiguous lane.
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
