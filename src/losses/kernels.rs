@@ -344,6 +344,52 @@ pub(crate) fn columns_log_sum_exp<F: Float>(x: &[F], map: usize, max: &mut [F], 
     }
 }
 
+/// `log_softmax` over the classes of a `(C, M)` block, every position at once: per
+/// position the classes are summed in order (see [`columns_log_sum_exp`]).
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn columns_log_softmax<F: Float>(x: &[F], map: usize, out: &mut [F]) {
+    let (mut max, mut lse) = (vec![F::zero(); map], vec![F::zero(); map]);
+    columns_log_sum_exp(x, map, &mut max, &mut lse);
+    for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
+        for (((o, &v), &m), &l) in out_row.iter_mut().zip(row).zip(&max).zip(&lse) {
+            *o = v - m - l;
+        }
+    }
+}
+
+/// `softmax` over the classes of a `(C, M)` block, every position at once, the
+/// classes summed in order.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn columns_softmax<F: Float>(x: &[F], map: usize, out: &mut [F]) {
+    let mut max = vec![F::neg_infinity(); map];
+    for row in x.chunks_exact(map) {
+        for (m, &v) in max.iter_mut().zip(row) {
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    let mut sum = vec![F::zero(); map];
+    for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
+        for (((o, &v), &m), s) in out_row.iter_mut().zip(row).zip(&max).zip(sum.iter_mut()) {
+            // A max that is not finite makes v - m NaN for some v: the position is NaN.
+            *o = (v - m).exp_nonpositive();
+            *s += *o;
+        }
+    }
+    for out_row in out.chunks_exact_mut(map) {
+        for (o, &s) in out_row.iter_mut().zip(&sum) {
+            *o = *o / s;
+        }
+    }
+}
+
 /// [`one_hot_log_softmax_backward_lane`] for every position of a `(C, M)` block at
 /// once: `total[s]` is the position's one non-zero gradient plus 0 (0 where ignored);
 /// the caller then sets the target entries, which have the gradient's value added.

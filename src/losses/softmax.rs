@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use super::error::{shape_str, wrap_dim, LossError};
 use super::float::Float;
 use super::kernels::{
-    log_softmax_backward_lane, log_softmax_lane, softmax_backward_lane, softmax_lane,
-    PARALLEL_MIN_ELEMENTS,
+    columns_log_softmax, columns_softmax, log_softmax_backward_lane, log_softmax_lane,
+    softmax_backward_lane, softmax_lane, PARALLEL_MIN_ELEMENTS,
 };
 use super::nll::internal;
 use super::options::row_major;
@@ -38,6 +38,9 @@ pub fn log_softmax<F: Float, D: Dimension>(
 ) -> Result<ArrayD<F>, LossError> {
     let input = input.into_dyn();
     let axis = wrap_dim(dim, input.ndim())?;
+    if input.ndim() > 0 && axis + 1 < input.ndim() {
+        return along_columns(input, axis, columns_log_softmax);
+    }
     along_lanes(&[input], axis, |x, out| log_softmax_lane(x[0], out))
 }
 
@@ -58,6 +61,9 @@ pub fn softmax<F: Float, D: Dimension>(
 ) -> Result<ArrayD<F>, LossError> {
     let input = input.into_dyn();
     let axis = wrap_dim(dim, input.ndim())?;
+    if input.ndim() > 0 && axis + 1 < input.ndim() {
+        return along_columns(input, axis, columns_softmax);
+    }
     along_lanes(&[input], axis, |x, out| softmax_lane(x[0], out))
 }
 
@@ -161,8 +167,38 @@ fn along_lanes<F: Float>(
         }
     }
     let out = ArrayD::from_shape_vec(moved_shape, out).map_err(internal)?;
+    if axis + 1 == first.ndim() {
+        return Ok(out);
+    }
     Ok(out
         .permuted_axes(IxDyn(&inverse))
         .as_standard_layout()
         .into_owned())
+}
+
+/// A forward along an axis that is not the last: the input in row-major order is
+/// `outer` samples of `(C, map)` blocks, and a column kernel handles each block with
+/// every position of the block at once (vectorised across positions, no transposed
+/// copy). Samples run in parallel for large inputs.
+fn along_columns<F: Float>(
+    input: ArrayViewD<'_, F>,
+    axis: usize,
+    block_kernel: impl Fn(&[F], usize, &mut [F]) + Sync,
+) -> Result<ArrayD<F>, LossError> {
+    let shape = input.raw_dim();
+    let map: usize = input.shape()[axis + 1..].iter().product();
+    let block = input.shape()[axis] * map;
+    let x = row_major(&input);
+    let mut out = vec![F::zero(); x.len()];
+    if block > 0 {
+        let run = |(o, x): (&mut [F], &[F])| block_kernel(x, map, o);
+        if out.len() >= PARALLEL_MIN_ELEMENTS {
+            out.par_chunks_mut(block)
+                .zip(x.par_chunks(block))
+                .for_each(run);
+        } else {
+            out.chunks_mut(block).zip(x.chunks(block)).for_each(run);
+        }
+    }
+    ArrayD::from_shape_vec(shape, out).map_err(internal)
 }
