@@ -27,6 +27,8 @@ while [ $# -gt 0 ]; do
 done
 
 export LOSSPARITY_BENCH_QUICK="$quick"
+# Where criterion writes its results (what `cargo bench` would use) and the table reads.
+export CRITERION_HOME="${CARGO_TARGET_DIR:-$root/target}/criterion"
 load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?"; }
 load_start=$(load)
 if awk -v l="$load_start" 'BEGIN { exit !(l + 0 > 0.5) }'; then
@@ -36,15 +38,29 @@ fi
 start=$(date +%s)
 t0=$SECONDS
 
-cargo bench --bench losses --no-run
+# Build once and run that executable for both thread modes, so both measure the same
+# code even if src/ changes meanwhile (cargo bench would rebuild between the runs).
+exe=$(cargo bench --bench losses --no-run --message-format=json-render-diagnostics |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "losses" \
+            and msg.get("executable"):
+        print(msg["executable"])
+')
+if [ -z "$exe" ]; then
+    echo "bench.sh: could not find the built bench executable" >&2
+    exit 1
+fi
 
 LOSSPARITY_BENCH_THREADS=1 RAYON_NUM_THREADS=1 \
-    cargo bench --bench losses -- --noplot "${criterion_args[@]+"${criterion_args[@]}"}"
+    "$exe" --bench --noplot "${criterion_args[@]+"${criterion_args[@]}"}"
 LOSSPARITY_BENCH_THREADS=all \
-    cargo bench --bench losses -- --noplot "${criterion_args[@]+"${criterion_args[@]}"}"
+    "$exe" --bench --noplot "${criterion_args[@]+"${criterion_args[@]}"}"
 
 echo
-python3 "$root/scripts/bench_table.py" --since "$start"
+python3 "$root/scripts/bench_table.py" --dir "$CRITERION_HOME" --since "$start"
 echo
 echo "benchmarks took $((SECONDS - t0)) s (threads: 1 and $(nproc) cores;" \
      "1-minute load average $load_start at start, $(load) at end)"

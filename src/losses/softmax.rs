@@ -154,11 +154,12 @@ fn along_lanes<F: Float>(
     let mut out = vec![F::zero(); first.len()];
     if row_len > 0 {
         let run = |(r, o): (usize, &mut [F])| {
-            let rows: Vec<&[F]> = flat
-                .iter()
-                .map(|f| &f[r * row_len..(r + 1) * row_len])
-                .collect();
-            lane(&rows, o);
+            // At most two inputs (grad_output and output): no allocation per row.
+            let mut rows: [&[F]; 2] = [&[], &[]];
+            for (row, f) in rows.iter_mut().zip(&flat) {
+                *row = &f[r * row_len..(r + 1) * row_len];
+            }
+            lane(&rows[..flat.len().min(2)], o);
         };
         if out.len() >= PARALLEL_MIN_ELEMENTS {
             out.par_chunks_mut(row_len).enumerate().for_each(run);
