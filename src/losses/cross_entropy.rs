@@ -592,8 +592,12 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
     target: Target<'_, F>,
     options: &CrossEntropyOptions<'_, F>,
 ) -> Result<(ArrayD<F>, ArrayD<F>), LossError> {
-    let fwd = forward(input.into_dyn(), &target, options)?;
+    let input = input.into_dyn();
     let grad_output = grad_output.into_dyn();
+    if let Some(both) = plain_rows_with_grad(&grad_output, input.view(), &target, options)? {
+        return Ok(both);
+    }
+    let fwd = forward(input, &target, options)?;
     check_grad_shape(grad_output.shape(), fwd.output.shape())?;
     let grad = match (&fwd.probabilities, &fwd.rows) {
         (Some((logp, soft)), _) => {
@@ -604,6 +608,99 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
         (None, None) => return Err(internal("forward kept nothing for the backward")),
     };
     Ok((fwd.output, grad))
+}
+
+/// The plain path on `(C)` and `(N, C)` inputs, forward and backward in one sweep: each
+/// row's log-sum-exp and gradient are computed while the row is in cache, so the
+/// scores are read from memory once. The same kernels and the same operations as the
+/// two-pass path, so the same bits. What the gradient needs from the forward (the
+/// target checks and the total weight) does not depend on the scores and comes first,
+/// in libtorch's order: the forward's errors, then the backward's. `None` for the
+/// other paths.
+fn plain_rows_with_grad<'a, F: Float>(
+    grad_output: &ArrayViewD<'_, F>,
+    input: ArrayViewD<'a, F>,
+    target: &Target<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+) -> Result<Option<(ArrayD<F>, ArrayD<F>)>, LossError> {
+    if input.ndim() > 2 {
+        return Ok(None);
+    }
+    let plan = ce_plan(
+        input.shape(),
+        target.shape(),
+        target.dtype_name(),
+        matches!(target, Target::Probabilities(_)),
+        options.weight.as_ref().map(|w| w.shape()),
+        options.ignore_index,
+        options.label_smoothing,
+    )?;
+    let CePath::Plain { nll } = &plan.path else {
+        return Ok(None);
+    };
+    let targets = target
+        .index_values()
+        .ok_or_else(|| internal("index path without indices"))?;
+    let weight: Option<Vec<F>> = options.weight.as_ref().map(|w| row_major(w).into_owned());
+    let (ii, reduction) = (options.ignore_index, options.reduction);
+    let (_, total_weight) = nll_forward(
+        nll,
+        &|_, _| F::zero(),
+        &targets,
+        weight.as_deref(),
+        ii,
+        reduction,
+    )?;
+    check_grad_shape(grad_output.shape(), &nll.output_shape(reduction))?;
+    let entries = nll_grad_entries(
+        nll,
+        grad_output,
+        &targets,
+        weight.as_deref(),
+        ii,
+        reduction,
+        total_weight,
+    )?;
+    let shape = input.shape().to_vec();
+    let x = row_major(&input);
+    let classes = nll.classes;
+    let mut grad = vec![F::zero(); x.len()];
+    let stats: Vec<Option<(F, F)>> = if classes == 0 {
+        vec![None; nll.positions()]
+    } else {
+        let row = |(p, o): (usize, &mut [F])| {
+            let scores = &x[p * classes..(p + 1) * classes];
+            let stats = lane_log_sum_exp(scores);
+            match stats {
+                Some((max, lse)) => {
+                    one_hot_log_softmax_backward_lane(scores, max, lse, entries[p], o)
+                }
+                None => o.iter_mut().for_each(|v| *v = F::nan()),
+            }
+            stats
+        };
+        if grad.len() >= PARALLEL_MIN_ELEMENTS {
+            grad.par_chunks_mut(classes).enumerate().map(row).collect()
+        } else {
+            grad.chunks_mut(classes).enumerate().map(row).collect()
+        }
+    };
+    let rows = Rows {
+        x,
+        classes,
+        map: 1,
+        shape,
+        stats,
+    };
+    let (output, _) = nll_forward(
+        nll,
+        &|p, c| rows.logp(p, c),
+        &targets,
+        weight.as_deref(),
+        ii,
+        reduction,
+    )?;
+    Ok(Some((output, rows.to_input_layout(grad)?)))
 }
 
 /// d(-sum(logp * t * w) / M) / d logp = -(g / M) * w * t, per element.
