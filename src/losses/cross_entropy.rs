@@ -610,6 +610,9 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
     Ok((fwd.output, grad))
 }
 
+/// A loss and its gradient with respect to the input.
+type LossAndGrad<F> = (ArrayD<F>, ArrayD<F>);
+
 /// The plain path on `(C)` and `(N, C)` inputs, forward and backward in one sweep: each
 /// row's log-sum-exp and gradient are computed while the row is in cache, so the
 /// scores are read from memory once. The same kernels and the same operations as the
@@ -622,7 +625,7 @@ fn plain_rows_with_grad<'a, F: Float>(
     input: ArrayViewD<'a, F>,
     target: &Target<'_, F>,
     options: &CrossEntropyOptions<'_, F>,
-) -> Result<Option<(ArrayD<F>, ArrayD<F>)>, LossError> {
+) -> Result<Option<LossAndGrad<F>>, LossError> {
     if input.ndim() > 2 {
         return Ok(None);
     }
