@@ -3419,3 +3419,56 @@ fn every_error_has_a_non_empty_hint() {
         assert_ne!(err.hint(), err.message(), "the hint repeats the message");
     }
 }
+
+/// `cross_entropy_with_grad` computes the loss in one sweep with the gradient; it uses
+/// the forward's kernels and operations, so its loss is `cross_entropy`'s bit for bit,
+/// and its gradient is log_softmax's backward of nll_loss's gradient, bit for bit.
+/// Rows with -inf, +inf and NaN, ignored targets, weights of both signs, every reduction.
+#[test]
+fn the_one_sweep_loss_and_gradient_equal_the_separate_calls_bit_for_bit() {
+    let inf = f32::INFINITY;
+    let x = array![
+        [1.5f32, -2.0, 0.25, 7.0],
+        [f32::NEG_INFINITY, 0.0, 1.0, -1.0],
+        [inf, 0.0, 1.0, 2.0],
+        [f32::NAN, 0.0, 1.0, 2.0],
+        [-1e4, 1e4, 3.0, -3.0],
+        [0.0, 0.0, 0.0, 0.0],
+    ];
+    let t = array![3i64, 1, 0, 2, -100, 0];
+    let w = array![0.5f32, -1.0, 2.0, 0.0];
+    let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
+        for weighted in [false, true] {
+            let mut opts = CrossEntropyOptions::default().reduction(reduction);
+            if weighted {
+                opts = opts.weight(w.view());
+            }
+            let loss = cross_entropy(x.view(), Target::indices(t.view()), &opts).unwrap();
+            let g = ArrayD::from_elem(loss.raw_dim(), 0.75f32);
+            let (fused, grad) =
+                cross_entropy_with_grad(g.view(), x.view(), Target::indices(t.view()), &opts)
+                    .unwrap();
+            assert_eq!(
+                bits(&loss),
+                bits(&fused),
+                "{reduction:?} weighted {weighted}"
+            );
+            // The gradient is the composition's: log_softmax's backward of nll_loss's.
+            let logp = log_softmax(x.view(), 1).unwrap();
+            let nll = NllLossOptions {
+                weight: opts.weight.clone(),
+                ignore_index: -100,
+                reduction,
+            };
+            let grad_logp =
+                nll_loss_backward(g.view(), logp.view(), Target::indices(t.view()), &nll).unwrap();
+            let composed = log_softmax_backward(grad_logp.view(), logp.view(), 1).unwrap();
+            assert_eq!(
+                bits(&grad),
+                bits(&composed),
+                "{reduction:?} weighted {weighted}"
+            );
+        }
+    }
+}
