@@ -173,39 +173,56 @@ fn run<F: CaseFloat>(case: &Case, layout: MemoryLayout) -> Result<Computed, Case
         layout,
     );
     match case.op {
-        Op::LogSoftmax | Op::Softmax => {
+        Op::LogSoftmax => {
             let dim = case.dim.unwrap_or(0);
-            let output = if case.op == Op::LogSoftmax {
-                losses::log_softmax(input.view(), dim)
-            } else {
-                losses::softmax(input.view(), dim)
-            }
-            .map_err(case_error)?;
-            let grad_input = if case.grad {
-                let go = Laid::new(grad_output::<F>(case, &output)?, layout);
-                Some(
-                    if case.op == Op::LogSoftmax {
-                        losses::log_softmax_backward(go.view(), output.view(), dim)
-                    } else {
-                        losses::softmax_backward(go.view(), output.view(), dim)
-                    }
-                    .map(|g| to_data(&g))
-                    .map_err(case_error),
-                )
-            } else {
-                None
-            };
-            Ok(Computed {
-                output: to_data(&output),
-                grad_input,
-            })
+            computed(
+                case,
+                layout,
+                losses::log_softmax(input.view(), dim),
+                &|go, y| losses::log_softmax_backward(go.view(), y.view(), dim),
+            )
+        }
+        Op::Softmax => {
+            let dim = case.dim.unwrap_or(0);
+            computed(
+                case,
+                layout,
+                losses::softmax(input.view(), dim),
+                &|go, y| losses::softmax_backward(go.view(), y.view(), dim),
+            )
         }
         Op::NllLoss | Op::CrossEntropy => run_loss::<F>(case, input, layout),
     }
 }
 
-/// The gradient of a loss for a given `grad_output`.
-type Backward<'a, F> = dyn Fn(&ArrayViewD<'_, F>) -> Result<ArrayD<F>, LossError> + 'a;
+/// The gradient of an op for a given `grad_output` and the forward's output.
+type Backward<'a, F> = dyn Fn(&ArrayViewD<'_, F>, &ArrayD<F>) -> Result<ArrayD<F>, LossError> + 'a;
+
+/// The outcome of a forward and, when the case asks for it, of its backward with the
+/// case's `grad_output` (laid out like the other tensors): a backward error is kept
+/// beside the forward's output, as PyTorch's autograd raises it after the forward.
+fn computed<F: CaseFloat>(
+    case: &Case,
+    layout: MemoryLayout,
+    output: Result<ArrayD<F>, LossError>,
+    backward: &Backward<F>,
+) -> Result<Computed, CaseError> {
+    let output = output.map_err(case_error)?;
+    let grad_input = if case.grad {
+        let go = Laid::new(grad_output::<F>(case, &output)?, layout);
+        Some(
+            backward(&go.view(), &output)
+                .map(|g| to_data(&g))
+                .map_err(case_error),
+        )
+    } else {
+        None
+    };
+    Ok(Computed {
+        output: to_data(&output),
+        grad_input,
+    })
+}
 
 fn run_loss<F: CaseFloat>(
     case: &Case,
@@ -248,25 +265,6 @@ fn run_loss<F: CaseFloat>(
         )),
         None => None,
     };
-    let forward_backward = |output: Result<ArrayD<F>, LossError>,
-                            backward: &Backward<F>|
-     -> Result<Computed, CaseError> {
-        let output = output.map_err(case_error)?;
-        let grad_input = if case.grad {
-            let go = Laid::new(grad_output::<F>(case, &output)?, layout);
-            Some(
-                backward(&go.view())
-                    .map(|g| to_data(&g))
-                    .map_err(case_error),
-            )
-        } else {
-            None
-        };
-        Ok(Computed {
-            output: to_data(&output),
-            grad_input,
-        })
-    };
     match case.op {
         Op::NllLoss => {
             let options = NllLossOptions {
@@ -274,9 +272,13 @@ fn run_loss<F: CaseFloat>(
                 ignore_index: case.ignore_index,
                 reduction: case.reduction,
             };
-            forward_backward(
+            computed(
+                case,
+                layout,
                 losses::nll_loss(input.view(), target.view(), &options),
-                &|go| losses::nll_loss_backward(go.view(), input.view(), target.view(), &options),
+                &|go, _| {
+                    losses::nll_loss_backward(go.view(), input.view(), target.view(), &options)
+                },
             )
         }
         _ => {
@@ -286,9 +288,11 @@ fn run_loss<F: CaseFloat>(
                 reduction: case.reduction,
                 label_smoothing: case.label_smoothing,
             };
-            forward_backward(
+            computed(
+                case,
+                layout,
                 losses::cross_entropy(input.view(), target.view(), &options),
-                &|go| {
+                &|go, _| {
                     losses::cross_entropy_backward(go.view(), input.view(), target.view(), &options)
                 },
             )
