@@ -10,7 +10,9 @@ use super::float::Float;
 
 // Every lane kernel below is compiled for AVX-512, AVX2 and the baseline, and the best
 // one the CPU supports is picked at run time. Rust never fuses a multiply and an add
-// on its own, and the kernels fix their summation order, so every version computes
+// on its own; where the kernels want one (the `exp` polynomial) they ask for it with
+// `mul_add`, which is correctly rounded on every target (one instruction with FMA, a
+// library call without). With the summation order fixed too, every version computes
 // the same bits; only the speed differs.
 
 /// Neumaier's compensated sum: exact to within one rounding of the result for any
@@ -52,23 +54,22 @@ pub(crate) fn exp_nonpositive_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
-    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer.
-                                     // Results are scaled by 2^(n + 100) (always a normal number) and then by 2^-100,
-                                     // so a subnormal result is rounded once, as a correctly scaled one would be.
+    // 1.5 * 2^23: adding it rounds to an integer.
+    const ROUND: f32 = 12_582_912.0;
+    // Results are scaled by 2^(n + 100) (always a normal number) and then by 2^-100,
+    // so a subnormal result is rounded once, as a correctly scaled one would be.
     const BIAS: u32 = 127 + 100;
     const UNSCALE: f32 = f32::from_bits((127 - 100) << 23); // 2^-100
     let clamped = if x < CUTOFF { CUTOFF } else { x };
     // `t`'s low mantissa bits hold the integer n; reading them instead of a float to
     // int conversion keeps the loop vectorised (such conversions saturate).
-    let t = clamped * LOG2E + ROUND;
+    let t = clamped.mul_add(LOG2E, ROUND);
     let n = t - ROUND;
-    let r = (clamped - n * LN2_HI) - n * LN2_LO;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, clamped));
+    let mut p: f32 = 1.0 / 5040.0;
+    for k in (0..7).rev() {
+        p = p.mul_add(r, INV_FACTORIAL[k] as f32);
+    }
     let scale = f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(BIAS) << 23);
     let e = p * scale * UNSCALE;
     if x < CUTOFF {
@@ -90,12 +91,12 @@ pub(crate) fn exp_nonpositive_f64(x: f64) -> f64 {
     const BIAS: u64 = 1023 + 1000;
     const UNSCALE: f64 = f64::from_bits((1023 - 1000) << 52); // 2^-1000
     let clamped = if x < CUTOFF { CUTOFF } else { x };
-    let t = clamped * LOG2E + ROUND;
+    let t = clamped.mul_add(LOG2E, ROUND);
     let n = t - ROUND;
-    let r = (clamped - n * LN2_HI) - n * LN2_LO;
-    let mut p = 1.0 / 6_227_020_800.0;
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, clamped));
+    let mut p: f64 = 1.0 / 6_227_020_800.0;
     for k in (0..13).rev() {
-        p = p * r + INV_FACTORIAL[k];
+        p = p.mul_add(r, INV_FACTORIAL[k]);
     }
     let scale = f64::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(BIAS) << 52);
     let e = p * scale * UNSCALE;
@@ -228,6 +229,161 @@ pub(crate) fn lane_log_sum_exp<F: Float>(x: &[F]) -> Option<(F, F)> {
         return None;
     }
     Some((max, fold_pairwise(acc).ln()))
+}
+
+/// Rows with at most this many classes go through the tiled kernels.
+pub(crate) const TILE_MAX_CLASSES: usize = 64;
+
+/// Rows per tile: one vector of `f32` on AVX-512.
+pub(crate) const TILE_ROWS: usize = 16;
+
+/// [`lane_log_sum_exp`] of every row of `x` (`classes` values each) into `stats`, the
+/// same bits row by row. Short rows are costly one at a time (a lane kernel's fixed
+/// cost is a horizontal fold and a scalar tail), so rows of up to
+/// [`TILE_MAX_CLASSES`] are taken [`TILE_ROWS`] at a time and transposed, and the
+/// lane kernel's operations run on all of them at once: class `c` of a row goes to
+/// partial sum `c % LANES` exactly as in the lane kernel, and the partials are folded
+/// in the same order, so every row gets the bits it would get alone.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn rows_log_sum_exp<F: Float>(x: &[F], classes: usize, stats: &mut [Option<(F, F)>]) {
+    if classes == 0 {
+        stats.iter_mut().for_each(|s| *s = None);
+        return;
+    }
+    if classes > TILE_MAX_CLASSES {
+        for (row, s) in x.chunks_exact(classes).zip(stats.iter_mut()) {
+            *s = lane_log_sum_exp(row);
+        }
+        return;
+    }
+    let mut tile = [[F::zero(); TILE_ROWS]; TILE_MAX_CLASSES];
+    for (rows, out) in x
+        .chunks(classes * TILE_ROWS)
+        .zip(stats.chunks_mut(TILE_ROWS))
+    {
+        transpose_into(rows, classes, &mut tile);
+        let (max, lse) = tile_log_sum_exp(&tile[..classes]);
+        for (r, s) in out.iter_mut().enumerate() {
+            *s = max[r].is_finite().then(|| (max[r], lse[r]));
+        }
+    }
+}
+
+/// Up to [`TILE_ROWS`] rows of `classes` values, transposed: `tile[c][r]` is class `c`
+/// of row `r`. Rows past the end keep whatever the tile held; their results are
+/// never read.
+#[inline(always)]
+fn transpose_into<F: Float>(
+    rows: &[F],
+    classes: usize,
+    tile: &mut [[F; TILE_ROWS]; TILE_MAX_CLASSES],
+) {
+    for (r, row) in rows.chunks_exact(classes).enumerate() {
+        for (t, &v) in tile.iter_mut().zip(row) {
+            t[r] = v;
+        }
+    }
+}
+
+/// The lane kernel's `(max, log(sum(exp(x - max))))` for each of the [`TILE_ROWS`]
+/// rows of a transposed tile (one block: rows are far shorter than [`BLOCK`]). Where a
+/// row's max is not finite its values are meaningless, as the lane kernel's `None`.
+#[inline(always)]
+fn tile_log_sum_exp<F: Float>(tile: &[[F; TILE_ROWS]]) -> ([F; TILE_ROWS], [F; TILE_ROWS]) {
+    let mut partial_max = [[F::neg_infinity(); TILE_ROWS]; LANES];
+    for (c, column) in tile.iter().enumerate() {
+        let m = &mut partial_max[c % LANES];
+        for r in 0..TILE_ROWS {
+            m[r] = if column[r] > m[r] { column[r] } else { m[r] };
+        }
+    }
+    let mut max = [F::neg_infinity(); TILE_ROWS];
+    for m in &partial_max {
+        for r in 0..TILE_ROWS {
+            max[r] = if m[r] > max[r] { m[r] } else { max[r] };
+        }
+    }
+    let mut acc = [[F::zero(); TILE_ROWS]; LANES];
+    for (c, column) in tile.iter().enumerate() {
+        let a = &mut acc[c % LANES];
+        for r in 0..TILE_ROWS {
+            a[r] += (column[r] - max[r]).exp_nonpositive();
+        }
+    }
+    // fold_pairwise, on every row at once.
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for j in 0..width {
+            for r in 0..TILE_ROWS {
+                acc[j][r] = acc[2 * j][r] + acc[2 * j + 1][r];
+            }
+        }
+    }
+    let mut lse = acc[0];
+    lse.iter_mut().for_each(|l| *l = l.ln());
+    (max, lse)
+}
+
+/// `log_softmax` of every row of `x` (`classes` values each) into `out`: the bits of
+/// [`log_softmax_lane`] row by row, short rows tiled as in [`rows_log_sum_exp`]. `out`
+/// may be uninitialised; every element is written.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn rows_log_softmax<F: Float>(
+    x: &[F],
+    classes: usize,
+    out: &mut [std::mem::MaybeUninit<F>],
+) {
+    if classes == 0 {
+        return;
+    }
+    let mut stats = [None; TILE_ROWS];
+    for (rows, out) in x
+        .chunks(classes * TILE_ROWS)
+        .zip(out.chunks_mut(classes * TILE_ROWS))
+    {
+        let stats = &mut stats[..rows.len() / classes];
+        rows_log_sum_exp(rows, classes, stats);
+        for ((row, o), s) in rows
+            .chunks_exact(classes)
+            .zip(out.chunks_exact_mut(classes))
+            .zip(stats.iter())
+        {
+            match *s {
+                Some((max, lse)) => o.iter_mut().zip(row).for_each(|(o, &v)| {
+                    o.write(v - max - lse);
+                }),
+                None => o.iter_mut().for_each(|o| {
+                    o.write(F::nan());
+                }),
+            }
+        }
+    }
+}
+
+/// A vector of `len` values, each written by `fill`, without zeroing it first (a fresh
+/// output's zeroing costs as much as a cheap kernel's whole pass).
+///
+/// `fill` must write every element of the slice it is given.
+pub(crate) fn written_vec<F: Float>(
+    len: usize,
+    fill: impl FnOnce(&mut [std::mem::MaybeUninit<F>]),
+) -> Vec<F> {
+    let mut v = Vec::with_capacity(len);
+    fill(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: the capacity is at least `len`, and `fill` has initialised the first
+    // `len` elements (its contract; every caller zips the slice with an input of the
+    // same length and writes each element).
+    unsafe { v.set_len(len) };
+    v
 }
 
 /// `x - max - lse` over a lane: its log-probabilities from its log-sum-exp.
@@ -464,6 +620,55 @@ mod tests {
                 one_hot_log_softmax_backward_lane(&x, max, lse, hot, &mut fused);
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&general), bits(&fused), "len {len}, hot {hot:?}");
+            }
+        }
+    }
+
+    /// The tiled kernels give every row the lane kernel's bits, for every row count
+    /// (partial tiles included) and class count around the tiling limit, with
+    /// infinities, NaN and signed zeros among the values.
+    #[test]
+    fn tiled_rows_equal_the_lane_kernel_bit_for_bit() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let special = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -0.0, 0.0];
+        for classes in (1..=20).chain([31, 32, 33, 63, 64, 65, 100]) {
+            for rows in [1usize, 2, 15, 16, 17, 40] {
+                let x: Vec<f32> = (0..rows * classes)
+                    .map(|_| {
+                        let u = next();
+                        if u < 0.05 {
+                            special[(next() * special.len() as f64) as usize % special.len()]
+                        } else {
+                            (u * 60.0 - 30.0) as f32
+                        }
+                    })
+                    .collect();
+                let mut stats = vec![None; rows];
+                rows_log_sum_exp(&x, classes, &mut stats);
+                let out = written_vec(x.len(), |o| rows_log_softmax(&x, classes, o));
+                for (r, row) in x.chunks(classes).enumerate() {
+                    let alone = lane_log_sum_exp(row);
+                    let bits = |s: Option<(f32, f32)>| s.map(|(m, l)| (m.to_bits(), l.to_bits()));
+                    assert_eq!(
+                        bits(stats[r]),
+                        bits(alone),
+                        "{classes} classes, row {r} of {rows}: {row:?}"
+                    );
+                    let mut lane = vec![0.0f32; classes];
+                    log_softmax_lane(row, &mut lane);
+                    let got: Vec<u32> = out[r * classes..(r + 1) * classes]
+                        .iter()
+                        .map(|v| v.to_bits())
+                        .collect();
+                    let want: Vec<u32> = lane.iter().map(|v| v.to_bits()).collect();
+                    assert_eq!(got, want, "{classes} classes, row {r} of {rows}: {row:?}");
+                }
             }
         }
     }

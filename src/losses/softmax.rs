@@ -13,7 +13,8 @@ use super::error::{shape_str, wrap_dim, LossError};
 use super::float::Float;
 use super::kernels::{
     columns_log_softmax, columns_softmax, log_softmax_backward_lane, log_softmax_lane,
-    softmax_backward_lane, softmax_lane, PARALLEL_MIN_ELEMENTS,
+    rows_log_softmax, softmax_backward_lane, softmax_lane, written_vec, PARALLEL_MIN_ELEMENTS,
+    TILE_ROWS,
 };
 use super::nll::internal;
 use super::options::row_major;
@@ -41,7 +42,31 @@ pub fn log_softmax<F: Float, D: Dimension>(
     if input.ndim() > 0 && axis + 1 < input.ndim() {
         return along_columns(input, axis, columns_log_softmax);
     }
-    along_lanes(&[input], axis, |x, out| log_softmax_lane(x[0], out))
+    if input.ndim() == 0 {
+        return along_lanes(&[input], axis, |x, out| log_softmax_lane(x[0], out));
+    }
+    let classes = input.shape()[axis];
+    let x = row_major(&input);
+    let out = written_vec(x.len(), |out| {
+        if classes == 0 {
+            return;
+        }
+        if x.len() >= PARALLEL_MIN_ELEMENTS {
+            let chunk = rows_per_task(classes) * classes;
+            out.par_chunks_mut(chunk)
+                .zip(x.par_chunks(chunk))
+                .for_each(|(o, x)| rows_log_softmax(x, classes, o));
+        } else {
+            rows_log_softmax(&x, classes, out);
+        }
+    });
+    ArrayD::from_shape_vec(input.raw_dim(), out).map_err(internal)
+}
+
+/// Rows per parallel task: a multiple of [`TILE_ROWS`] of about 16K values (results
+/// do not depend on it: every row is computed alone).
+pub(crate) fn rows_per_task(classes: usize) -> usize {
+    (PARALLEL_MIN_ELEMENTS / 2 / classes.max(1)).div_ceil(TILE_ROWS) * TILE_ROWS
 }
 
 /// Probabilities along `dim`: `exp(x) / sum(exp(x))`, computed stably.
