@@ -14,16 +14,16 @@ use rayon::prelude::*;
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{
-    columns_log_sum_exp, columns_one_hot_backward, compensated_sum, lane_log_sum_exp,
-    log_softmax_backward_lane, one_hot_log_softmax_backward_lane, shifted_lane,
-    PARALLEL_MIN_ELEMENTS,
+    columns_log_sum_exp, columns_one_hot_backward, compensated_sum, log_softmax_backward_lane,
+    one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane, PARALLEL_MIN_ELEMENTS,
+    TILE_ROWS,
 };
 use super::nll::{
     check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
     weight_shape_error, NllPath, NllPlan,
 };
 use super::options::{row_major, CrossEntropyOptions, Reduction, Target};
-use super::softmax::{check_grad_shape, log_softmax, log_softmax_backward};
+use super::softmax::{check_grad_shape, log_softmax, log_softmax_backward, rows_per_task};
 
 /// Which of libtorch's three cross-entropy paths a call takes.
 #[derive(Debug, Clone)]
@@ -264,11 +264,17 @@ impl<'a, F: Float> Rows<'a, F> {
         let stats = if classes == 0 || map == 0 {
             vec![None; batch * map]
         } else if map == 1 {
+            let mut stats = vec![None; batch];
             if x.len() >= PARALLEL_MIN_ELEMENTS {
-                x.par_chunks(classes).map(lane_log_sum_exp).collect()
+                let rows = rows_per_task(classes);
+                stats
+                    .par_chunks_mut(rows)
+                    .zip(x.par_chunks(rows * classes))
+                    .for_each(|(s, x)| rows_log_sum_exp(x, classes, s));
             } else {
-                x.chunks(classes).map(lane_log_sum_exp).collect()
+                rows_log_sum_exp(&x, classes, &mut stats);
             }
+            stats
         } else {
             let sample = |block: &[F]| -> Vec<Option<(F, F)>> {
                 let (mut max, mut lse) = (vec![F::zero(); map], vec![F::zero(); map]);
@@ -671,22 +677,38 @@ fn plain_rows_with_grad<'a, F: Float>(
     let stats: Vec<Option<(F, F)>> = if classes == 0 {
         vec![None; nll.positions()]
     } else {
-        let row = |(p, o): (usize, &mut [F])| {
-            let scores = &x[p * classes..(p + 1) * classes];
-            let stats = lane_log_sum_exp(scores);
-            match stats {
-                Some((max, lse)) => {
-                    one_hot_log_softmax_backward_lane(scores, max, lse, entries[p], o)
+        let mut stats = vec![None; nll.positions()];
+        // A tile of rows at a time: their log-sum-exps, then their gradients while
+        // the rows are still in cache.
+        let tile = |(t, (s, o)): (usize, (&mut [Option<(F, F)>], &mut [F]))| {
+            let first = t * TILE_ROWS;
+            let scores = &x[first * classes..(first + s.len()) * classes];
+            rows_log_sum_exp(scores, classes, s);
+            for (r, (o, stats)) in o.chunks_mut(classes).zip(s.iter()).enumerate() {
+                let row = &scores[r * classes..(r + 1) * classes];
+                match *stats {
+                    Some((max, lse)) => {
+                        one_hot_log_softmax_backward_lane(row, max, lse, entries[first + r], o)
+                    }
+                    None => o.iter_mut().for_each(|v| *v = F::nan()),
                 }
-                None => o.iter_mut().for_each(|v| *v = F::nan()),
             }
-            stats
         };
-        if grad.len() >= PARALLEL_MIN_ELEMENTS {
-            grad.par_chunks_mut(classes).enumerate().map(row).collect()
+        if x.len() >= PARALLEL_MIN_ELEMENTS {
+            stats
+                .par_chunks_mut(TILE_ROWS)
+                .zip(grad.par_chunks_mut(TILE_ROWS * classes))
+                .enumerate()
+                .with_min_len(rows_per_task(classes) / TILE_ROWS)
+                .for_each(tile);
         } else {
-            grad.chunks_mut(classes).enumerate().map(row).collect()
+            stats
+                .chunks_mut(TILE_ROWS)
+                .zip(grad.chunks_mut(TILE_ROWS * classes))
+                .enumerate()
+                .for_each(tile);
         }
+        stats
     };
     let rows = Rows {
         x,
