@@ -32,6 +32,11 @@ pub trait Float:
     /// branch-free so that loops over it vectorise. Positive arguments are not
     /// supported. The kernels use it wherever an exponent is known not to exceed 0.
     fn exp_nonpositive(self) -> Self;
+
+    /// `ln(self)` for `self >= 1` or NaN (NaN gives NaN), within one ulp: the log of a
+    /// sum of exponentials one of which is `exp(0)`. Branch-free, so that loops over
+    /// it vectorise; other arguments give unspecified finite values or NaN.
+    fn ln_at_least_one(self) -> Self;
 }
 
 impl Float for f32 {
@@ -46,6 +51,11 @@ impl Float for f32 {
     fn exp_nonpositive(self) -> Self {
         super::kernels::exp_nonpositive_f32(self)
     }
+    #[inline(always)]
+    fn ln_at_least_one(self) -> Self {
+        // In f64 and rounded once: the result is within half an ulp plus f64's error.
+        super::kernels::ln_at_least_one_f64(self as f64) as f32
+    }
 }
 
 impl Float for f64 {
@@ -59,5 +69,9 @@ impl Float for f64 {
     #[inline(always)]
     fn exp_nonpositive(self) -> Self {
         super::kernels::exp_nonpositive_f64(self)
+    }
+    #[inline(always)]
+    fn ln_at_least_one(self) -> Self {
+        super::kernels::ln_at_least_one_f64(self)
     }
 }
