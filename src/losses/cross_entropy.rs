@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{
-    columns_log_sum_exp, columns_one_hot_backward, compensated_sum, log_softmax_backward_lane,
+    columns_one_hot_backward, columns_stats, compensated_sum, log_softmax_backward_lane,
     one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane, PARALLEL_MIN_ELEMENTS,
     TILE_ROWS,
 };
@@ -252,15 +252,21 @@ struct Rows<'a, F: Clone> {
     /// `(max, log(sum(exp(x - max))))` per position; `None` when the max is not
     /// finite, which makes every log-probability of the position NaN.
     stats: Vec<Option<(F, F)>>,
+    /// For `(N, C, d1..dK)` inputs: the log-probability of each position's target
+    /// class (NaN where the target is not a class), read while the position's classes
+    /// were in cache. Empty for the other shapes.
+    picked: Vec<F>,
 }
 
 impl<'a, F: Float> Rows<'a, F> {
-    fn new(input: ArrayViewD<'a, F>, class_dim: usize) -> Self {
+    /// `targets` are the class indices per position, used for `picked`.
+    fn new(input: ArrayViewD<'a, F>, class_dim: usize, targets: &[i64]) -> Self {
         let shape = input.shape().to_vec();
         let classes = shape.get(class_dim).copied().unwrap_or(1);
         let map: usize = shape.iter().skip(2).product();
         let batch = if shape.len() >= 2 { shape[0] } else { 1 };
         let x = row_major(&input);
+        let mut picked = Vec::new();
         let stats = if classes == 0 || map == 0 {
             vec![None; batch * map]
         } else if map == 1 {
@@ -276,20 +282,25 @@ impl<'a, F: Float> Rows<'a, F> {
             }
             stats
         } else {
-            let sample = |block: &[F]| -> Vec<Option<(F, F)>> {
-                let (mut max, mut lse) = (vec![F::zero(); map], vec![F::zero(); map]);
-                columns_log_sum_exp(block, map, &mut max, &mut lse);
-                max.into_iter()
-                    .zip(lse)
-                    .map(|(m, l)| if m.is_nan() { None } else { Some((m, l)) })
-                    .collect()
+            let mut stats = vec![None; batch * map];
+            picked = vec![F::nan(); batch * map];
+            let sample = |((s, p), (x, t)): ((&mut [Option<(F, F)>], &mut [F]), (&[F], &[i64]))| {
+                columns_stats(x, map, t, s, p)
             };
-            let per_sample: Vec<Vec<Option<(F, F)>>> = if x.len() >= PARALLEL_MIN_ELEMENTS {
-                x.par_chunks(classes * map).map(sample).collect()
+            if x.len() >= PARALLEL_MIN_ELEMENTS {
+                stats
+                    .par_chunks_mut(map)
+                    .zip(picked.par_chunks_mut(map))
+                    .zip(x.par_chunks(classes * map).zip(targets.par_chunks(map)))
+                    .for_each(sample);
             } else {
-                x.chunks(classes * map).map(sample).collect()
-            };
-            per_sample.into_iter().flatten().collect()
+                stats
+                    .chunks_mut(map)
+                    .zip(picked.chunks_mut(map))
+                    .zip(x.chunks(classes * map).zip(targets.chunks(map)))
+                    .for_each(sample);
+            }
+            stats
         };
         Rows {
             x,
@@ -297,6 +308,7 @@ impl<'a, F: Float> Rows<'a, F> {
             map,
             shape,
             stats,
+            picked,
         }
     }
 
@@ -316,6 +328,16 @@ impl<'a, F: Float> Rows<'a, F> {
         match self.stats[p] {
             Some((max, lse)) => self.x[self.index(p, c)] - max - lse,
             None => F::nan(),
+        }
+    }
+
+    /// The log-probability of class `c` at position `p`, where `c` is `p`'s target:
+    /// [`Rows::logp`], read from `picked` for `(N, C, d1..dK)` inputs.
+    #[inline]
+    fn target_logp(&self, p: usize, c: usize) -> F {
+        match self.picked.get(p) {
+            Some(&v) => v,
+            None => self.logp(p, c),
         }
     }
 
@@ -397,10 +419,10 @@ fn forward<'a, F: Float>(
             let targets = target
                 .index_values()
                 .ok_or_else(|| internal("index path without indices"))?;
-            let rows = Rows::new(input, plan.class_dim);
+            let rows = Rows::new(input, plan.class_dim, &targets);
             let (nll_out, total_weight) = nll_forward(
                 nll,
-                &|p, c| rows.logp(p, c),
+                &|p, c| rows.target_logp(p, c),
                 &targets,
                 weight.as_deref(),
                 options.ignore_index,
@@ -716,6 +738,7 @@ fn plain_rows_with_grad<'a, F: Float>(
         map: 1,
         shape,
         stats,
+        picked: Vec::new(),
     };
     let (output, _) = nll_forward(
         nll,
@@ -846,21 +869,8 @@ fn index_grad<F: Float>(
         let sample_grad = |(b, o): (usize, &mut [F])| {
             let stats = &rows.stats[b * map..(b + 1) * map];
             let hot = &entries[b * map..(b + 1) * map];
-            let nan = F::nan();
-            let max: Vec<F> = stats.iter().map(|st| st.map_or(nan, |(m, _)| m)).collect();
-            let lse: Vec<F> = stats.iter().map(|st| st.map_or(nan, |(_, l)| l)).collect();
-            let total: Vec<F> = hot
-                .iter()
-                .map(|h| h.map_or(F::zero(), |(_, v)| v + F::zero()))
-                .collect();
             let x = &rows.x[b * classes * map..(b + 1) * classes * map];
-            columns_one_hot_backward(x, map, &max, &lse, &total, o);
-            for (s, h) in hot.iter().enumerate() {
-                if let Some((class, value)) = *h {
-                    let at = class * map + s;
-                    o[at] = value - (x[at] - max[s] - lse[s]).exp_nonpositive() * total[s];
-                }
-            }
+            columns_one_hot_backward(x, map, stats, hot, o);
         };
         if out.len() >= PARALLEL_MIN_ELEMENTS {
             out.par_chunks_mut(classes * map)

@@ -509,50 +509,108 @@ pub(crate) fn one_hot_log_softmax_backward_lane<F: Float>(
     }
 }
 
-/// The log-sum-exp of every position of a `(C, M)` block whose classes are strided by
-/// `M` (one sample of a K-dimensional input): `max[s]` and `lse[s]` per position,
-/// vectorised across positions. Per position the classes are summed in order; `max`
-/// is NaN where it is not finite (every log-probability there is NaN).
-#[multiversion(targets(
-    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
-    "x86_64+avx2+avx+fma",
-    "aarch64+neon"
-))]
-pub(crate) fn columns_log_sum_exp<F: Float>(x: &[F], map: usize, max: &mut [F], lse: &mut [F]) {
+/// Positions per strip of the column kernels: a strip of tens of classes stays in L1
+/// between a kernel's passes, so the block is read from memory once.
+const STRIP: usize = 256;
+
+/// `max` and `lse` of the positions `start..start + max.len()` of a `(C, M)` block
+/// (one strip): per position the classes are summed in order; `max` is NaN where it
+/// is not finite (every log-probability there is NaN).
+#[inline(always)]
+fn strip_log_sum_exp<F: Float>(x: &[F], map: usize, start: usize, max: &mut [F], lse: &mut [F]) {
+    let width = max.len();
     max.iter_mut().for_each(|m| *m = F::neg_infinity());
     for row in x.chunks_exact(map) {
-        for (m, &v) in max.iter_mut().zip(row) {
+        for (m, &v) in max.iter_mut().zip(&row[start..start + width]) {
             *m = if v > *m { v } else { *m };
         }
     }
     lse.iter_mut().for_each(|l| *l = F::zero());
     for row in x.chunks_exact(map) {
-        for ((l, &m), &v) in lse.iter_mut().zip(max.iter()).zip(row) {
+        for ((l, &m), &v) in lse
+            .iter_mut()
+            .zip(max.iter())
+            .zip(&row[start..start + width])
+        {
             *l += (v - m).exp_nonpositive();
         }
     }
     for (m, l) in max.iter_mut().zip(lse.iter_mut()) {
-        if m.is_finite() {
-            *l = l.ln_at_least_one();
-        } else {
-            *m = F::nan();
-        }
+        *l = l.ln_at_least_one();
+        *m = if m.is_finite() { *m } else { F::nan() };
     }
 }
 
-/// `log_softmax` over the classes of a `(C, M)` block, every position at once: per
-/// position the classes are summed in order (see [`columns_log_sum_exp`]).
+/// The strips of a block of `map` positions: `(start, width)`.
+fn strips(map: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..map)
+        .step_by(STRIP)
+        .map(move |start| (start, STRIP.min(map - start)))
+}
+
+/// The log-sum-exp of every position of a `(C, M)` block whose classes are strided by
+/// `M` (one sample of a K-dimensional input), vectorised across positions, strip by
+/// strip, into `stats` (`None` where the max is not finite), and for positions whose
+/// target is a class (`0 <= target < C`) that class's log-probability into `picked`
+/// (NaN where `stats` is `None`), read while the strip is in cache.
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
     "aarch64+neon"
 ))]
-pub(crate) fn columns_log_softmax<F: Float>(x: &[F], map: usize, out: &mut [F]) {
-    let (mut max, mut lse) = (vec![F::zero(); map], vec![F::zero(); map]);
-    columns_log_sum_exp(x, map, &mut max, &mut lse);
-    for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
-        for (((o, &v), &m), &l) in out_row.iter_mut().zip(row).zip(&max).zip(&lse) {
-            *o = v - m - l;
+pub(crate) fn columns_stats<F: Float>(
+    x: &[F],
+    map: usize,
+    targets: &[i64],
+    stats: &mut [Option<(F, F)>],
+    picked: &mut [F],
+) {
+    let classes = if map == 0 { 0 } else { x.len() / map };
+    let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
+    for (start, width) in strips(map) {
+        let (max, lse) = (&mut max[..width], &mut lse[..width]);
+        strip_log_sum_exp(x, map, start, max, lse);
+        for s in 0..width {
+            let p = start + s;
+            if let Some(st) = stats.get_mut(p) {
+                *st = (!max[s].is_nan()).then(|| (max[s], lse[s]));
+            }
+            if let Some(Ok(class)) = targets.get(p).map(|&t| usize::try_from(t)) {
+                if class < classes {
+                    if let (Some(o), Some(&v)) = (picked.get_mut(p), x.get(class * map + p)) {
+                        *o = v - max[s] - lse[s];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `log_softmax` over the classes of a `(C, M)` block, every position at once, strip
+/// by strip: per position the classes are summed in order. `out` may be
+/// uninitialised; every element is written.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn columns_log_softmax<F: Float>(
+    x: &[F],
+    map: usize,
+    out: &mut [std::mem::MaybeUninit<F>],
+) {
+    let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
+    for (start, width) in strips(map) {
+        let (max, lse) = (&mut max[..width], &mut lse[..width]);
+        strip_log_sum_exp(x, map, start, max, lse);
+        for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
+            let (row, out_row) = (
+                &row[start..start + width],
+                &mut out_row[start..start + width],
+            );
+            for (((o, &v), &m), &l) in out_row.iter_mut().zip(row).zip(max.iter()).zip(lse.iter()) {
+                o.write(v - m - l);
+            }
         }
     }
 }
@@ -587,8 +645,10 @@ pub(crate) fn columns_softmax<F: Float>(x: &[F], map: usize, out: &mut [F]) {
 }
 
 /// [`one_hot_log_softmax_backward_lane`] for every position of a `(C, M)` block at
-/// once: `total[s]` is the position's one non-zero gradient plus 0 (0 where ignored);
-/// the caller then sets the target entries, which have the gradient's value added.
+/// once, strip by strip: `stats` and `hot` are the positions' log-sum-exps and their
+/// one non-zero gradient `(class, value)` (`None` where ignored). Every entry is
+/// `0 - exp(logp) * (value + 0)`, the target's `value - exp(logp) * (value + 0)`: the
+/// bits of the general backward of a one-hot gradient.
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
@@ -597,14 +657,35 @@ pub(crate) fn columns_softmax<F: Float>(x: &[F], map: usize, out: &mut [F]) {
 pub(crate) fn columns_one_hot_backward<F: Float>(
     x: &[F],
     map: usize,
-    max: &[F],
-    lse: &[F],
-    total: &[F],
+    stats: &[Option<(F, F)>],
+    hot: &[Option<(usize, F)>],
     out: &mut [F],
 ) {
-    for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
-        for (s, (o, &v)) in out_row.iter_mut().zip(row).enumerate() {
-            *o = F::zero() - (v - max[s] - lse[s]).exp_nonpositive() * total[s];
+    let (mut max, mut lse, mut total) =
+        ([F::zero(); STRIP], [F::zero(); STRIP], [F::zero(); STRIP]);
+    for (start, width) in strips(map) {
+        for s in 0..width {
+            let (m, l) = stats[start + s].unwrap_or((F::nan(), F::nan()));
+            max[s] = m;
+            lse[s] = l;
+            total[s] = hot[start + s].map_or(F::zero(), |(_, v)| v + F::zero());
+        }
+        for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
+            let (row, out_row) = (
+                &row[start..start + width],
+                &mut out_row[start..start + width],
+            );
+            for (s, (o, &v)) in out_row.iter_mut().zip(row).enumerate() {
+                *o = F::zero() - (v - max[s] - lse[s]).exp_nonpositive() * total[s];
+            }
+        }
+        for s in 0..width {
+            if let Some((class, value)) = hot[start + s] {
+                let at = class * map + start + s;
+                if let (Some(o), Some(&v)) = (out.get_mut(at), x.get(at)) {
+                    *o = value - (v - max[s] - lse[s]).exp_nonpositive() * total[s];
+                }
+            }
         }
     }
 }

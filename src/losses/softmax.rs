@@ -40,7 +40,25 @@ pub fn log_softmax<F: Float, D: Dimension>(
     let input = input.into_dyn();
     let axis = wrap_dim(dim, input.ndim())?;
     if input.ndim() > 0 && axis + 1 < input.ndim() {
-        return along_columns(input, axis, columns_log_softmax);
+        // Every position of a (C, map) block at once (see `along_columns`).
+        let map: usize = input.shape()[axis + 1..].iter().product();
+        let block = input.shape()[axis] * map;
+        let x = row_major(&input);
+        let out = written_vec(x.len(), |out| {
+            if block == 0 {
+                return;
+            }
+            if x.len() >= PARALLEL_MIN_ELEMENTS {
+                out.par_chunks_mut(block)
+                    .zip(x.par_chunks(block))
+                    .for_each(|(o, x)| columns_log_softmax(x, map, o));
+            } else {
+                out.chunks_mut(block)
+                    .zip(x.chunks(block))
+                    .for_each(|(o, x)| columns_log_softmax(x, map, o));
+            }
+        });
+        return ArrayD::from_shape_vec(input.raw_dim(), out).map_err(internal);
     }
     if input.ndim() == 0 {
         return along_lanes(&[input], axis, |x, out| log_softmax_lane(x[0], out));
