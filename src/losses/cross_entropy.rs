@@ -14,9 +14,9 @@ use rayon::prelude::*;
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{
-    columns_one_hot_backward, columns_stats, compensated_sum, log_softmax_backward_lane,
-    one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane, PARALLEL_MIN_ELEMENTS,
-    TILE_ROWS,
+    columns_forward_backward, columns_one_hot_backward, columns_stats, compensated_sum,
+    log_softmax_backward_lane, one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane,
+    PARALLEL_MIN_ELEMENTS, TILE_ROWS,
 };
 use super::nll::{
     check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
@@ -638,6 +638,13 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
     Ok((fwd.output, grad))
 }
 
+/// One sample's slices for [`columns_forward_backward`]: (gradient, picked), (scores,
+/// (targets, one-hot gradients)).
+type SampleParts<'s, F> = (
+    (&'s mut [F], &'s mut [F]),
+    (&'s [F], (&'s [i64], &'s [Option<(usize, F)>])),
+);
+
 /// A loss and its gradient with respect to the input.
 type LossAndGrad<F> = (ArrayD<F>, ArrayD<F>);
 
@@ -654,9 +661,6 @@ fn plain_rows_with_grad<'a, F: Float>(
     target: &Target<'_, F>,
     options: &CrossEntropyOptions<'_, F>,
 ) -> Result<Option<LossAndGrad<F>>, LossError> {
-    if input.ndim() > 2 {
-        return Ok(None);
-    }
     let plan = ce_plan(
         input.shape(),
         target.shape(),
@@ -669,6 +673,7 @@ fn plain_rows_with_grad<'a, F: Float>(
     let CePath::Plain { nll } = &plan.path else {
         return Ok(None);
     };
+    check_spatial_target_dtype(nll, target.dtype_name(), options.reduction)?;
     let targets = target
         .index_values()
         .ok_or_else(|| internal("index path without indices"))?;
@@ -696,6 +701,50 @@ fn plain_rows_with_grad<'a, F: Float>(
     let x = row_major(&input);
     let classes = nll.classes;
     let mut grad = vec![F::zero(); x.len()];
+    if shape.len() > 2 {
+        // (N, C, d1..dK): sample by sample, strip by strip.
+        let map: usize = shape[2..].iter().product();
+        let mut picked = vec![F::nan(); nll.positions()];
+        if classes > 0 && map > 0 {
+            let sample = |((o, p), (x, (t, h))): SampleParts<'_, F>| {
+                columns_forward_backward(x, map, t, h, p, o)
+            };
+            if x.len() >= PARALLEL_MIN_ELEMENTS {
+                grad.par_chunks_mut(classes * map)
+                    .zip(picked.par_chunks_mut(map))
+                    .zip(
+                        x.par_chunks(classes * map)
+                            .zip(targets.par_chunks(map).zip(entries.par_chunks(map))),
+                    )
+                    .for_each(sample);
+            } else {
+                grad.chunks_mut(classes * map)
+                    .zip(picked.chunks_mut(map))
+                    .zip(
+                        x.chunks(classes * map)
+                            .zip(targets.chunks(map).zip(entries.chunks(map))),
+                    )
+                    .for_each(sample);
+            }
+        }
+        let rows = Rows {
+            x,
+            classes,
+            map,
+            shape,
+            stats: Vec::new(),
+            picked,
+        };
+        let (output, _) = nll_forward(
+            nll,
+            &|p, c| rows.target_logp(p, c),
+            &targets,
+            weight.as_deref(),
+            ii,
+            reduction,
+        )?;
+        return Ok(Some((output, rows.to_input_layout(grad)?)));
+    }
     let stats: Vec<Option<(F, F)>> = if classes == 0 {
         vec![None; nll.positions()]
     } else {

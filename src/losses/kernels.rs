@@ -646,9 +646,7 @@ pub(crate) fn columns_softmax<F: Float>(x: &[F], map: usize, out: &mut [F]) {
 
 /// [`one_hot_log_softmax_backward_lane`] for every position of a `(C, M)` block at
 /// once, strip by strip: `stats` and `hot` are the positions' log-sum-exps and their
-/// one non-zero gradient `(class, value)` (`None` where ignored). Every entry is
-/// `0 - exp(logp) * (value + 0)`, the target's `value - exp(logp) * (value + 0)`: the
-/// bits of the general backward of a one-hot gradient.
+/// one non-zero gradient `(class, value)` (`None` where ignored).
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
@@ -661,30 +659,89 @@ pub(crate) fn columns_one_hot_backward<F: Float>(
     hot: &[Option<(usize, F)>],
     out: &mut [F],
 ) {
-    let (mut max, mut lse, mut total) =
-        ([F::zero(); STRIP], [F::zero(); STRIP], [F::zero(); STRIP]);
+    let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
     for (start, width) in strips(map) {
         for s in 0..width {
-            let (m, l) = stats[start + s].unwrap_or((F::nan(), F::nan()));
-            max[s] = m;
-            lse[s] = l;
-            total[s] = hot[start + s].map_or(F::zero(), |(_, v)| v + F::zero());
+            (max[s], lse[s]) = stats[start + s].unwrap_or((F::nan(), F::nan()));
         }
-        for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
-            let (row, out_row) = (
-                &row[start..start + width],
-                &mut out_row[start..start + width],
-            );
-            for (s, (o, &v)) in out_row.iter_mut().zip(row).enumerate() {
-                *o = F::zero() - (v - max[s] - lse[s]).exp_nonpositive() * total[s];
+        strip_one_hot_backward(x, map, start, &max[..width], &lse[..width], hot, out);
+    }
+}
+
+/// The forward and backward of the plain cross-entropy on a `(C, M)` block in one
+/// sweep, strip by strip: each strip's log-sum-exps ([`columns_stats`]), the log-
+/// probability of each position's target class into `picked`, and the gradient given
+/// each position's one non-zero `nll_loss` gradient `hot`
+/// ([`columns_one_hot_backward`]), while the strip is in cache. The same bits as
+/// those kernels.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn columns_forward_backward<F: Float>(
+    x: &[F],
+    map: usize,
+    targets: &[i64],
+    hot: &[Option<(usize, F)>],
+    picked: &mut [F],
+    out: &mut [F],
+) {
+    let classes = if map == 0 { 0 } else { x.len() / map };
+    let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
+    for (start, width) in strips(map) {
+        let (max, lse) = (&mut max[..width], &mut lse[..width]);
+        strip_log_sum_exp(x, map, start, max, lse);
+        for s in 0..width {
+            let p = start + s;
+            if max[s].is_nan() {
+                lse[s] = F::nan();
+            }
+            if let Some(Ok(class)) = targets.get(p).map(|&t| usize::try_from(t)) {
+                if class < classes {
+                    if let (Some(o), Some(&v)) = (picked.get_mut(p), x.get(class * map + p)) {
+                        *o = v - max[s] - lse[s];
+                    }
+                }
             }
         }
-        for s in 0..width {
-            if let Some((class, value)) = hot[start + s] {
-                let at = class * map + start + s;
-                if let (Some(o), Some(&v)) = (out.get_mut(at), x.get(at)) {
-                    *o = value - (v - max[s] - lse[s]).exp_nonpositive() * total[s];
-                }
+        strip_one_hot_backward(x, map, start, max, lse, hot, out);
+    }
+}
+
+/// One strip of [`columns_one_hot_backward`]: every entry is
+/// `0 - exp(logp) * (value + 0)`, the target's `value - exp(logp) * (value + 0)`: the
+/// bits of the general backward of a one-hot gradient.
+#[inline(always)]
+fn strip_one_hot_backward<F: Float>(
+    x: &[F],
+    map: usize,
+    start: usize,
+    max: &[F],
+    lse: &[F],
+    hot: &[Option<(usize, F)>],
+    out: &mut [F],
+) {
+    let width = max.len();
+    let mut total = [F::zero(); STRIP];
+    for (t, h) in total.iter_mut().zip(&hot[start..start + width]) {
+        *t = h.map_or(F::zero(), |(_, v)| v + F::zero());
+    }
+    let total = &total[..width];
+    for (row, out_row) in x.chunks_exact(map).zip(out.chunks_exact_mut(map)) {
+        let (row, out_row) = (
+            &row[start..start + width],
+            &mut out_row[start..start + width],
+        );
+        for ((((o, &v), &m), &l), &t) in out_row.iter_mut().zip(row).zip(max).zip(lse).zip(total) {
+            *o = F::zero() - (v - m - l).exp_nonpositive() * t;
+        }
+    }
+    for s in 0..width {
+        if let Some((class, value)) = hot[start + s] {
+            let at = class * map + start + s;
+            if let (Some(o), Some(&v)) = (out.get_mut(at), x.get(at)) {
+                *o = value - (v - max[s] - lse[s]).exp_nonpositive() * total[s];
             }
         }
     }

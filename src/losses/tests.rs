@@ -3436,39 +3436,67 @@ fn the_one_sweep_loss_and_gradient_equal_the_separate_calls_bit_for_bit() {
         [0.0, 0.0, 0.0, 0.0],
     ];
     let t = array![3i64, 1, 0, 2, -100, 0];
+    // The same rows as (2, 4, 3): sample n, position s is row 3n + s (the K-dim path).
+    let xk = x
+        .clone()
+        .into_shape_with_order((2, 3, 4))
+        .unwrap()
+        .permuted_axes([0, 2, 1])
+        .into_dyn();
+    let tk = t.clone().into_shape_with_order((2, 3)).unwrap().into_dyn();
     let w = array![0.5f32, -1.0, 2.0, 0.0];
     let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let inputs = [(x.into_dyn(), t.into_dyn()), (xk, tk)];
     for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
         for weighted in [false, true] {
-            let mut opts = CrossEntropyOptions::default().reduction(reduction);
-            if weighted {
-                opts = opts.weight(w.view());
+            for (x, t) in &inputs {
+                let mut opts = CrossEntropyOptions::default().reduction(reduction);
+                if weighted {
+                    opts = opts.weight(w.view());
+                }
+                let loss = cross_entropy(x.view(), Target::indices(t.view()), &opts).unwrap();
+                let g = ArrayD::from_elem(loss.raw_dim(), 0.75f32);
+                let (fused, grad) =
+                    cross_entropy_with_grad(g.view(), x.view(), Target::indices(t.view()), &opts)
+                        .unwrap();
+                assert_eq!(
+                    bits(&loss),
+                    bits(&fused),
+                    "{reduction:?} weighted {weighted}"
+                );
+                // The gradient is the composition's: log_softmax's backward of nll_loss's.
+                let logp = log_softmax(x.view(), 1).unwrap();
+                let nll = NllLossOptions {
+                    weight: opts.weight.clone(),
+                    ignore_index: -100,
+                    reduction,
+                };
+                let composed_loss = nll_loss(logp.view(), Target::indices(t.view()), &nll).unwrap();
+                assert_eq!(
+                    bits(&fused),
+                    bits(&composed_loss),
+                    "{reduction:?} {weighted}"
+                );
+                let grad_logp =
+                    nll_loss_backward(g.view(), logp.view(), Target::indices(t.view()), &nll)
+                        .unwrap();
+                let composed = log_softmax_backward(grad_logp.view(), logp.view(), 1).unwrap();
+                assert_eq!(
+                    bits(&grad),
+                    bits(&composed),
+                    "{reduction:?} weighted {weighted} {:?}",
+                    x.shape()
+                );
+                // And the two-pass backward.
+                let two_pass =
+                    cross_entropy_backward(g.view(), x.view(), Target::indices(t.view()), &opts)
+                        .unwrap();
+                assert_eq!(
+                    bits(&grad),
+                    bits(&two_pass),
+                    "{reduction:?} weighted {weighted}"
+                );
             }
-            let loss = cross_entropy(x.view(), Target::indices(t.view()), &opts).unwrap();
-            let g = ArrayD::from_elem(loss.raw_dim(), 0.75f32);
-            let (fused, grad) =
-                cross_entropy_with_grad(g.view(), x.view(), Target::indices(t.view()), &opts)
-                    .unwrap();
-            assert_eq!(
-                bits(&loss),
-                bits(&fused),
-                "{reduction:?} weighted {weighted}"
-            );
-            // The gradient is the composition's: log_softmax's backward of nll_loss's.
-            let logp = log_softmax(x.view(), 1).unwrap();
-            let nll = NllLossOptions {
-                weight: opts.weight.clone(),
-                ignore_index: -100,
-                reduction,
-            };
-            let grad_logp =
-                nll_loss_backward(g.view(), logp.view(), Target::indices(t.view()), &nll).unwrap();
-            let composed = log_softmax_backward(grad_logp.view(), logp.view(), 1).unwrap();
-            assert_eq!(
-                bits(&grad),
-                bits(&composed),
-                "{reduction:?} weighted {weighted}"
-            );
         }
     }
 }
