@@ -57,11 +57,6 @@ impl Op {
             Op::CrossEntropyFwdBwd => "cross_entropy_fwd_bwd",
         }
     }
-
-    /// `log_softmax` is benchmarked on `(N, C)` shapes only; the losses on all.
-    fn applies_to(self, shape: &[usize]) -> bool {
-        self != Op::LogSoftmax || shape.len() == 2
-    }
 }
 
 /// The shapes, smallest first. `(4096, 32000)` is float32 only (131M elements).
@@ -396,7 +391,7 @@ fn bench_op<F: Elem>(
 ) {
     let mut group = c.benchmark_group(format!("{}/{}/{}", op.name(), F::LABEL, mode.label));
     group.sample_size(10);
-    for inp in inputs.iter().filter(|inp| op.applies_to(&inp.shape)) {
+    for inp in inputs {
         configure(&mut group, inp.numel(), quick);
         let label = inp.label();
         let (rust, torch) = (&inp.rust, &inp.torch);
@@ -425,7 +420,7 @@ fn make_inputs<F: Elem>(quick: bool, seed: u64) -> Vec<Inputs<F>> {
         .map(|(i, shape)| {
             let start = Instant::now();
             let inp = Inputs::<F>::new(shape, seed + i as u64);
-            for op in Op::ALL.into_iter().filter(|op| op.applies_to(shape)) {
+            for op in Op::ALL {
                 sanity_check(op, &inp);
             }
             eprintln!(
