@@ -81,10 +81,13 @@ pub fn log_softmax<F: Float, D: Dimension>(
     ArrayD::from_shape_vec(input.raw_dim(), out).map_err(internal)
 }
 
-/// Rows per parallel task: a multiple of [`TILE_ROWS`] of about 16K values (results
-/// do not depend on it: every row is computed alone).
+/// Rows per parallel task: a multiple of [`TILE_ROWS`] of about 16K values, at least
+/// one tile (results do not depend on it: every row is computed alone).
 pub(crate) fn rows_per_task(classes: usize) -> usize {
-    (PARALLEL_MIN_ELEMENTS / 2 / classes.max(1)).div_ceil(TILE_ROWS) * TILE_ROWS
+    (PARALLEL_MIN_ELEMENTS / 2 / classes.max(1))
+        .max(1)
+        .div_ceil(TILE_ROWS)
+        * TILE_ROWS
 }
 
 /// Probabilities along `dim`: `exp(x) / sum(exp(x))`, computed stably.

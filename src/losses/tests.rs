@@ -3500,3 +3500,37 @@ fn the_one_sweep_loss_and_gradient_equal_the_separate_calls_bit_for_bit() {
         }
     }
 }
+
+/// Rows longer than a parallel task's share (here 40,000 classes, so a task holds
+/// less than one row's worth of 16K values) still split into whole tiles of rows, and
+/// every path gives each row the one-row result, whatever the row count.
+#[test]
+fn long_rows_on_the_parallel_path_equal_one_row_at_a_time() {
+    let (rows, classes) = (3, 40_000);
+    let x = ArrayD::from_shape_vec(IxDyn(&[rows, classes]), gen32(rows * classes, 3)).unwrap();
+    let t = array![0i64, 39_999, 17];
+    let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let logp = log_softmax(x.view(), 1).unwrap();
+    for r in 0..rows {
+        let one = log_softmax(x.slice(s![r..r + 1, ..]), 1).unwrap();
+        assert_eq!(
+            bits(&one),
+            bits(&logp.slice(s![r..r + 1, ..]).to_owned().into_dyn())
+        );
+    }
+    let opts = CrossEntropyOptions::default().reduction(Reduction::None);
+    let loss = cross_entropy(x.view(), Target::indices(t.view()), &opts).unwrap();
+    let g = ArrayD::from_elem(loss.raw_dim(), 1.0f32);
+    let (fused, grad) =
+        cross_entropy_with_grad(g.view(), x.view(), Target::indices(t.view()), &opts).unwrap();
+    assert_eq!(bits(&loss), bits(&fused));
+    for r in 0..rows {
+        assert_eq!(loss[[r]].to_bits(), (-logp[[r, t[r] as usize]]).to_bits());
+        let row_grad = grad.slice(s![r, ..]);
+        let sum: f64 = row_grad.iter().map(|&v| v as f64).sum();
+        assert!(
+            sum.abs() < 1e-5,
+            "row {r}: the gradient of a row sums to 0, not {sum}"
+        );
+    }
+}
