@@ -4,6 +4,8 @@
 //! positions with an 8-level cascade sum in the input's own dtype, so `mean` and `sum`
 //! agree with libtorch bit for bit, and `none` is exact by construction.
 
+use std::borrow::Cow;
+
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 
 use super::error::{shape_str, LossError};
@@ -559,12 +561,13 @@ pub(crate) fn expected_target_shape(input: &[usize]) -> Vec<usize> {
     }
 }
 
-/// Validates a call, then returns the plan and the target's class indices.
-fn prepare<F: Float>(
+/// Validates a call, then returns the plan and the target's class indices (borrowed
+/// when the target is contiguous `int64`).
+fn prepare<'t, F: Float>(
     input_shape: &[usize],
-    target: &Target<'_, F>,
+    target: &Target<'t, F>,
     options: &NllLossOptions<'_, F>,
-) -> Result<(NllPlan, Vec<i64>), LossError> {
+) -> Result<(NllPlan, Cow<'t, [i64]>), LossError> {
     let plan = nll_plan(
         input_shape,
         target.shape(),
@@ -573,7 +576,7 @@ fn prepare<F: Float>(
     )?;
     check_spatial_target_dtype(&plan, target.dtype_name(), options.reduction)?;
     let targets = target
-        .index_values()
+        .index_slice()
         .ok_or_else(|| target_dtype_error(target.dtype_name()))?;
     Ok((plan, targets))
 }
