@@ -770,6 +770,45 @@ fn forward_with<F: Float>(
     Ok((ArrayD::from_elem(shape, value), total_weight))
 }
 
+/// What the forward of a validated call would return as `total_weight`, with the
+/// forward's target errors, without reading the input. Exact for `mean`, the only
+/// reduction whose gradient reads it.
+fn forward_total_weight<F: Float>(
+    plan: &NllPlan,
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+) -> Result<F, LossError> {
+    let unbatched = matches!(plan.path, NllPath::Unbatched { .. });
+    let elementwise = reduction == Reduction::None && !unbatched;
+    if targets.is_empty() && !elementwise {
+        return Ok(F::zero());
+    }
+    let positions = plan.positions();
+    if elementwise || reduction != Reduction::Mean || weight.is_none() {
+        let checked = if elementwise {
+            targets.len()
+        } else {
+            targets.len().min(positions)
+        };
+        let mut ignored = 0usize;
+        for &t in &targets[..checked] {
+            if plan.class_of(t, ignore_index, elementwise)?.is_none() {
+                ignored += 1;
+            }
+        }
+        return Ok(if elementwise {
+            F::zero()
+        } else {
+            F::of_f64((positions - ignored) as f64)
+        });
+    }
+    // A weighted mean: the cascade of the weights, as the forward sums them.
+    nll_sums(plan, &|_, _| F::zero(), targets, weight, ignore_index)
+        .map(|(_, total_weight)| total_weight)
+}
+
 /// The gradient of a validated call with respect to its row-major input.
 pub(crate) fn nll_backward_kernel<F: Float>(
     plan: &NllPlan,
@@ -984,10 +1023,9 @@ pub fn nll_loss_backward<F: Float, D: Dimension, E: Dimension>(
     let input = input.into_dyn();
     let (plan, targets) = prepare(input.shape(), &target, options)?;
     let weight = options.weight.as_ref().map(row_major);
-    let x = row_major(&input);
-    let (_, total_weight) = nll_forward_flat(
+    // The forward runs first in autograd: its target errors come before the backward's.
+    let total_weight = forward_total_weight(
         &plan,
-        &x,
         &targets,
         weight.as_deref(),
         options.ignore_index,
