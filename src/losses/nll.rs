@@ -462,7 +462,8 @@ impl<F: Float> Group<F> {
 /// in order. An ignored position inside a segment adds `+0` to the loss (`a - +0` is
 /// `a` for every `a`, signed zeros and NaN included) and `-0` to the weight (`a + -0`
 /// is `a`); an ignored position where a flush would happen removes that flush and
-/// joins two chains, so such a group is summed serially, skipping ignored positions.
+/// joins two chains, so the later segment is summed again from the earlier one's end.
+/// A group shorter than [`GROUP`] (the last one) is summed serially.
 fn cascade_sums<F: Float, const WEIGHTED: bool>(
     level_positions: usize,
     count: usize,
@@ -482,9 +483,7 @@ fn cascade_sums<F: Float, const WEIGHTED: bool>(
         };
         fill(p, len, &mut group)?;
         ignored += group.kept[..len].iter().filter(|&&kept| !kept).count();
-        // Whether every segment-ending flush of the group happens.
-        let regular = len == GROUP && (0..LANES).all(|i| group.kept[i * SEGMENT + SEGMENT - 1]);
-        if lanes && regular {
+        if lanes && len == GROUP {
             let mut loss = [F::zero(); LANES];
             loss[0] = cascade.loss[0];
             for j in 0..SEGMENT {
@@ -502,11 +501,30 @@ fn cascade_sums<F: Float, const WEIGHTED: bool>(
                 }
             }
             for i in 0..LANES {
+                let segment = i * SEGMENT..(i + 1) * SEGMENT;
+                if i > 0 && !group.kept[segment.start - 1] {
+                    // The previous segment's flush was skipped: this segment's chain
+                    // continues from its end rather than from zero.
+                    let mut l = cascade.loss[0];
+                    for &t in &group.terms[segment.clone()] {
+                        l -= t;
+                    }
+                    loss[i] = l;
+                    if WEIGHTED {
+                        let mut w = cascade.wsum[0];
+                        for &v in &group.weights[segment.clone()] {
+                            w += v;
+                        }
+                        wsum[i] = w;
+                    }
+                }
                 cascade.loss[0] = loss[i];
                 if WEIGHTED {
                     cascade.wsum[0] = wsum[i];
                 }
-                cascade.flush(p + i * SEGMENT + SEGMENT - 1);
+                if group.kept[segment.end - 1] {
+                    cascade.flush(p + segment.end - 1);
+                }
             }
         } else {
             // The serial loop, with the lowest level in registers between flushes.
@@ -655,18 +673,25 @@ fn fill_flat<F: Float, const WEIGHTED: bool>(
     group: &mut Group<F>,
 ) -> Result<(), LossError> {
     let map = plan.map;
+    if map == 1 {
+        // (N, C) or (C): position q's row starts at q * C.
+        for (k, &t) in targets[p..p + len].iter().enumerate() {
+            let class = plan.class_of(t, ignore_index, false)?;
+            let at = (p + k) * plan.classes;
+            group.set::<WEIGHTED>(k, class, weight, |c| x[at + c]);
+        }
+        return Ok(());
+    }
     let mut k = 0;
     while k < len {
+        // A run of consecutive positions inside one sample.
         let q = p + k;
-        let (base, stride, run) = if map == 1 {
-            (q * plan.classes, plan.classes, len - k)
-        } else {
-            let s = q % map;
-            ((q - s) * plan.classes + s, 1, (map - s).min(len - k))
-        };
+        let s = q % map;
+        let run = (map - s).min(len - k);
+        let base = (q - s) * plan.classes + s;
         for (i, &t) in targets[q..q + run].iter().enumerate() {
             let class = plan.class_of(t, ignore_index, false)?;
-            let at = base + i * stride;
+            let at = base + i;
             group.set::<WEIGHTED>(k + i, class, weight, |c| x[at + c * map]);
         }
         k += run;
