@@ -2,7 +2,10 @@
 //!
 //! The reductions follow libtorch's CPU kernel step by step: a serial pass over the
 //! positions with an 8-level cascade sum in the input's own dtype, so `mean` and `sum`
-//! agree with libtorch bit for bit, and `none` is exact by construction.
+//! agree with libtorch bit for bit, and `none` is exact by construction. The kernels
+//! gather positions in groups and sum the cascade's 16-position segments side by side
+//! (see `cascade_sums`): every accumulator still sees the serial loop's operations in
+//! the serial loop's order.
 
 use std::borrow::Cow;
 
