@@ -2,7 +2,12 @@
 //!
 //! The reductions follow libtorch's CPU kernel step by step: a serial pass over the
 //! positions with an 8-level cascade sum in the input's own dtype, so `mean` and `sum`
-//! agree with libtorch bit for bit, and `none` is exact by construction.
+//! agree with libtorch bit for bit, and `none` is exact by construction. The kernels
+//! gather positions in groups and sum the cascade's 16-position segments side by side
+//! (see `cascade_sums`): every accumulator still sees the serial loop's operations in
+//! the serial loop's order.
+
+use std::borrow::Cow;
 
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 
@@ -53,12 +58,6 @@ impl NllPlan {
             Reduction::None => self.none_shape.clone(),
             _ => Vec::new(),
         }
-    }
-
-    /// Flat index into the row-major input of position `p`'s class `class`.
-    fn input_index(&self, p: usize, class: usize) -> usize {
-        let (b, s) = (p / self.map, p % self.map);
-        (b * self.classes + class) * self.map + s
     }
 }
 
@@ -297,6 +296,8 @@ fn byte_target_error() -> LossError {
     )
 }
 
+#[cold]
+#[inline(never)]
 fn out_of_bounds(plan: &NllPlan, target: i64, ignore_index: i64, elementwise: bool) -> LossError {
     let classes = plan.classes;
     // libtorch's elementwise (`none`) kernel streams a uint8 target into its message as
@@ -333,6 +334,7 @@ fn out_of_bounds(plan: &NllPlan, target: i64, ignore_index: i64, elementwise: bo
 impl NllPlan {
     /// Checks a target value and returns its class, or `None` when it is ignored.
     /// `elementwise` marks libtorch's `none` kernel, which words the error differently.
+    #[inline(always)]
     fn class_of(
         &self,
         t: i64,
@@ -342,7 +344,8 @@ impl NllPlan {
         if t == ignore_index {
             return Ok(None);
         }
-        if t < 0 || t as u64 >= self.classes as u64 {
+        // A negative `t` is above every class count as a `u64`.
+        if t as u64 >= self.classes as u64 {
             return Err(out_of_bounds(self, t, ignore_index, elementwise));
         }
         Ok(Some(t as usize))
@@ -358,6 +361,231 @@ fn ceil_log2(x: u64) -> u32 {
     }
 }
 
+/// Levels of libtorch's cascade sum.
+const LEVELS: usize = 8;
+/// Positions between two flushes of the lowest level, for every batch below 2^40
+/// positions (`level_power` 4).
+const SEGMENT: usize = 16;
+/// Segments summed side by side: independent chains of the same operations.
+const LANES: usize = 8;
+/// Positions gathered before they are summed, so that their reads overlap.
+const GROUP: usize = SEGMENT * LANES;
+
+/// libtorch's 8-level cascade of partial sums of the loss terms and the weights.
+struct Cascade<F> {
+    loss: [F; LEVELS],
+    wsum: [F; LEVELS],
+    level_power: u32,
+    level_mask: u64,
+}
+
+impl<F: Float> Cascade<F> {
+    fn new(positions: usize) -> Self {
+        let level_power = 4.max(ceil_log2(positions as u64) / LEVELS as u32);
+        Cascade {
+            loss: [F::zero(); LEVELS],
+            wsum: [F::zero(); LEVELS],
+            level_power,
+            level_mask: (1u64 << level_power) - 1,
+        }
+    }
+
+    /// The flushes after position `p`'s term was added.
+    #[inline(always)]
+    fn flush(&mut self, p: usize) {
+        for j in 0..LEVELS - 1 {
+            if (p as u64) & (self.level_mask << (j as u32 * self.level_power)) != 0 {
+                break;
+            }
+            self.wsum[j + 1] += self.wsum[j];
+            self.loss[j + 1] += self.loss[j];
+            self.wsum[j] = F::zero();
+            self.loss[j] = F::zero();
+        }
+    }
+}
+
+/// The terms of up to [`GROUP`] consecutive positions, gathered before they are summed.
+/// An ignored position holds the neutral `+0` term and `-0` weight.
+struct Group<F> {
+    terms: [F; GROUP],
+    weights: [F; GROUP],
+    kept: [bool; GROUP],
+}
+
+impl<F: Float> Group<F> {
+    fn new() -> Self {
+        Group {
+            terms: [F::zero(); GROUP],
+            weights: [F::zero(); GROUP],
+            kept: [false; GROUP],
+        }
+    }
+
+    /// Records entry `k`: the position's class, or `None` where the target is ignored.
+    /// `x(c)` reads the position's log-probability of class `c`.
+    #[inline(always)]
+    fn set<const WEIGHTED: bool>(
+        &mut self,
+        k: usize,
+        class: Option<usize>,
+        weight: &[F],
+        x: impl FnOnce(usize) -> F,
+    ) {
+        match class {
+            Some(c) => {
+                if WEIGHTED {
+                    self.terms[k] = x(c) * weight[c];
+                    self.weights[k] = weight[c];
+                } else {
+                    self.terms[k] = x(c);
+                }
+                self.kept[k] = true;
+            }
+            None => {
+                self.terms[k] = F::zero();
+                self.weights[k] = -F::zero();
+                self.kept[k] = false;
+            }
+        }
+    }
+}
+
+/// The cascade sums over positions `0..count`: `(sum of -terms, sum of weights, ignored
+/// positions)`, operation for operation as libtorch's serial loop, where the term of a
+/// position is `x[t]`, or `x[t] * w[t]` with a weight (`WEIGHTED`).
+///
+/// `fill(p, len, group)` records positions `p..p + len` in the group's first `len`
+/// entries; it is called on consecutive ranges, in order, and its first error is
+/// returned. `level_positions` sets the cascade's level size.
+///
+/// Between two flushes the lowest level is a plain chain of subtractions that starts
+/// from zero, so with `level_power` 4 the 16-position segments of a group are summed
+/// side by side, each with the very operations of the serial loop, and then flushed
+/// in order. An ignored position inside a segment adds `+0` to the loss (`a - +0` is
+/// `a` for every `a`, signed zeros and NaN included) and `-0` to the weight (`a + -0`
+/// is `a`); an ignored position where a flush would happen removes that flush and
+/// joins two chains, so the later segment is summed again from the earlier one's end.
+/// A group shorter than [`GROUP`] (the last one) is summed serially.
+fn cascade_sums<F: Float, const WEIGHTED: bool>(
+    level_positions: usize,
+    count: usize,
+    mut fill: impl FnMut(usize, usize, &mut Group<F>) -> Result<(), LossError>,
+) -> Result<(F, F, usize), LossError> {
+    let mut cascade = Cascade::<F>::new(level_positions);
+    let lanes = cascade.level_power as usize == SEGMENT.trailing_zeros() as usize;
+    let mut ignored = 0usize;
+    let mut group = Group::new();
+    let mut p = 0;
+    while p < count {
+        // With lanes, position 0 flushes alone and groups then start one past a flush.
+        let len = if lanes && p == 0 {
+            1
+        } else {
+            GROUP.min(count - p)
+        };
+        fill(p, len, &mut group)?;
+        ignored += group.kept[..len].iter().filter(|&&kept| !kept).count();
+        if lanes && len == GROUP {
+            let mut loss = [F::zero(); LANES];
+            loss[0] = cascade.loss[0];
+            for j in 0..SEGMENT {
+                for (i, acc) in loss.iter_mut().enumerate() {
+                    *acc -= group.terms[i * SEGMENT + j];
+                }
+            }
+            let mut wsum = [F::zero(); LANES];
+            if WEIGHTED {
+                wsum[0] = cascade.wsum[0];
+                for j in 0..SEGMENT {
+                    for (i, acc) in wsum.iter_mut().enumerate() {
+                        *acc += group.weights[i * SEGMENT + j];
+                    }
+                }
+            }
+            for i in 0..LANES {
+                let segment = i * SEGMENT..(i + 1) * SEGMENT;
+                if i > 0 && !group.kept[segment.start - 1] {
+                    // The previous segment's flush was skipped: this segment's chain
+                    // continues from its end rather than from zero.
+                    let mut l = cascade.loss[0];
+                    for &t in &group.terms[segment.clone()] {
+                        l -= t;
+                    }
+                    loss[i] = l;
+                    if WEIGHTED {
+                        let mut w = cascade.wsum[0];
+                        for &v in &group.weights[segment.clone()] {
+                            w += v;
+                        }
+                        wsum[i] = w;
+                    }
+                }
+                cascade.loss[0] = loss[i];
+                if WEIGHTED {
+                    cascade.wsum[0] = wsum[i];
+                }
+                if group.kept[segment.end - 1] {
+                    cascade.flush(p + segment.end - 1);
+                }
+            }
+        } else {
+            // The serial loop, with the lowest level in registers between flushes.
+            let (mut loss, mut wsum) = (cascade.loss[0], cascade.wsum[0]);
+            for k in 0..len {
+                if group.kept[k] {
+                    loss -= group.terms[k];
+                    if WEIGHTED {
+                        wsum += group.weights[k];
+                    }
+                    if (p + k) as u64 & cascade.level_mask == 0 {
+                        (cascade.loss[0], cascade.wsum[0]) = (loss, wsum);
+                        cascade.flush(p + k);
+                        (loss, wsum) = (cascade.loss[0], cascade.wsum[0]);
+                    }
+                }
+            }
+            (cascade.loss[0], cascade.wsum[0]) = (loss, wsum);
+        }
+        p += len;
+    }
+    let total = cascade.loss.iter().fold(F::zero(), |acc, &v| acc + v);
+    let wsum = cascade.wsum.iter().fold(F::zero(), |acc, &v| acc + v);
+    Ok((total, wsum, ignored))
+}
+
+/// The flat index of class 0 at each position of a row-major input, position after
+/// position: `(b * C) * map + s` without a division.
+struct Cursor {
+    map: usize,
+    sample: usize,
+    base: usize,
+    s: usize,
+}
+
+impl Cursor {
+    fn new(plan: &NllPlan) -> Self {
+        Cursor {
+            map: plan.map,
+            sample: plan.classes * plan.map,
+            base: 0,
+            s: 0,
+        }
+    }
+
+    /// The next position's index of class 0 (class `c` is `c * map` further).
+    #[inline(always)]
+    fn next(&mut self) -> usize {
+        let index = self.base + self.s;
+        self.s += 1;
+        if self.s == self.map {
+            self.s = 0;
+            self.base += self.sample;
+        }
+        index
+    }
+}
+
 /// The sums of a reduced `nll_loss`: `(sum of -w[t] * x[t], total weight)`, accumulated
 /// as libtorch does (serially, in `F`, with an 8-level cascade).
 pub(crate) fn nll_sums<F: Float>(
@@ -367,42 +595,111 @@ pub(crate) fn nll_sums<F: Float>(
     weight: Option<&[F]>,
     ignore_index: i64,
 ) -> Result<(F, F), LossError> {
-    const LEVELS: usize = 8;
-    let positions = plan.positions();
-    let level_power = 4.max(ceil_log2(positions as u64) / LEVELS as u32);
-    let level_mask = (1u64 << level_power) - 1;
-    let mut loss = [F::zero(); LEVELS];
-    let mut wsum = [F::zero(); LEVELS];
-    let mut ignored = 0usize;
-    for (p, &t) in targets.iter().enumerate().take(positions) {
-        let Some(class) = plan.class_of(t, ignore_index, false)? else {
-            ignored += 1;
-            continue;
-        };
-        let x = pick(p, class);
-        match weight {
-            Some(w) => {
-                loss[0] -= x * w[class];
-                wsum[0] += w[class];
-            }
-            None => loss[0] -= x,
+    #[inline(always)]
+    fn fill<F: Float, const WEIGHTED: bool>(
+        plan: &NllPlan,
+        pick: &impl Fn(usize, usize) -> F,
+        targets: &[i64],
+        weight: &[F],
+        ignore_index: i64,
+        (p, len, group): (usize, usize, &mut Group<F>),
+    ) -> Result<(), LossError> {
+        for k in 0..len {
+            let class = plan.class_of(targets[p + k], ignore_index, false)?;
+            group.set::<WEIGHTED>(k, class, weight, |c| pick(p + k, c));
         }
-        for j in 0..LEVELS - 1 {
-            if (p as u64) & (level_mask << (j as u32 * level_power)) != 0 {
-                break;
-            }
-            wsum[j + 1] += wsum[j];
-            loss[j + 1] += loss[j];
-            wsum[j] = F::zero();
-            loss[j] = F::zero();
-        }
+        Ok(())
     }
-    let total_weight = match weight {
-        Some(_) => wsum.iter().fold(F::zero(), |acc, &v| acc + v),
-        None => F::of_f64((positions - ignored) as f64),
+    let positions = plan.positions();
+    let count = targets.len().min(positions);
+    let (total, wsum, ignored) = match weight {
+        Some(w) => cascade_sums::<F, true>(positions, count, |p, len, group| {
+            fill::<F, true>(plan, pick, targets, w, ignore_index, (p, len, group))
+        })?,
+        None => cascade_sums::<F, false>(positions, count, |p, len, group| {
+            fill::<F, false>(plan, pick, targets, &[], ignore_index, (p, len, group))
+        })?,
     };
-    let total = loss.iter().fold(F::zero(), |acc, &v| acc + v);
-    Ok((total, total_weight))
+    Ok(sums_result(plan, weight, total, wsum, ignored))
+}
+
+/// [`nll_sums`] on the row-major input `x` of the plan's shape.
+fn nll_sums_flat<F: Float>(
+    plan: &NllPlan,
+    x: &[F],
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+) -> Result<(F, F), LossError> {
+    let positions = plan.positions();
+    let count = targets.len().min(positions);
+    let (total, wsum, ignored) = match weight {
+        Some(w) => cascade_sums::<F, true>(positions, count, |p, len, group| {
+            fill_flat::<F, true>(plan, x, targets, w, ignore_index, p, len, group)
+        })?,
+        None => cascade_sums::<F, false>(positions, count, |p, len, group| {
+            fill_flat::<F, false>(plan, x, targets, &[], ignore_index, p, len, group)
+        })?,
+    };
+    Ok(sums_result(plan, weight, total, wsum, ignored))
+}
+
+/// `(total, total_weight)` of the cascade sums: without a weight, libtorch counts the
+/// positions that are not ignored.
+fn sums_result<F: Float>(
+    plan: &NllPlan,
+    weight: Option<&[F]>,
+    total: F,
+    wsum: F,
+    ignored: usize,
+) -> (F, F) {
+    let total_weight = match weight {
+        Some(_) => wsum,
+        None => F::of_f64((plan.positions() - ignored) as f64),
+    };
+    (total, total_weight)
+}
+
+/// Gathers positions `p..p + len` of the row-major input `x` into a group: runs of
+/// positions inside one sample sit at consecutive indices (spatial inputs) or one row
+/// apart (`(N, C)` inputs), with class `c` at `c * map` further.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn fill_flat<F: Float, const WEIGHTED: bool>(
+    plan: &NllPlan,
+    x: &[F],
+    targets: &[i64],
+    weight: &[F],
+    ignore_index: i64,
+    p: usize,
+    len: usize,
+    group: &mut Group<F>,
+) -> Result<(), LossError> {
+    let map = plan.map;
+    if map == 1 {
+        // (N, C) or (C): position q's row starts at q * C.
+        for (k, &t) in targets[p..p + len].iter().enumerate() {
+            let class = plan.class_of(t, ignore_index, false)?;
+            let at = (p + k) * plan.classes;
+            group.set::<WEIGHTED>(k, class, weight, |c| x[at + c]);
+        }
+        return Ok(());
+    }
+    let mut k = 0;
+    while k < len {
+        // A run of consecutive positions inside one sample.
+        let q = p + k;
+        let s = q % map;
+        let run = (map - s).min(len - k);
+        let base = (q - s) * plan.classes + s;
+        for (i, &t) in targets[q..q + run].iter().enumerate() {
+            let class = plan.class_of(t, ignore_index, false)?;
+            let at = base + i;
+            group.set::<WEIGHTED>(k + i, class, weight, |c| x[at + c * map]);
+        }
+        k += run;
+    }
+    Ok(())
 }
 
 /// The forward of a validated call: the loss and libtorch's `total_weight`.
@@ -415,17 +712,67 @@ pub(crate) fn nll_forward<F: Float>(
     ignore_index: i64,
     reduction: Reduction,
 ) -> Result<(ArrayD<F>, F), LossError> {
+    forward_with(
+        plan,
+        |p| p,
+        pick,
+        || nll_sums(plan, pick, targets, weight, ignore_index),
+        targets,
+        weight,
+        ignore_index,
+        reduction,
+    )
+}
+
+/// [`nll_forward`] on the row-major input `x` of the plan's shape.
+fn nll_forward_flat<F: Float>(
+    plan: &NllPlan,
+    x: &[F],
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+) -> Result<(ArrayD<F>, F), LossError> {
+    let mut cursor = Cursor::new(plan);
+    let map = plan.map;
+    forward_with(
+        plan,
+        |_| cursor.next(),
+        &|at, class| x[at + class * map],
+        || nll_sums_flat(plan, x, targets, weight, ignore_index),
+        targets,
+        weight,
+        ignore_index,
+        reduction,
+    )
+}
+
+/// [`nll_forward`] reading class `c` of position `p` as `read(locate(p), c)` for
+/// `none`, where `locate` is called once per position, in order, and taking the sums
+/// of the other reductions from `sums`.
+#[allow(clippy::too_many_arguments)]
+fn forward_with<F: Float>(
+    plan: &NllPlan,
+    mut locate: impl FnMut(usize) -> usize,
+    read: &impl Fn(usize, usize) -> F,
+    sums: impl FnOnce() -> Result<(F, F), LossError>,
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+) -> Result<(ArrayD<F>, F), LossError> {
     let shape = IxDyn(&plan.output_shape(reduction));
     // A `(C)` input has one position; libtorch reduces it even for `none`.
     let unbatched = matches!(plan.path, NllPath::Unbatched { .. });
     if reduction == Reduction::None && !unbatched {
         let mut out = Vec::with_capacity(plan.positions());
         for (p, &t) in targets.iter().enumerate() {
+            let at = locate(p);
             out.push(match plan.class_of(t, ignore_index, true)? {
                 None => F::zero(),
                 Some(class) => {
                     let w = weight.map_or(F::one(), |w| w[class]);
-                    -pick(p, class) * w
+                    -read(at, class) * w
                 }
             });
         }
@@ -442,7 +789,7 @@ pub(crate) fn nll_forward<F: Float>(
         };
         return Ok((ArrayD::from_elem(shape, value), F::zero()));
     }
-    let (total, total_weight) = nll_sums(plan, pick, targets, weight, ignore_index)?;
+    let (total, total_weight) = sums()?;
     let value = if reduction == Reduction::Mean {
         total / total_weight
     } else {
@@ -451,7 +798,46 @@ pub(crate) fn nll_forward<F: Float>(
     Ok((ArrayD::from_elem(shape, value), total_weight))
 }
 
-/// The gradient of a validated call with respect to its input.
+/// What the forward of a validated call would return as `total_weight`, with the
+/// forward's target errors, without reading the input. Exact for `mean`, the only
+/// reduction whose gradient reads it.
+fn forward_total_weight<F: Float>(
+    plan: &NllPlan,
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+) -> Result<F, LossError> {
+    let unbatched = matches!(plan.path, NllPath::Unbatched { .. });
+    let elementwise = reduction == Reduction::None && !unbatched;
+    if targets.is_empty() && !elementwise {
+        return Ok(F::zero());
+    }
+    let positions = plan.positions();
+    if elementwise || reduction != Reduction::Mean || weight.is_none() {
+        let checked = if elementwise {
+            targets.len()
+        } else {
+            targets.len().min(positions)
+        };
+        let mut ignored = 0usize;
+        for &t in &targets[..checked] {
+            if plan.class_of(t, ignore_index, elementwise)?.is_none() {
+                ignored += 1;
+            }
+        }
+        return Ok(if elementwise {
+            F::zero()
+        } else {
+            F::of_f64((positions - ignored) as f64)
+        });
+    }
+    // A weighted mean: the cascade of the weights, as the forward sums them.
+    nll_sums(plan, &|_, _| F::zero(), targets, weight, ignore_index)
+        .map(|(_, total_weight)| total_weight)
+}
+
+/// The gradient of a validated call with respect to its row-major input.
 pub(crate) fn nll_backward_kernel<F: Float>(
     plan: &NllPlan,
     grad_output: &ArrayViewD<'_, F>,
@@ -461,7 +847,10 @@ pub(crate) fn nll_backward_kernel<F: Float>(
     reduction: Reduction,
     total_weight: F,
 ) -> Result<ArrayD<F>, LossError> {
-    let entries = nll_grad_entries(
+    let mut grad = vec![F::zero(); plan.input_shape.iter().product()];
+    let mut cursor = Cursor::new(plan);
+    let map = plan.map;
+    grad_entries_with(
         plan,
         grad_output,
         targets,
@@ -469,13 +858,9 @@ pub(crate) fn nll_backward_kernel<F: Float>(
         ignore_index,
         reduction,
         total_weight,
+        |_| cursor.next(),
+        |at, class, value| grad[at + class * map] = value,
     )?;
-    let mut grad = vec![F::zero(); plan.input_shape.iter().product()];
-    for (p, entry) in entries.into_iter().enumerate() {
-        if let Some((class, value)) = entry {
-            grad[plan.input_index(p, class)] = value;
-        }
-    }
     ArrayD::from_shape_vec(IxDyn(&plan.input_shape), grad).map_err(internal)
 }
 
@@ -490,6 +875,36 @@ pub(crate) fn nll_grad_entries<F: Float>(
     reduction: Reduction,
     total_weight: F,
 ) -> Result<Vec<Option<(usize, F)>>, LossError> {
+    let mut entries = vec![None; targets.len()];
+    grad_entries_with(
+        plan,
+        grad_output,
+        targets,
+        weight,
+        ignore_index,
+        reduction,
+        total_weight,
+        |p| p,
+        |p, class, value| entries[p] = Some((class, value)),
+    )?;
+    Ok(entries)
+}
+
+/// [`nll_grad_entries`] handing each non-ignored position's entry to
+/// `emit(locate(p), class, value)`, where `locate` is called once per position, in
+/// order, until the first error.
+#[allow(clippy::too_many_arguments)]
+fn grad_entries_with<F: Float>(
+    plan: &NllPlan,
+    grad_output: &ArrayViewD<'_, F>,
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+    total_weight: F,
+    mut locate: impl FnMut(usize) -> usize,
+    mut emit: impl FnMut(usize, usize, F),
+) -> Result<(), LossError> {
     check_grad_shape(grad_output.shape(), &plan.output_shape(reduction))?;
     // libtorch's backward compares the sizes of a 1-D input and a (1)-shaped target,
     // which the forward let through: equal only with one class.
@@ -511,16 +926,13 @@ pub(crate) fn nll_grad_entries<F: Float>(
     let unbatched = matches!(plan.path, NllPath::Unbatched { .. });
     if reduction == Reduction::None && !unbatched {
         let g = row_major(grad_output);
-        targets
-            .iter()
-            .enumerate()
-            .map(|(p, &t)| {
-                Ok(plan.class_of(t, ignore_index, true)?.map(|class| {
-                    let w = weight.map_or(F::one(), |w| w[class]);
-                    (class, -w * g[p])
-                }))
-            })
-            .collect()
+        for (p, &t) in targets.iter().enumerate() {
+            let at = locate(p);
+            if let Some(class) = plan.class_of(t, ignore_index, true)? {
+                let w = weight.map_or(F::one(), |w| w[class]);
+                emit(at, class, -w * g[p]);
+            }
+        }
     } else {
         let g = grad_output.iter().next().copied().unwrap_or_else(F::zero);
         let step = -(if reduction == Reduction::Mean {
@@ -528,15 +940,14 @@ pub(crate) fn nll_grad_entries<F: Float>(
         } else {
             g
         });
-        targets
-            .iter()
-            .map(|&t| {
-                Ok(plan
-                    .class_of(t, ignore_index, false)?
-                    .map(|class| (class, weight.map_or(step, |w| w[class] * step))))
-            })
-            .collect()
+        for (p, &t) in targets.iter().enumerate() {
+            let at = locate(p);
+            if let Some(class) = plan.class_of(t, ignore_index, false)? {
+                emit(at, class, weight.map_or(step, |w| w[class] * step));
+            }
+        }
     }
+    Ok(())
 }
 
 /// A shape inconsistency inside the library itself: reported, never a panic.
@@ -559,12 +970,13 @@ pub(crate) fn expected_target_shape(input: &[usize]) -> Vec<usize> {
     }
 }
 
-/// Validates a call, then returns the plan and the target's class indices.
-fn prepare<F: Float>(
+/// Validates a call, then returns the plan and the target's class indices (borrowed
+/// when the target is contiguous `int64`).
+fn prepare<'t, F: Float>(
     input_shape: &[usize],
-    target: &Target<'_, F>,
+    target: &Target<'t, F>,
     options: &NllLossOptions<'_, F>,
-) -> Result<(NllPlan, Vec<i64>), LossError> {
+) -> Result<(NllPlan, Cow<'t, [i64]>), LossError> {
     let plan = nll_plan(
         input_shape,
         target.shape(),
@@ -573,7 +985,7 @@ fn prepare<F: Float>(
     )?;
     check_spatial_target_dtype(&plan, target.dtype_name(), options.reduction)?;
     let targets = target
-        .index_values()
+        .index_slice()
         .ok_or_else(|| target_dtype_error(target.dtype_name()))?;
     Ok((plan, targets))
 }
@@ -613,9 +1025,9 @@ pub fn nll_loss<F: Float, D: Dimension>(
     let (plan, targets) = prepare(input.shape(), &target, options)?;
     let weight = options.weight.as_ref().map(row_major);
     let x = row_major(&input);
-    let (out, _) = nll_forward(
+    let (out, _) = nll_forward_flat(
         &plan,
-        &|p, c| x[plan.input_index(p, c)],
+        &x,
         &targets,
         weight.as_deref(),
         options.ignore_index,
@@ -639,10 +1051,9 @@ pub fn nll_loss_backward<F: Float, D: Dimension, E: Dimension>(
     let input = input.into_dyn();
     let (plan, targets) = prepare(input.shape(), &target, options)?;
     let weight = options.weight.as_ref().map(row_major);
-    let x = row_major(&input);
-    let (_, total_weight) = nll_forward(
+    // The forward runs first in autograd: its target errors come before the backward's.
+    let total_weight = forward_total_weight(
         &plan,
-        &|p, c| x[plan.input_index(p, c)],
         &targets,
         weight.as_deref(),
         options.ignore_index,

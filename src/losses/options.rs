@@ -77,6 +77,16 @@ impl<'a, F: Float> Target<'a, F> {
             Target::Probabilities(_) => None,
         }
     }
+
+    /// Class indices as `i64` in row-major order, borrowed when the target already is
+    /// contiguous row-major `int64`; `None` for probabilities.
+    pub(crate) fn index_slice(&self) -> Option<Cow<'a, [i64]>> {
+        match self {
+            Target::Indices(t) => Some(row_major(t)),
+            Target::Bytes(t) => Some(Cow::Owned(t.iter().map(|&v| i64::from(v)).collect())),
+            Target::Probabilities(_) => None,
+        }
+    }
 }
 
 /// Options of [`nll_loss`](super::nll_loss), as PyTorch's keyword arguments.
