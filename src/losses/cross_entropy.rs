@@ -363,10 +363,10 @@ impl<'a, F: Float> Rows<'a, F> {
 }
 
 /// Everything a backward needs from a forward.
-struct Forward<'a, F: Clone> {
+struct Forward<'a, 't, F: Clone> {
     plan: CePlan,
     output: ArrayD<F>,
-    targets: Vec<i64>,
+    targets: Cow<'t, [i64]>,
     weight: Option<Vec<F>>,
     /// libtorch's total weight of the `nll_loss` part.
     total_weight: F,
@@ -378,11 +378,11 @@ struct Forward<'a, F: Clone> {
     rows: Option<Rows<'a, F>>,
 }
 
-fn forward<'a, F: Float>(
+fn forward<'a, 't, F: Float>(
     input: ArrayViewD<'a, F>,
-    target: &Target<'_, F>,
+    target: &Target<'t, F>,
     options: &CrossEntropyOptions<'_, F>,
-) -> Result<Forward<'a, F>, LossError> {
+) -> Result<Forward<'a, 't, F>, LossError> {
     let weight_shape = options.weight.as_ref().map(|w| w.shape());
     let plan = ce_plan(
         input.shape(),
@@ -406,7 +406,7 @@ fn forward<'a, F: Float>(
             Ok(Forward {
                 plan,
                 output,
-                targets: Vec::new(),
+                targets: Cow::Borrowed(&[]),
                 weight,
                 total_weight: F::zero(),
                 smooth_divisor: F::zero(),
@@ -417,7 +417,7 @@ fn forward<'a, F: Float>(
         CePath::Plain { nll } | CePath::Smoothed { nll, .. } => {
             check_spatial_target_dtype(nll, target.dtype_name(), reduction)?;
             let targets = target
-                .index_values()
+                .index_slice()
                 .ok_or_else(|| internal("index path without indices"))?;
             let rows = Rows::new(input, plan.class_dim, &targets);
             let (nll_out, total_weight) = nll_forward(
@@ -675,7 +675,7 @@ fn plain_rows_with_grad<'a, F: Float>(
     };
     check_spatial_target_dtype(nll, target.dtype_name(), options.reduction)?;
     let targets = target
-        .index_values()
+        .index_slice()
         .ok_or_else(|| internal("index path without indices"))?;
     let weight: Option<Vec<F>> = options.weight.as_ref().map(|w| row_major(w).into_owned());
     let (ii, reduction) = (options.ignore_index, options.reduction);
@@ -802,7 +802,7 @@ fn plain_rows_with_grad<'a, F: Float>(
 
 /// d(-sum(logp * t * w) / M) / d logp = -(g / M) * w * t, per element.
 fn probability_grad<F: Float>(
-    fwd: &Forward<'_, F>,
+    fwd: &Forward<'_, '_, F>,
     soft: &ArrayD<F>,
     grad_output: &ArrayViewD<'_, F>,
     reduction: Reduction,
@@ -840,7 +840,7 @@ fn probability_grad<F: Float>(
 /// smoothing term's), then `log_softmax`'s backward with the row's log-probabilities
 /// recomputed on the fly. Rows are independent, so they run in parallel.
 fn index_grad<F: Float>(
-    fwd: &Forward<'_, F>,
+    fwd: &Forward<'_, '_, F>,
     rows: &Rows<'_, F>,
     grad_output: &ArrayViewD<'_, F>,
     options: &CrossEntropyOptions<'_, F>,

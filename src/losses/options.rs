@@ -69,15 +69,6 @@ impl<'a, F: Float> Target<'a, F> {
         }
     }
 
-    /// Class indices widened to `i64`, in row-major order; `None` for probabilities.
-    pub(crate) fn index_values(&self) -> Option<Vec<i64>> {
-        match self {
-            Target::Indices(t) => Some(t.iter().copied().collect()),
-            Target::Bytes(t) => Some(t.iter().map(|&v| i64::from(v)).collect()),
-            Target::Probabilities(_) => None,
-        }
-    }
-
     /// Class indices as `i64` in row-major order, borrowed when the target already is
     /// contiguous row-major `int64`; `None` for probabilities.
     pub(crate) fn index_slice(&self) -> Option<Cow<'a, [i64]>> {
