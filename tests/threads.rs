@@ -27,6 +27,8 @@ fn big_cases() -> Vec<Case> {
         (vec![40, 1000], DType::Float64),
         (vec![2, 21, 32, 32], DType::Float32),
         (vec![3, 7, 40, 50], DType::Float64),
+        // 40,960 positions: nll_loss's parallel gather of a spatial input.
+        (vec![2, 3, 128, 160], DType::Float32),
     ] {
         let n: usize = shape.iter().product();
         let classes = shape[1];

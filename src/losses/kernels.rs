@@ -409,6 +409,22 @@ pub(crate) fn rows_log_softmax<F: Float>(
     }
 }
 
+/// `len` zeros, written on every thread for a large vector (a gradient that is zero
+/// but for one entry per position spends most of its time here).
+pub(crate) fn zeroed_vec<F: Float>(len: usize) -> Vec<F> {
+    if len < PARALLEL_MIN_ELEMENTS {
+        return vec![F::zero(); len];
+    }
+    written_vec(len, |out| {
+        use rayon::prelude::*;
+        out.par_chunks_mut(PARALLEL_MIN_ELEMENTS).for_each(|chunk| {
+            chunk.iter_mut().for_each(|v| {
+                v.write(F::zero());
+            })
+        })
+    })
+}
+
 /// A vector of `len` values, each written by `fill`, without zeroing it first (a fresh
 /// output's zeroing costs as much as a cheap kernel's whole pass).
 ///

@@ -10,9 +10,11 @@
 use std::borrow::Cow;
 
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
+use rayon::prelude::*;
 
 use super::error::{shape_str, LossError};
 use super::float::Float;
+use super::kernels::{written_vec, zeroed_vec, PARALLEL_MIN_ELEMENTS};
 use super::options::{row_major, NllLossOptions, Reduction, Target};
 use super::softmax::check_grad_shape;
 
@@ -739,12 +741,91 @@ fn nll_forward_flat<F: Float>(
         plan,
         |_| cursor.next(),
         &|at, class| x[at + class * map],
-        || nll_sums_flat(plan, x, targets, weight, ignore_index),
+        || {
+            if spatial_in_parallel(plan) {
+                sums_spatial_parallel(plan, x, targets, weight, ignore_index)
+            } else {
+                nll_sums_flat(plan, x, targets, weight, ignore_index)
+            }
+        },
         targets,
         weight,
         ignore_index,
         reduction,
     )
+}
+
+/// Whether a spatial input (`map > 1`) is large enough, and threads are there, for the
+/// per-sample parallel paths. They give the same bits as the serial ones.
+fn spatial_in_parallel(plan: &NllPlan) -> bool {
+    plan.map > 1
+        && plan.positions() * plan.classes.max(1) >= PARALLEL_MIN_ELEMENTS
+        && rayon::current_num_threads() > 1
+}
+
+/// [`nll_sums_flat`] of a spatial input, its reads and target checks spread over the
+/// threads sample by sample: each position's term, weight and whether it counts are
+/// written down first (what [`Group::set`] would record), then the cascade sums them
+/// serially, in libtorch's order, from those records. The first bad target in position
+/// order is the error, as in the serial loop.
+fn sums_spatial_parallel<F: Float>(
+    plan: &NllPlan,
+    x: &[F],
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+) -> Result<(F, F), LossError> {
+    let (classes, map) = (plan.classes, plan.map);
+    let count = targets.len().min(plan.positions());
+    let targets = &targets[..count];
+    let mut terms = vec![F::zero(); count];
+    let mut weights = vec![-F::zero(); if weight.is_some() { count } else { 0 }];
+    let mut kept = vec![false; count];
+    let first_bad = terms
+        .par_chunks_mut(map)
+        .zip(kept.par_chunks_mut(map))
+        .zip(targets.par_chunks(map).zip(x.par_chunks(classes * map)))
+        .enumerate()
+        .filter_map(|(b, ((terms, kept), (t, x)))| {
+            for (s, &t) in t.iter().enumerate() {
+                match plan.class_of(t, ignore_index, false) {
+                    Err(_) => return Some(b * map + s),
+                    Ok(None) => {}
+                    Ok(Some(c)) => {
+                        let v = x.get(c * map + s).copied().unwrap_or_else(F::nan);
+                        terms[s] = weight.map_or(v, |w| v * w[c]);
+                        kept[s] = true;
+                    }
+                }
+            }
+            None
+        })
+        .min();
+    if let Some(p) = first_bad {
+        plan.class_of(targets[p], ignore_index, false)?;
+        return Err(internal("a target failed its check only once"));
+    }
+    let (total, wsum, ignored) = match weight {
+        Some(w) => {
+            for ((v, &t), &k) in weights.iter_mut().zip(targets).zip(&kept) {
+                if k {
+                    *v = w[t as usize];
+                }
+            }
+            cascade_sums::<F, true>(plan.positions(), count, |p, len, group| {
+                group.terms[..len].copy_from_slice(&terms[p..p + len]);
+                group.weights[..len].copy_from_slice(&weights[p..p + len]);
+                group.kept[..len].copy_from_slice(&kept[p..p + len]);
+                Ok(())
+            })?
+        }
+        None => cascade_sums::<F, false>(plan.positions(), count, |p, len, group| {
+            group.terms[..len].copy_from_slice(&terms[p..p + len]);
+            group.kept[..len].copy_from_slice(&kept[p..p + len]);
+            Ok(())
+        })?,
+    };
+    Ok(sums_result(plan, weight, total, wsum, ignored))
 }
 
 /// [`nll_forward`] reading class `c` of position `p` as `read(locate(p), c)` for
@@ -847,7 +928,20 @@ pub(crate) fn nll_backward_kernel<F: Float>(
     reduction: Reduction,
     total_weight: F,
 ) -> Result<ArrayD<F>, LossError> {
-    let mut grad = vec![F::zero(); plan.input_shape.iter().product()];
+    if spatial_in_parallel(plan) && reduction != Reduction::None {
+        if let Some(grad) = backward_spatial_parallel(
+            plan,
+            grad_output,
+            targets,
+            weight,
+            ignore_index,
+            reduction,
+            total_weight,
+        )? {
+            return ArrayD::from_shape_vec(IxDyn(&plan.input_shape), grad).map_err(internal);
+        }
+    }
+    let mut grad = zeroed_vec(plan.input_shape.iter().product());
     let mut cursor = Cursor::new(plan);
     let map = plan.map;
     grad_entries_with(
@@ -862,6 +956,79 @@ pub(crate) fn nll_backward_kernel<F: Float>(
         |at, class, value| grad[at + class * map] = value,
     )?;
     ArrayD::from_shape_vec(IxDyn(&plan.input_shape), grad).map_err(internal)
+}
+
+/// [`nll_backward_kernel`] of a reduced spatial call, sample by sample on every thread:
+/// each sample's block is zeroed and gets its positions' entries while in cache. The
+/// checks that come before the entries run first, as in the serial path; `None` (then
+/// the serial path runs and reports the first bad target in order) if a target fails
+/// its check, which the forward's checks rule out.
+fn backward_spatial_parallel<F: Float>(
+    plan: &NllPlan,
+    grad_output: &ArrayViewD<'_, F>,
+    targets: &[i64],
+    weight: Option<&[F]>,
+    ignore_index: i64,
+    reduction: Reduction,
+    total_weight: F,
+) -> Result<Option<Vec<F>>, LossError> {
+    // The checks before the entries: with no targets, nothing else runs.
+    grad_entries_with(
+        plan,
+        grad_output,
+        &[],
+        weight,
+        ignore_index,
+        reduction,
+        total_weight,
+        |p| p,
+        |_, _, _| {},
+    )?;
+    let step = reduced_step(grad_output, reduction, total_weight);
+    let (classes, map) = (plan.classes, plan.map);
+    let mut all_valid = true;
+    let grad = written_vec(plan.input_shape.iter().product(), |out| {
+        // Every block is zeroed whatever its targets (no early exit): `written_vec`
+        // must see every element written.
+        all_valid = out
+            .par_chunks_mut(classes * map)
+            .zip(targets.par_chunks(map))
+            .map(|(o, t)| {
+                o.iter_mut().for_each(|v| {
+                    v.write(F::zero());
+                });
+                let mut valid = true;
+                for (s, &t) in t.iter().enumerate() {
+                    match plan.class_of(t, ignore_index, false) {
+                        Err(_) => valid = false,
+                        Ok(None) => {}
+                        Ok(Some(c)) => {
+                            if let Some(v) = o.get_mut(c * map + s) {
+                                v.write(weight.map_or(step, |w| w[c] * step));
+                            }
+                        }
+                    }
+                }
+                valid
+            })
+            .reduce(|| true, |a, b| a && b);
+    });
+    Ok(all_valid.then_some(grad))
+}
+
+/// The gradient of every counted position of a reduced call before its weight:
+/// `-grad_output`, divided by the total weight for `mean`.
+fn reduced_step<F: Float>(
+    grad_output: &ArrayViewD<'_, F>,
+    reduction: Reduction,
+    total_weight: F,
+) -> F {
+    let g = grad_output.iter().next().copied().unwrap_or_else(F::zero);
+    -(if reduction == Reduction::Mean {
+        g / total_weight
+    } else {
+        g
+    })
 }
 
 /// The one non-zero gradient of each position, `(class, value)`, or `None` where the
@@ -934,12 +1101,7 @@ fn grad_entries_with<F: Float>(
             }
         }
     } else {
-        let g = grad_output.iter().next().copied().unwrap_or_else(F::zero);
-        let step = -(if reduction == Reduction::Mean {
-            g / total_weight
-        } else {
-            g
-        });
+        let step = reduced_step(grad_output, reduction, total_weight);
         for (p, &t) in targets.iter().enumerate() {
             let at = locate(p);
             if let Some(class) = plan.class_of(t, ignore_index, false)? {

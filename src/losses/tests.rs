@@ -3824,3 +3824,66 @@ fn nll_backward_raises_the_forwards_target_error_before_its_own() {
         );
     }
 }
+
+/// The per-sample parallel paths of a large spatial `nll_loss` (forward sums and
+/// gradient) give the serial paths' bits, weights of both signs and ignored targets
+/// included, and report the first bad target in position order.
+#[test]
+fn spatial_nll_in_parallel_equals_one_thread_bit_for_bit() {
+    let (n, c, h, w) = (3usize, 5usize, 48usize, 64usize);
+    let x = ArrayD::from_shape_vec(IxDyn(&[n, c, h, w]), gen32(n * c * h * w, 9)).unwrap();
+    let mut t: Vec<i64> = (0..n * h * w).map(|i| ((i * 7919) % c) as i64).collect();
+    for i in (0..t.len()).step_by(13) {
+        t[i] = -100;
+    }
+    let t = ArrayD::from_shape_vec(IxDyn(&[n, h, w]), t).unwrap();
+    let weight = array![0.5f32, -1.0, 2.0, 0.0, 1.5].into_dyn();
+    let run = |threads: usize, opts: &NllLossOptions<'_, f32>, t: &ArrayD<i64>| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let loss = nll_loss(x.view(), Target::indices(t.view()), opts);
+            let g = ArrayD::from_elem(
+                loss.as_ref().map(|l| l.raw_dim()).unwrap_or(IxDyn(&[])),
+                0.75f32,
+            );
+            let grad = nll_loss_backward(g.view(), x.view(), Target::indices(t.view()), opts);
+            (loss, grad)
+        })
+    };
+    let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        for weighted in [false, true] {
+            let opts = NllLossOptions {
+                weight: weighted.then(|| weight.view()),
+                ignore_index: -100,
+                reduction,
+            };
+            let (l1, g1) = run(1, &opts, &t);
+            let (l2, g2) = run(2, &opts, &t);
+            assert_eq!(
+                bits(&l1.unwrap()),
+                bits(&l2.unwrap()),
+                "{reduction:?} {weighted}"
+            );
+            assert_eq!(
+                bits(&g1.unwrap()),
+                bits(&g2.unwrap()),
+                "{reduction:?} {weighted}"
+            );
+        }
+    }
+    // Two bad targets, in the last and the first sample: the first in order is named.
+    let mut bad = t.clone();
+    bad[[2, 5, 5]] = 9;
+    bad[[0, 40, 1]] = 7;
+    let opts = NllLossOptions::default();
+    let (l2, g2) = run(2, &opts, &bad);
+    let (l1, _) = run(1, &opts, &bad);
+    let (e1, e2) = (l1.unwrap_err(), l2.unwrap_err());
+    assert_eq!(e1.message(), e2.message());
+    assert!(e2.message().contains('7'), "{}", e2.message());
+    assert_eq!(g2.unwrap_err().message(), e1.message());
+}
