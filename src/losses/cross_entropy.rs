@@ -284,21 +284,18 @@ impl<'a, F: Float> Rows<'a, F> {
         } else {
             let mut stats = vec![None; batch * map];
             picked = vec![F::nan(); batch * map];
-            let sample = |((s, p), (x, t)): ((&mut [Option<(F, F)>], &mut [F]), (&[F], &[i64]))| {
-                columns_stats(x, map, t, s, p)
-            };
             if x.len() >= PARALLEL_MIN_ELEMENTS {
                 stats
                     .par_chunks_mut(map)
                     .zip(picked.par_chunks_mut(map))
                     .zip(x.par_chunks(classes * map).zip(targets.par_chunks(map)))
-                    .for_each(sample);
+                    .for_each(|((s, p), (x, t))| columns_stats(x, map, t, s, p));
             } else {
                 stats
                     .chunks_mut(map)
                     .zip(picked.chunks_mut(map))
                     .zip(x.chunks(classes * map).zip(targets.chunks(map)))
-                    .for_each(sample);
+                    .for_each(|((s, p), (x, t))| columns_stats(x, map, t, s, p));
             }
             stats
         };
@@ -638,6 +635,9 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
     Ok((fwd.output, grad))
 }
 
+/// A position's `(max, log(sum(exp(x - max))))`, `None` where the max is not finite.
+type Stats<F> = Option<(F, F)>;
+
 /// One sample's slices for [`columns_forward_backward`]: (gradient, picked), (scores,
 /// (targets, one-hot gradients)).
 type SampleParts<'s, F> = (
@@ -751,7 +751,7 @@ fn plain_rows_with_grad<'a, F: Float>(
         let mut stats = vec![None; nll.positions()];
         // A tile of rows at a time: their log-sum-exps, then their gradients while
         // the rows are still in cache.
-        let tile = |(t, (s, o)): (usize, (&mut [Option<(F, F)>], &mut [F]))| {
+        let tile = |(t, (s, o)): (usize, (&mut [Stats<F>], &mut [F]))| {
             let first = t * TILE_ROWS;
             let scores = &x[first * classes..(first + s.len()) * classes];
             rows_log_sum_exp(scores, classes, s);

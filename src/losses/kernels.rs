@@ -359,8 +359,9 @@ fn tile_log_sum_exp<F: Float>(tile: &[[F; TILE_ROWS]]) -> ([F; TILE_ROWS], [F; T
     while width > 1 {
         width /= 2;
         for j in 0..width {
-            for r in 0..TILE_ROWS {
-                acc[j][r] = acc[2 * j][r] + acc[2 * j + 1][r];
+            let (a, b) = (acc[2 * j], acc[2 * j + 1]);
+            for ((v, &a), &b) in acc[j].iter_mut().zip(&a).zip(&b) {
+                *v = a + b;
             }
         }
     }
@@ -581,7 +582,7 @@ pub(crate) fn columns_stats<F: Float>(
     stats: &mut [Option<(F, F)>],
     picked: &mut [F],
 ) {
-    let classes = if map == 0 { 0 } else { x.len() / map };
+    let classes = x.len().checked_div(map).unwrap_or(0);
     let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
     for (start, width) in strips(map) {
         let (max, lse) = (&mut max[..width], &mut lse[..width]);
@@ -703,7 +704,7 @@ pub(crate) fn columns_forward_backward<F: Float>(
     picked: &mut [F],
     out: &mut [F],
 ) {
-    let classes = if map == 0 { 0 } else { x.len() / map };
+    let classes = x.len().checked_div(map).unwrap_or(0);
     let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
     for (start, width) in strips(map) {
         let (max, lse) = (&mut max[..width], &mut lse[..width]);
