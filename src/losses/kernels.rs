@@ -411,9 +411,12 @@ pub(crate) fn rows_log_softmax<F: Float>(
 }
 
 /// `len` zeros, written on every thread for a large vector (a gradient that is zero
-/// but for one entry per position spends most of its time here).
+/// but for one entry per position spends most of its time here). From 32 MiB up, a
+/// zeroed allocation is fresh memory from the system (glibc's largest mmap threshold),
+/// whose pages the kernel zeroes when first touched: entries never written cost
+/// nothing, so those are left to the allocator.
 pub(crate) fn zeroed_vec<F: Float>(len: usize) -> Vec<F> {
-    if len < PARALLEL_MIN_ELEMENTS {
+    if len < PARALLEL_MIN_ELEMENTS || len.saturating_mul(std::mem::size_of::<F>()) >= 32 << 20 {
         return vec![F::zero(); len];
     }
     written_vec(len, |out| {

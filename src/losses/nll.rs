@@ -742,8 +742,8 @@ fn nll_forward_flat<F: Float>(
         |_| cursor.next(),
         &|at, class| x[at + class * map],
         || {
-            if spatial_in_parallel(plan) {
-                sums_spatial_parallel(plan, x, targets, weight, ignore_index)
+            if reduced_in_parallel(plan) {
+                sums_in_parallel(plan, x, targets, weight, ignore_index)
             } else {
                 nll_sums_flat(plan, x, targets, weight, ignore_index)
             }
@@ -763,12 +763,27 @@ fn spatial_in_parallel(plan: &NllPlan) -> bool {
         && rayon::current_num_threads() > 1
 }
 
-/// [`nll_sums_flat`] of a spatial input, its reads and target checks spread over the
-/// threads sample by sample: each position's term, weight and whether it counts are
-/// written down first (what [`Group::set`] would record), then the cascade sums them
-/// serially, in libtorch's order, from those records. The first bad target in position
-/// order is the error, as in the serial loop.
-fn sums_spatial_parallel<F: Float>(
+/// Rows per task of [`sums_in_parallel`] on an `(N, C)` input.
+const ROWS_PER_TASK: usize = 512;
+
+/// Whether [`sums_in_parallel`] pays on this call: a spatial input as
+/// [`spatial_in_parallel`], or an `(N, C)` input of several tasks' rows whose rows are
+/// far apart (each read a cache miss, which threads overlap).
+fn reduced_in_parallel(plan: &NllPlan) -> bool {
+    spatial_in_parallel(plan)
+        || (matches!(plan.path, NllPath::Batched)
+            && plan.positions() >= 4 * ROWS_PER_TASK
+            && plan.positions() * plan.classes >= PARALLEL_MIN_ELEMENTS
+            && plan.classes >= 1024
+            && rayon::current_num_threads() > 1)
+}
+
+/// [`nll_sums_flat`] with its reads and target checks spread over the threads, sample
+/// by sample (spatial inputs) or [`ROWS_PER_TASK`] rows at a time: each position's
+/// term, weight and whether it counts are written down first (what [`Group::set`]
+/// would record), then the cascade sums them serially, in libtorch's order, from those
+/// records. The first bad target in position order is the error, as in the serial loop.
+fn sums_in_parallel<F: Float>(
     plan: &NllPlan,
     x: &[F],
     targets: &[i64],
@@ -776,23 +791,36 @@ fn sums_spatial_parallel<F: Float>(
     ignore_index: i64,
 ) -> Result<(F, F), LossError> {
     let (classes, map) = (plan.classes, plan.map);
+    // Positions per task, and where class `c` of a task's position `s` is.
+    let (per_task, at): (usize, fn(usize, usize, usize, usize) -> usize) = if map > 1 {
+        (map, |c, s, map, _| c * map + s)
+    } else {
+        (ROWS_PER_TASK, |c, s, _, classes| s * classes + c)
+    };
     let count = targets.len().min(plan.positions());
     let targets = &targets[..count];
     let mut terms = vec![F::zero(); count];
     let mut weights = vec![-F::zero(); if weight.is_some() { count } else { 0 }];
     let mut kept = vec![false; count];
     let first_bad = terms
-        .par_chunks_mut(map)
-        .zip(kept.par_chunks_mut(map))
-        .zip(targets.par_chunks(map).zip(x.par_chunks(classes * map)))
+        .par_chunks_mut(per_task)
+        .zip(kept.par_chunks_mut(per_task))
+        .zip(
+            targets
+                .par_chunks(per_task)
+                .zip(x.par_chunks(classes * per_task)),
+        )
         .enumerate()
         .filter_map(|(b, ((terms, kept), (t, x)))| {
             for (s, &t) in t.iter().enumerate() {
                 match plan.class_of(t, ignore_index, false) {
-                    Err(_) => return Some(b * map + s),
+                    Err(_) => return Some(b * per_task + s),
                     Ok(None) => {}
                     Ok(Some(c)) => {
-                        let v = x.get(c * map + s).copied().unwrap_or_else(F::nan);
+                        let v = x
+                            .get(at(c, s, map, classes))
+                            .copied()
+                            .unwrap_or_else(F::nan);
                         terms[s] = weight.map_or(v, |w| v * w[c]);
                         kept[s] = true;
                     }

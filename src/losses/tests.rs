@@ -3887,3 +3887,49 @@ fn spatial_nll_in_parallel_equals_one_thread_bit_for_bit() {
     assert!(e2.message().contains('7'), "{}", e2.message());
     assert_eq!(g2.unwrap_err().message(), e1.message());
 }
+
+/// The parallel reads of a large `(N, C)` `nll_loss` (rows far apart) give the serial
+/// path's bits, with weights and ignored targets, and the first bad target in order.
+#[test]
+fn batched_nll_in_parallel_equals_one_thread_bit_for_bit() {
+    let (n, c) = (2100usize, 1030usize);
+    let x = ArrayD::from_shape_vec(IxDyn(&[n, c]), gen32(n * c, 4)).unwrap();
+    let mut t: Vec<i64> = (0..n).map(|i| ((i * 7919) % c) as i64).collect();
+    for i in (0..n).step_by(17) {
+        t[i] = -100;
+    }
+    let t = Array1::from(t).into_dyn();
+    let weight = Array1::from_iter((0..c).map(|k| (k % 7) as f32 - 2.5)).into_dyn();
+    let run = |threads: usize, opts: &NllLossOptions<'_, f32>, t: &ArrayD<i64>| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| nll_loss(x.view(), Target::indices(t.view()), opts))
+    };
+    for reduction in [Reduction::Mean, Reduction::Sum] {
+        for weighted in [false, true] {
+            let opts = NllLossOptions {
+                weight: weighted.then(|| weight.view()),
+                ignore_index: -100,
+                reduction,
+            };
+            let (one, two) = (run(1, &opts, &t).unwrap(), run(2, &opts, &t).unwrap());
+            assert_eq!(
+                one[[]].to_bits(),
+                two[[]].to_bits(),
+                "{reduction:?} {weighted}"
+            );
+        }
+    }
+    let mut bad = t.clone();
+    bad[[2000]] = 5000;
+    bad[[3]] = 4000;
+    let opts = NllLossOptions::default();
+    let (e1, e2) = (
+        run(1, &opts, &bad).unwrap_err(),
+        run(2, &opts, &bad).unwrap_err(),
+    );
+    assert_eq!(e1.message(), e2.message());
+    assert!(e2.message().contains("4000"), "{}", e2.message());
+}
