@@ -791,11 +791,11 @@ fn sums_in_parallel<F: Float>(
     ignore_index: i64,
 ) -> Result<(F, F), LossError> {
     let (classes, map) = (plan.classes, plan.map);
-    // Positions per task, and where class `c` of a task's position `s` is.
-    let (per_task, at): (usize, fn(usize, usize, usize, usize) -> usize) = if map > 1 {
-        (map, |c, s, map, _| c * map + s)
+    // Positions per task, and the strides of a task's positions and of the classes.
+    let (per_task, position_stride, class_stride) = if map > 1 {
+        (map, 1, map)
     } else {
-        (ROWS_PER_TASK, |c, s, _, classes| s * classes + c)
+        (ROWS_PER_TASK, classes, 1)
     };
     let count = targets.len().min(plan.positions());
     let targets = &targets[..count];
@@ -818,7 +818,7 @@ fn sums_in_parallel<F: Float>(
                     Ok(None) => {}
                     Ok(Some(c)) => {
                         let v = x
-                            .get(at(c, s, map, classes))
+                            .get(c * class_stride + s * position_stride)
                             .copied()
                             .unwrap_or_else(F::nan);
                         terms[s] = weight.map_or(v, |w| v * w[c]);
