@@ -3920,6 +3920,22 @@ fn batched_nll_in_parallel_equals_one_thread_bit_for_bit() {
                 two[[]].to_bits(),
                 "{reduction:?} {weighted}"
             );
+            // And the plain serial loop's.
+            let w = weight.as_slice().unwrap();
+            let (want, _) = serial_nll(
+                &x,
+                t.as_slice().unwrap(),
+                weighted.then_some(w),
+                -100,
+                reduction,
+                &[1.0],
+            )
+            .unwrap();
+            assert_eq!(
+                one[[]].to_bits(),
+                want[0].to_bits(),
+                "{reduction:?} {weighted}"
+            );
         }
     }
     let mut bad = t.clone();
