@@ -648,13 +648,13 @@ type SampleParts<'s, F> = (
 /// A loss and its gradient with respect to the input.
 type LossAndGrad<F> = (ArrayD<F>, ArrayD<F>);
 
-/// The plain path on `(C)` and `(N, C)` inputs, forward and backward in one sweep: each
-/// row's log-sum-exp and gradient are computed while the row is in cache, so the
-/// scores are read from memory once. The same kernels and the same operations as the
-/// two-pass path, so the same bits. What the gradient needs from the forward (the
-/// target checks and the total weight) does not depend on the scores and comes first,
-/// in libtorch's order: the forward's errors, then the backward's. `None` for the
-/// other paths.
+/// The plain path (class indices, no label smoothing), forward and backward in one
+/// sweep: each row's (or, for `(N, C, d1..dK)`, each strip's) log-sum-exp and gradient
+/// are computed while it is in cache, so the scores are read from memory once. The
+/// forward's kernels for the shape and the same operations as the two-pass path, so the
+/// same bits. What the gradient needs from the forward (the target checks and the total
+/// weight) does not depend on the scores and comes first, in libtorch's order: the
+/// forward's errors, then the backward's. `None` for the other paths.
 fn plain_rows_with_grad<'a, F: Float>(
     grad_output: &ArrayViewD<'_, F>,
     input: ArrayViewD<'a, F>,
@@ -701,9 +701,13 @@ fn plain_rows_with_grad<'a, F: Float>(
     let x = row_major(&input);
     let classes = nll.classes;
     let mut grad = vec![F::zero(); x.len()];
-    if shape.len() > 2 {
-        // (N, C, d1..dK): sample by sample, strip by strip.
-        let map: usize = shape[2..].iter().product();
+    let map: usize = shape.iter().skip(2).product();
+    if map != 1 {
+        // (N, C, d1..dK) with positions strided: sample by sample, strip by strip, the
+        // classes summed in order as the forward's column kernels do. With a map of 1
+        // ((N, C, 1, ..)) a position's classes are a contiguous row, and the forward
+        // sums them as rows (below).
+
         let mut picked = vec![F::nan(); nll.positions()];
         if classes > 0 && map > 0 {
             let sample = |((o, p), (x, (t, h))): SampleParts<'_, F>| {

@@ -461,29 +461,35 @@ pub(crate) fn zeroed_vec<F: Float>(len: usize) -> Vec<F> {
     if len < PARALLEL_MIN_ELEMENTS || len.saturating_mul(std::mem::size_of::<F>()) >= 32 << 20 {
         return vec![F::zero(); len];
     }
-    written_vec(len, |out| {
-        use rayon::prelude::*;
-        out.par_chunks_mut(PARALLEL_MIN_ELEMENTS).for_each(|chunk| {
-            chunk.iter_mut().for_each(|v| {
-                v.write(F::zero());
+    // SAFETY: the chunks cover the slice, and every element of every chunk is written.
+    unsafe {
+        written_vec(len, |out| {
+            use rayon::prelude::*;
+            out.par_chunks_mut(PARALLEL_MIN_ELEMENTS).for_each(|chunk| {
+                chunk.iter_mut().for_each(|v| {
+                    v.write(F::zero());
+                })
             })
         })
-    })
+    }
 }
 
 /// A vector of `len` values, each written by `fill`, without zeroing it first (a fresh
 /// output's zeroing costs as much as a cheap kernel's whole pass).
 ///
-/// `fill` must write every element of the slice it is given.
-pub(crate) fn written_vec<F: Float>(
+/// # Safety
+///
+/// `fill` must write every element of the slice it is given (on every path: an early
+/// return or a zip that stops short leaves memory uninitialised, and the vector would
+/// then hold it).
+pub(crate) unsafe fn written_vec<F: Float>(
     len: usize,
     fill: impl FnOnce(&mut [std::mem::MaybeUninit<F>]),
 ) -> Vec<F> {
     let mut v = Vec::with_capacity(len);
     fill(&mut v.spare_capacity_mut()[..len]);
     // SAFETY: the capacity is at least `len`, and `fill` has initialised the first
-    // `len` elements (its contract; every caller zips the slice with an input of the
-    // same length and writes each element).
+    // `len` elements (the caller's obligation).
     unsafe { v.set_len(len) };
     v
 }
@@ -891,7 +897,8 @@ mod tests {
                     .collect();
                 let mut stats = vec![None; rows];
                 rows_log_sum_exp(&x, classes, &mut stats);
-                let out = written_vec(x.len(), |o| rows_log_softmax(&x, classes, o));
+                // SAFETY: `rows_log_softmax` writes every element of `x.len()` values.
+                let out = unsafe { written_vec(x.len(), |o| rows_log_softmax(&x, classes, o)) };
                 for (r, row) in x.chunks(classes).enumerate() {
                     let alone = lane_log_sum_exp(row);
                     let bits = |s: Option<(f32, f32)>| s.map(|(m, l)| (m.to_bits(), l.to_bits()));

@@ -5,7 +5,9 @@
 //! agree with libtorch bit for bit, and `none` is exact by construction. The kernels
 //! gather positions in groups and sum the cascade's 16-position segments side by side
 //! (see `cascade_sums`): every accumulator still sees the serial loop's operations in
-//! the serial loop's order.
+//! the serial loop's order. On large inputs the reads and target checks run on every
+//! thread first (`sums_in_parallel`) and only the cascade over what they recorded is
+//! serial; a large spatial gradient is written sample by sample on every thread.
 
 use std::borrow::Cow;
 
@@ -759,7 +761,8 @@ fn nll_forward_flat<F: Float>(
 /// per-sample parallel paths. They give the same bits as the serial ones.
 fn spatial_in_parallel(plan: &NllPlan) -> bool {
     plan.map > 1
-        && plan.positions() * plan.classes.max(1) >= PARALLEL_MIN_ELEMENTS
+        && plan.classes > 0
+        && plan.positions() * plan.classes >= PARALLEL_MIN_ELEMENTS
         && rayon::current_num_threads() > 1
 }
 
@@ -1016,32 +1019,40 @@ fn backward_spatial_parallel<F: Float>(
     let step = reduced_step(grad_output, reduction, total_weight);
     let (classes, map) = (plan.classes, plan.map);
     let mut all_valid = true;
-    let grad = written_vec(plan.input_shape.iter().product(), |out| {
-        // Every block is zeroed whatever its targets (no early exit): `written_vec`
-        // must see every element written.
-        all_valid = out
-            .par_chunks_mut(classes * map)
-            .zip(targets.par_chunks(map))
-            .map(|(o, t)| {
-                o.iter_mut().for_each(|v| {
-                    v.write(F::zero());
-                });
-                let mut valid = true;
-                for (s, &t) in t.iter().enumerate() {
-                    match plan.class_of(t, ignore_index, false) {
-                        Err(_) => valid = false,
-                        Ok(None) => {}
-                        Ok(Some(c)) => {
-                            if let Some(v) = o.get_mut(c * map + s) {
-                                v.write(weight.map_or(step, |w| w[c] * step));
+    let len: usize = plan.input_shape.iter().product();
+    if classes == 0 || map == 0 || !len.is_multiple_of(classes * map) {
+        return Ok(None);
+    }
+    // SAFETY: the chunks of `classes * map` elements cover the slice (its length is a
+    // multiple), and every block is zeroed first, whatever its targets, with no early
+    // exit; the entries are then written over zeros.
+    let grad = unsafe {
+        written_vec(len, |out| {
+            all_valid = out
+                .par_chunks_mut(classes * map)
+                .enumerate()
+                .map(|(b, o)| {
+                    o.iter_mut().for_each(|v| {
+                        v.write(F::zero());
+                    });
+                    let t = targets.get(b * map..(b + 1) * map).unwrap_or(&[]);
+                    let mut valid = t.len() == map;
+                    for (s, &t) in t.iter().enumerate() {
+                        match plan.class_of(t, ignore_index, false) {
+                            Err(_) => valid = false,
+                            Ok(None) => {}
+                            Ok(Some(c)) => {
+                                if let Some(v) = o.get_mut(c * map + s) {
+                                    v.write(weight.map_or(step, |w| w[c] * step));
+                                }
                             }
                         }
                     }
-                }
-                valid
-            })
-            .reduce(|| true, |a, b| a && b);
-    });
+                    valid
+                })
+                .reduce(|| true, |a, b| a && b);
+        })
+    };
     Ok(all_valid.then_some(grad))
 }
 

@@ -44,20 +44,25 @@ pub fn log_softmax<F: Float, D: Dimension>(
         let map: usize = input.shape()[axis + 1..].iter().product();
         let block = input.shape()[axis] * map;
         let x = row_major(&input);
-        let out = written_vec(x.len(), |out| {
-            if block == 0 {
-                return;
-            }
-            if x.len() >= PARALLEL_MIN_ELEMENTS {
-                out.par_chunks_mut(block)
-                    .zip(x.par_chunks(block))
-                    .for_each(|(o, x)| columns_log_softmax(x, map, o));
-            } else {
-                out.chunks_mut(block)
-                    .zip(x.chunks(block))
-                    .for_each(|(o, x)| columns_log_softmax(x, map, o));
-            }
-        });
+        // SAFETY: `out` and `x` have the same length, a multiple of `block`; each pair
+        // of blocks goes to `columns_log_softmax`, which writes every element of its
+        // block; with `block == 0` there are no elements.
+        let out = unsafe {
+            written_vec(x.len(), |out| {
+                if block == 0 {
+                    return;
+                }
+                if x.len() >= PARALLEL_MIN_ELEMENTS {
+                    out.par_chunks_mut(block)
+                        .zip(x.par_chunks(block))
+                        .for_each(|(o, x)| columns_log_softmax(x, map, o));
+                } else {
+                    out.chunks_mut(block)
+                        .zip(x.chunks(block))
+                        .for_each(|(o, x)| columns_log_softmax(x, map, o));
+                }
+            })
+        };
         return ArrayD::from_shape_vec(input.raw_dim(), out).map_err(internal);
     }
     if input.ndim() == 0 {
@@ -65,19 +70,24 @@ pub fn log_softmax<F: Float, D: Dimension>(
     }
     let classes = input.shape()[axis];
     let x = row_major(&input);
-    let out = written_vec(x.len(), |out| {
-        if classes == 0 {
-            return;
-        }
-        if x.len() >= PARALLEL_MIN_ELEMENTS {
-            let chunk = rows_per_task(classes) * classes;
-            out.par_chunks_mut(chunk)
-                .zip(x.par_chunks(chunk))
-                .for_each(|(o, x)| rows_log_softmax(x, classes, o));
-        } else {
-            rows_log_softmax(&x, classes, out);
-        }
-    });
+    // SAFETY: `out` and `x` have the same length, a multiple of `classes` (the tasks'
+    // chunks too); `rows_log_softmax` writes every element of the rows it is given;
+    // with `classes == 0` there are no elements.
+    let out = unsafe {
+        written_vec(x.len(), |out| {
+            if classes == 0 {
+                return;
+            }
+            if x.len() >= PARALLEL_MIN_ELEMENTS {
+                let chunk = rows_per_task(classes) * classes;
+                out.par_chunks_mut(chunk)
+                    .zip(x.par_chunks(chunk))
+                    .for_each(|(o, x)| rows_log_softmax(x, classes, o));
+            } else {
+                rows_log_softmax(&x, classes, out);
+            }
+        })
+    };
     ArrayD::from_shape_vec(input.raw_dim(), out).map_err(internal)
 }
 

@@ -3949,3 +3949,64 @@ fn batched_nll_in_parallel_equals_one_thread_bit_for_bit() {
     assert_eq!(e1.message(), e2.message());
     assert!(e2.message().contains("4000"), "{}", e2.message());
 }
+
+/// Zero classes on a spatial input large enough for the parallel paths: the forward's
+/// target error (or NaN for a mean over only ignored targets), never a panic from a
+/// zero-sized chunk. torch 2.13:
+/// `F.nll_loss(torch.zeros(1, 0, 128, 256), torch.zeros(1, 128, 256, dtype=torch.long))`
+/// raises `IndexError: Target 0 is out of bounds.`
+#[test]
+fn zero_classes_on_a_large_spatial_input_is_an_error_not_a_panic() {
+    let x = ArrayD::<f32>::zeros(IxDyn(&[1, 0, 128, 256]));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let zeros = ArrayD::<i64>::zeros(IxDyn(&[1, 128, 256]));
+        let err = nll_loss(
+            x.view(),
+            Target::indices(zeros.view()),
+            &NllLossOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.message(), "Target 0 is out of bounds.");
+        let ignored = ArrayD::<i64>::from_elem(IxDyn(&[1, 128, 256]), -100);
+        for reduction in [Reduction::Mean, Reduction::Sum] {
+            let opts = NllLossOptions::default().reduction(reduction);
+            let loss = nll_loss(x.view(), Target::indices(ignored.view()), &opts).unwrap();
+            assert_eq!(
+                loss[[]].is_nan(),
+                reduction == Reduction::Mean,
+                "{reduction:?}"
+            );
+            let g = arr0(1.0f32);
+            let grad =
+                nll_loss_backward(g.view(), x.view(), Target::indices(ignored.view()), &opts)
+                    .unwrap();
+            assert_eq!(grad.shape(), &[1, 0, 128, 256]);
+        }
+    });
+}
+
+/// `(N, C, 1)`: a position's classes are a contiguous row, which the forward sums as a
+/// row (16 partial sums folded pairwise); the one-sweep loss and gradient do the same,
+/// bit for bit. With 4 classes of 0, -17, -17, -17 the pairwise and the in-order sums
+/// round differently in float32 (1 + 2^-23 against 1).
+#[test]
+fn a_map_of_one_goes_through_the_row_kernels_in_one_sweep_too() {
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 4, 1]), vec![0.0f32, -17.0, -17.0, -17.0]).unwrap();
+    let t = ArrayD::from_shape_vec(IxDyn(&[1, 1]), vec![0i64]).unwrap();
+    let opts = CrossEntropyOptions::default().reduction(Reduction::Sum);
+    let loss = cross_entropy(x.view(), Target::indices(t.view()), &opts).unwrap();
+    let g = arr0(1.0f32);
+    let (fused, grad) =
+        cross_entropy_with_grad(g.view(), x.view(), Target::indices(t.view()), &opts).unwrap();
+    assert_eq!(loss[[]].to_bits(), fused[[]].to_bits());
+    // ln(1 + 2^-23): the row sum, not the in-order sum (1, whose ln is 0).
+    assert_eq!(loss[[]], (1.0 + f32::EPSILON as f64).ln() as f32);
+    let two_pass =
+        cross_entropy_backward(g.view(), x.view(), Target::indices(t.view()), &opts).unwrap();
+    let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&grad), bits(&two_pass));
+}
