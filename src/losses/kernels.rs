@@ -582,8 +582,8 @@ pub(crate) fn one_hot_log_softmax_backward_lane<F: Float>(
 const STRIP: usize = 256;
 
 /// `max` and `lse` of the positions `start..start + max.len()` of a `(C, M)` block
-/// (one strip): per position the classes are summed in order; `max` is NaN where it
-/// is not finite (every log-probability there is NaN).
+/// (one strip): per position the classes are summed in order; `max` and `lse` are NaN
+/// where the max is not finite (every log-probability there is NaN).
 #[inline(always)]
 fn strip_log_sum_exp<F: Float>(x: &[F], map: usize, start: usize, max: &mut [F], lse: &mut [F]) {
     let width = max.len();
@@ -604,8 +604,37 @@ fn strip_log_sum_exp<F: Float>(x: &[F], map: usize, start: usize, max: &mut [F],
         }
     }
     for (m, l) in max.iter_mut().zip(lse.iter_mut()) {
-        *l = l.ln_at_least_one();
-        *m = if m.is_finite() { *m } else { F::nan() };
+        let finite = m.is_finite();
+        *l = if finite {
+            l.ln_at_least_one()
+        } else {
+            F::nan()
+        };
+        *m = if finite { *m } else { F::nan() };
+    }
+}
+
+/// For each position of a strip whose target is a class (`0 <= target < C`), that
+/// class's log-probability into `picked` (NaN where the max is not finite).
+#[inline(always)]
+fn strip_picks<F: Float>(
+    x: &[F],
+    map: usize,
+    start: usize,
+    (max, lse): (&[F], &[F]),
+    targets: &[i64],
+    picked: &mut [F],
+) {
+    let classes = x.len().checked_div(map).unwrap_or(0);
+    for (s, (&m, &l)) in max.iter().zip(lse).enumerate() {
+        let p = start + s;
+        if let Some(Ok(class)) = targets.get(p).map(|&t| usize::try_from(t)) {
+            if class < classes {
+                if let (Some(o), Some(&v)) = (picked.get_mut(p), x.get(class * map + p)) {
+                    *o = v - m - l;
+                }
+            }
+        }
     }
 }
 
@@ -633,24 +662,16 @@ pub(crate) fn columns_stats<F: Float>(
     stats: &mut [Option<(F, F)>],
     picked: &mut [F],
 ) {
-    let classes = x.len().checked_div(map).unwrap_or(0);
     let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
     for (start, width) in strips(map) {
         let (max, lse) = (&mut max[..width], &mut lse[..width]);
         strip_log_sum_exp(x, map, start, max, lse);
-        for s in 0..width {
-            let p = start + s;
-            if let Some(st) = stats.get_mut(p) {
-                *st = (!max[s].is_nan()).then(|| (max[s], lse[s]));
-            }
-            if let Some(Ok(class)) = targets.get(p).map(|&t| usize::try_from(t)) {
-                if class < classes {
-                    if let (Some(o), Some(&v)) = (picked.get_mut(p), x.get(class * map + p)) {
-                        *o = v - max[s] - lse[s];
-                    }
-                }
+        for (s, (&m, &l)) in max.iter().zip(lse.iter()).enumerate() {
+            if let Some(st) = stats.get_mut(start + s) {
+                *st = (!m.is_nan()).then_some((m, l));
             }
         }
+        strip_picks(x, map, start, (max, lse), targets, picked);
     }
 }
 
@@ -755,24 +776,11 @@ pub(crate) fn columns_forward_backward<F: Float>(
     picked: &mut [F],
     out: &mut [F],
 ) {
-    let classes = x.len().checked_div(map).unwrap_or(0);
     let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
     for (start, width) in strips(map) {
         let (max, lse) = (&mut max[..width], &mut lse[..width]);
         strip_log_sum_exp(x, map, start, max, lse);
-        for s in 0..width {
-            let p = start + s;
-            if max[s].is_nan() {
-                lse[s] = F::nan();
-            }
-            if let Some(Ok(class)) = targets.get(p).map(|&t| usize::try_from(t)) {
-                if class < classes {
-                    if let (Some(o), Some(&v)) = (picked.get_mut(p), x.get(class * map + p)) {
-                        *o = v - max[s] - lse[s];
-                    }
-                }
-            }
-        }
+        strip_picks(x, map, start, (max, lse), targets, picked);
         strip_one_hot_backward(x, map, start, max, lse, hot, out);
     }
 }
