@@ -5,4 +5,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup-libtorch.sh"
 cd "$root"
-cargo test "$@"
+cargo test --workspace "$@"

@@ -313,13 +313,13 @@ fn shape_checks(case: &Case) -> Result<(), LossError> {
     };
     let weight = case.weight.as_ref().map(|w| w.shape.as_slice());
     match case.op {
-        Op::NllLoss => losses::check_nll_loss_shapes(
+        Op::NllLoss => losses::internals::check_nll_loss_shapes(
             &case.input.shape,
             &target.shape,
             target.dtype.torch_name(),
             weight,
         ),
-        Op::CrossEntropy => losses::check_cross_entropy_shapes(
+        Op::CrossEntropy => losses::internals::check_cross_entropy_shapes(
             &case.input.shape,
             &target.shape,
             target.dtype.torch_name(),
@@ -455,7 +455,7 @@ fn reading(case: &Case, raised: bool) -> String {
     let shape = &case.input.shape;
     if let Op::LogSoftmax | Op::Softmax = case.op {
         let dim = case.dim.unwrap_or(0);
-        return match losses::wrap_dim_checked(dim, shape.len()) {
+        return match losses::internals::wrap_dim_checked(dim, shape.len()) {
             Err(_) => format!(
                 "input {} has {} dimension(s), so dim must be in [{}, {}]; dim={dim} is not",
                 shape_str(shape),
@@ -1114,7 +1114,7 @@ fn probabilities_not_normalised(case: &Case, facts: &LossFacts) -> Option<Diagno
 
 fn softmax_over_batch(case: &Case) -> Option<Diagnostic> {
     let shape = &case.input.shape;
-    let axis = losses::wrap_dim_checked(case.dim?, shape.len()).ok()?;
+    let axis = losses::internals::wrap_dim_checked(case.dim?, shape.len()).ok()?;
     if shape.len() < 2 || axis != 0 {
         return None;
     }

@@ -21,7 +21,8 @@ pub mod case;
 pub mod compare;
 pub mod explain;
 pub mod known;
-pub mod losses;
+/// The losses themselves: the crate `lossparity-losses`, re-exported.
+pub use lossparity_losses as losses;
 pub mod reference;
 pub mod report;
 pub mod repro;

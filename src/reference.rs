@@ -11,9 +11,10 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use crate::backend::{Backend, RustBackend};
 use crate::case::{Case, DType, Op, TensorData, Values};
-use crate::losses::{
-    check_cross_entropy_shapes, check_nll_loss_shapes, wrap_dim_checked, Reduction,
+use crate::losses::internals::{
+    check_cross_entropy_shapes, check_nll_loss_shapes, wrap_dim_checked,
 };
+use crate::losses::Reduction;
 
 /// An unevaluated sum `hi + lo` of two f64 with `|lo| <= ulp(hi) / 2`: about 106
 /// significant bits. A non-finite value has `lo == 0` and follows IEEE arithmetic.

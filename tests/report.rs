@@ -26,7 +26,6 @@ fn options(seed: u64, cases: u64, ops: &[Op], shard: Option<Shard>, out: &Path) 
         dtypes: vec![DType::Float32, DType::Float64],
         shard,
         out: out.to_path_buf(),
-        progress: false,
     }
 }
 

@@ -1,5 +1,5 @@
 //! One trait, two backends: the Rust losses and libtorch (through `tch`). Each turns a
-//! [`Case`](crate::case::Case) into an [`Outcome`](crate::case::Outcome).
+//! [`Case`] into an [`Outcome`].
 
 mod rust;
 #[cfg(feature = "torch")]

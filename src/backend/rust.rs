@@ -319,7 +319,7 @@ fn mixed_dtype_error<F: CaseFloat>(case: &Case, weight: Option<DType>) -> CaseEr
     let weight_shape = case.weight.as_ref().map(|w| w.shape.clone());
     let probabilities = case.op == Op::CrossEntropy && case.input.shape == target_shape;
     let checks = if case.op == Op::CrossEntropy {
-        losses::check_cross_entropy_shapes(
+        losses::internals::check_cross_entropy_shapes(
             &case.input.shape,
             &target_shape,
             target_dtype.torch_name(),
@@ -329,7 +329,7 @@ fn mixed_dtype_error<F: CaseFloat>(case: &Case, weight: Option<DType>) -> CaseEr
             case.label_smoothing,
         )
     } else {
-        losses::check_nll_loss_shapes(
+        losses::internals::check_nll_loss_shapes(
             &case.input.shape,
             &target_shape,
             target_dtype.torch_name(),
@@ -369,7 +369,7 @@ fn integer_input_error(case: &Case) -> CaseError {
         )
     };
     let softmax_kernel = |name: &str, dim: i64| -> CaseError {
-        match losses::wrap_dim_checked(dim, ndim) {
+        match losses::internals::wrap_dim_checked(dim, ndim) {
             Err(e) => case_error(e),
             Ok(axis) if ndim == 0 || axis + 1 == ndim => {
                 not_implemented(&format!("{name}_lastdim_kernel_impl"))
@@ -383,7 +383,7 @@ fn integer_input_error(case: &Case) -> CaseError {
         Op::CrossEntropy => softmax_kernel("log_softmax", if ndim == 1 { 0 } else { 1 }),
         Op::NllLoss => {
             let target = case.target.as_ref();
-            let shapes = losses::check_nll_loss_shapes(
+            let shapes = losses::internals::check_nll_loss_shapes(
                 &case.input.shape,
                 &target.map(|t| t.shape.clone()).unwrap_or_default(),
                 target.map(|t| t.dtype.torch_name()).unwrap_or("Long"),

@@ -279,9 +279,8 @@ fn report_command(args: ReportArgs) -> Result<ExitCode> {
         dtypes: args.dtypes,
         shard: args.shard,
         out: args.out,
-        progress: true,
     };
-    let summary = lossparity::report::run(&options)?;
+    let summary = lossparity::report::run_with_progress(&options, &progress::Bar::new())?;
     finish_report(&summary, &options.out)
 }
 
@@ -293,4 +292,45 @@ fn report_command(_: ReportArgs) -> Result<ExitCode> {
 fn merge_command(args: MergeArgs) -> Result<ExitCode> {
     let summary = lossparity::report::merge(&args.out, &args.shards)?;
     finish_report(&summary, &args.out)
+}
+
+/// The report's progress bar on standard error: cases done, cases per second, the time
+/// left; hidden when standard error is not a terminal.
+#[cfg(feature = "torch")]
+mod progress {
+    use std::io::IsTerminal;
+
+    use indicatif::{ProgressBar, ProgressStyle};
+
+    pub struct Bar(ProgressBar);
+
+    impl Bar {
+        pub fn new() -> Self {
+            Bar(if std::io::stderr().is_terminal() {
+                ProgressBar::new(0)
+            } else {
+                ProgressBar::hidden()
+            })
+        }
+    }
+
+    impl lossparity::report::Progress for Bar {
+        fn start(&self, total: u64) {
+            self.0.set_length(total);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{elapsed_precise} {wide_bar} {pos}/{len} cases  {per_sec}  ETA {eta}  {msg}",
+            ) {
+                self.0.set_style(style);
+            }
+        }
+        fn advance(&self, cases: u64) {
+            self.0.inc(cases);
+        }
+        fn status(&self, message: &str) {
+            self.0.set_message(message.to_string());
+        }
+        fn finish(&self) {
+            self.0.finish_and_clear();
+        }
+    }
 }

@@ -50,9 +50,32 @@ pub struct ReportOptions {
     pub shard: Option<Shard>,
     /// The output folder.
     pub out: PathBuf,
-    /// Show a progress bar on standard error (only when it is a terminal).
-    pub progress: bool,
 }
+
+/// Where a long run says how far it is: the command line draws a progress bar; the
+/// library itself prints nothing. Every method does nothing by default.
+pub trait Progress: Sync {
+    /// The run starts with `total` cases to do.
+    fn start(&self, total: u64) {
+        let _ = total;
+    }
+    /// `cases` more cases are done (called from any thread).
+    fn advance(&self, cases: u64) {
+        let _ = cases;
+    }
+    /// A short status, such as the divergences found so far.
+    fn status(&self, message: &str) {
+        let _ = message;
+    }
+    /// The run is over.
+    fn finish(&self) {}
+}
+
+/// No progress shown.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Progress for Silent {}
 
 /// The headline numbers of a report, for the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,10 +204,14 @@ fn write_outputs(
 /// sides, and writes the outputs into `options.out`.
 #[cfg(feature = "torch")]
 pub fn run(options: &ReportOptions) -> Result<Summary> {
-    use std::io::IsTerminal;
+    run_with_progress(options, &Silent)
+}
+
+/// [`run`], telling `progress` how far it is.
+#[cfg(feature = "torch")]
+pub fn run_with_progress(options: &ReportOptions, progress: &dyn Progress) -> Result<Summary> {
     use std::time::Instant;
 
-    use indicatif::{ProgressBar, ProgressStyle};
     use rayon::prelude::*;
 
     use crate::backend::{Backend, RustBackend, TorchBackend};
@@ -208,18 +235,7 @@ pub fn run(options: &ReportOptions) -> Result<Summary> {
     fs::create_dir_all(&options.out)
         .with_context(|| format!("cannot create {}", options.out.display()))?;
 
-    let bar = if options.progress && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(indices.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{elapsed_precise} {wide_bar} {pos}/{len} cases  {per_sec}  ETA {eta}  {msg}",
-            )
-            .expect("the template is valid"),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    progress.start(indices.len() as u64);
     let started = Instant::now();
     let mut divergences = Vec::new();
     let mut diverging = 0u64;
@@ -231,7 +247,7 @@ pub fn run(options: &ReportOptions) -> Result<Summary> {
                 let torch = TorchBackend.evaluate(&case);
                 let rust = RustBackend::default().evaluate(&case);
                 let a = assess(i, &case, &torch, &rust);
-                bar.inc(1);
+                progress.advance(1);
                 (a, case)
             })
             .collect();
@@ -242,9 +258,9 @@ pub fn run(options: &ReportOptions) -> Result<Summary> {
             }
             add(&mut report, a);
         }
-        bar.set_message(format!("{diverging} unexplained"));
+        progress.status(&format!("{diverging} unexplained"));
     }
-    bar.finish_and_clear();
+    progress.finish();
     let seconds = started.elapsed().as_secs_f64();
     let notes = format!(
         "Wall time {seconds:.1} s for {} cases ({:.0} cases/s) on {} threads. Timings \

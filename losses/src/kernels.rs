@@ -843,6 +843,7 @@ pub(crate) fn softmax_backward_lane<F: Float>(g: &[F], y: &[F], out: &mut [F]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::float::sealed::Kernels;
 
     /// The one-pass kernel of the plain cross-entropy gradient is the general kernel
     /// applied to a one-hot gradient, bit for bit.

@@ -1,30 +1,16 @@
-//! The losses, in pure Rust on `ndarray`: `log_softmax`, `softmax`, `nll_loss`,
-//! `cross_entropy`, forward and backward, with PyTorch 2.13's semantics and errors.
-//!
-//! No torch, no serde, no I/O here: this module stands alone (`default-features =
-//! false`). Inputs are views of any strides; kernels that index flat memory copy a
-//! non-contiguous view to row-major order first.
+//! What the `lossparity` harness needs beyond the losses, behind the feature
+//! `unstable-public-internals`: the checks a loss makes before it reads a value, so
+//! the harness can give libtorch's error for calls the typed API cannot express (an
+//! integer input, a weight of another float type). Not a stable API.
 
-mod cross_entropy;
-mod error;
-mod float;
-mod kernels;
-mod nll;
-mod options;
-mod softmax;
-
-pub use cross_entropy::{cross_entropy, cross_entropy_backward, cross_entropy_with_grad};
-pub use error::{ErrorKind, LossError};
-pub use float::Float;
-pub use nll::{nll_loss, nll_loss_backward};
-pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
-pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
+use crate::error::{wrap_dim, LossError};
+use crate::{cross_entropy, nll};
 
 /// Runs every check `nll_loss` makes before reading a value (shapes, the target's
 /// dtype by PyTorch name: `Long`, `Byte`, `Float`, ...), in PyTorch's order.
 ///
 /// ```
-/// use lossparity::losses::check_nll_loss_shapes;
+/// use lossparity_losses::internals::check_nll_loss_shapes;
 ///
 /// assert!(check_nll_loss_shapes(&[3, 5], &[3], "Long", None).is_ok());
 /// let err = check_nll_loss_shapes(&[5], &[3], "Long", None).unwrap_err();
@@ -37,6 +23,22 @@ pub fn check_nll_loss_shapes(
     weight: Option<&[usize]>,
 ) -> Result<(), LossError> {
     nll::nll_plan(input, target, target_dtype, weight).map(|_| ())
+}
+
+/// The checks of `torch.nn.functional.nll_loss`'s dispatcher (`nll_loss_nd`), which run
+/// before autograd looks at the arguments and before the kernel's own checks: at
+/// least one dimension, matching batch sizes, and for 3-D and 5-D+ inputs the
+/// target's size.
+///
+/// ```
+/// use lossparity_losses::internals::check_nll_loss_nd_shapes;
+///
+/// assert!(check_nll_loss_nd_shapes(&[5], &[3]).is_ok()); // the kernel rejects it later
+/// let err = check_nll_loss_nd_shapes(&[2, 3], &[4]).unwrap_err();
+/// assert_eq!(err.message(), "Expected input batch_size (2) to match target batch_size (4).");
+/// ```
+pub fn check_nll_loss_nd_shapes(input: &[usize], target: &[usize]) -> Result<(), LossError> {
+    nll::nd_checks(input, target)
 }
 
 /// Runs every check `cross_entropy` makes before reading a value, in PyTorch's order.
@@ -65,8 +67,5 @@ pub fn check_cross_entropy_shapes(
 /// Maps a possibly negative `dim` to an axis of a tensor with `ndim` dimensions, or
 /// PyTorch's "Dimension out of range" error. A 0-D tensor takes `dim` in `[-1, 0]`.
 pub fn wrap_dim_checked(dim: i64, ndim: usize) -> Result<usize, LossError> {
-    error::wrap_dim(dim, ndim)
+    wrap_dim(dim, ndim)
 }
-
-#[cfg(test)]
-mod tests;

@@ -26,7 +26,7 @@ use super::options::row_major;
 /// `dim=0` normalises across the batch instead, which PyTorch accepts silently.
 ///
 /// ```
-/// use lossparity::losses::log_softmax;
+/// use lossparity_losses::log_softmax;
 /// use ndarray::array;
 ///
 /// let logp = log_softmax(array![[1.0f64, 2.0, 3.0]].view(), 1).unwrap();
@@ -105,7 +105,7 @@ pub(crate) fn rows_per_task(classes: usize) -> usize {
 /// Same shapes, dims and errors as [`log_softmax`].
 ///
 /// ```
-/// use lossparity::losses::softmax;
+/// use lossparity_losses::softmax;
 /// use ndarray::array;
 ///
 /// let p = softmax(array![0.0f32, 0.0].view(), 0).unwrap();

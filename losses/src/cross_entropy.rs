@@ -566,7 +566,7 @@ fn smoothed_loss<F: Float>(
 /// `nll_loss(log_softmax(input, class_dim), target)` plus optional label smoothing.
 ///
 /// ```
-/// use lossparity::losses::{cross_entropy, CrossEntropyOptions, Target};
+/// use lossparity_losses::{cross_entropy, CrossEntropyOptions, Target};
 /// use ndarray::array;
 ///
 /// let logits = array![[2.0f64, 0.0, 0.0], [0.0, 0.0, 3.0]];
@@ -601,7 +601,7 @@ pub fn cross_entropy_backward<F: Float, D: Dimension, E: Dimension>(
 /// [`cross_entropy_backward`] return, without computing the forward twice.
 ///
 /// ```
-/// use lossparity::losses::{cross_entropy_with_grad, CrossEntropyOptions, Target};
+/// use lossparity_losses::{cross_entropy_with_grad, CrossEntropyOptions, Target};
 /// use ndarray::{arr0, array};
 ///
 /// let logits = array![[2.0f64, 0.0, 0.0]];

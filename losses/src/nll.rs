@@ -77,13 +77,9 @@ fn target_dtype_error(dtype: &str) -> LossError {
     )
 }
 
-/// Every shape check of `nll_loss`, in libtorch's order, before any value is read.
-pub(crate) fn nll_plan(
-    input: &[usize],
-    target: &[usize],
-    target_dtype: &str,
-    weight: Option<&[usize]>,
-) -> Result<NllPlan, LossError> {
+/// The checks of `nll_loss_nd`, PyTorch's dispatcher, in its order: they run before
+/// autograd sees the arguments and before the kernels' own checks.
+pub(crate) fn nd_checks(input: &[usize], target: &[usize]) -> Result<(), LossError> {
     let ndim = input.len();
     if ndim == 0 {
         return Err(LossError::value(
@@ -92,7 +88,6 @@ pub(crate) fn nll_plan(
              (C) for one sample, (N, C) for a batch of N samples over C classes",
         ));
     }
-    let integer_target = target_dtype == "Long" || target_dtype == "Byte";
     if ndim != 1 {
         // libtorch reads a 0-D target's batch size as 0.
         let target_batch = target.first().copied().unwrap_or(0);
@@ -112,6 +107,36 @@ pub(crate) fn nll_plan(
             ));
         }
     }
+    if ndim >= 3 && ndim != 4 && target.get(1..) != Some(&input[2..]) {
+        let mut none_shape = vec![input[0]];
+        none_shape.extend_from_slice(&input[2..]);
+        return Err(LossError::runtime(
+            format!(
+                "Expected target size {}, got {}",
+                shape_str(&none_shape),
+                shape_str(target)
+            ),
+            format!(
+                "an input {} is (N, C, d1..dK) scores with the classes in dim 1; the \
+                 target holds one class index per position, shape {}",
+                shape_str(input),
+                shape_str(&none_shape)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every shape check of `nll_loss`, in libtorch's order, before any value is read.
+pub(crate) fn nll_plan(
+    input: &[usize],
+    target: &[usize],
+    target_dtype: &str,
+    weight: Option<&[usize]>,
+) -> Result<NllPlan, LossError> {
+    nd_checks(input, target)?;
+    let ndim = input.len();
+    let integer_target = target_dtype == "Long" || target_dtype == "Byte";
     let classes = if ndim == 1 { input[0] } else { input[1] };
     let weight_mismatch = |w: &[usize]| w.iter().product::<usize>() != classes;
     match ndim {
@@ -184,31 +209,15 @@ pub(crate) fn nll_plan(
         _ => {
             let mut none_shape = vec![input[0]];
             none_shape.extend_from_slice(&input[2..]);
-            if ndim == 4 {
-                if target.len() != 3 {
-                    return Err(LossError::runtime(
-                        format!(
-                            "only batches of spatial targets supported (3D tensors) but got targets of dimension: {}",
-                            target.len()
-                        ),
-                        format!(
-                            "a 4-D input {} is (N, C, H, W) scores; its target holds one class \
-                             index per pixel, shape {}",
-                            shape_str(input),
-                            shape_str(&none_shape)
-                        ),
-                    ));
-                }
-            } else if target.get(1..) != Some(&input[2..]) {
+            if ndim == 4 && target.len() != 3 {
                 return Err(LossError::runtime(
                     format!(
-                        "Expected target size {}, got {}",
-                        shape_str(&none_shape),
-                        shape_str(target)
+                        "only batches of spatial targets supported (3D tensors) but got targets of dimension: {}",
+                        target.len()
                     ),
                     format!(
-                        "an input {} is (N, C, d1..dK) scores with the classes in dim 1; the \
-                         target holds one class index per position, shape {}",
+                        "a 4-D input {} is (N, C, H, W) scores; its target holds one class \
+                         index per pixel, shape {}",
                         shape_str(input),
                         shape_str(&none_shape)
                     ),
@@ -1203,7 +1212,7 @@ fn prepare<'t, F: Float>(
 /// Bit-exact with libtorch on CPU for every reduction: same operations, same order.
 ///
 /// ```
-/// use lossparity::losses::{log_softmax, nll_loss, NllLossOptions, Target};
+/// use lossparity_losses::{log_softmax, nll_loss, NllLossOptions, Target};
 /// use ndarray::array;
 ///
 /// // 3 samples, 5 classes: scores (3, 5), log_softmax over the classes (dim=1),

@@ -55,7 +55,7 @@ impl fmt::Display for ErrorKind {
 /// `hint` is ours, a sentence or two for the person who made the call.
 ///
 /// ```
-/// use lossparity::losses::{nll_loss, ErrorKind, NllLossOptions, Target};
+/// use lossparity_losses::{nll_loss, ErrorKind, NllLossOptions, Target};
 /// use ndarray::{array, ArrayD};
 ///
 /// // The classic mistake: a 1-D input is ONE sample with 5 classes, not a batch.
@@ -76,7 +76,11 @@ pub struct LossError {
 
 impl LossError {
     /// An error with PyTorch's kind and message and our hint.
-    pub fn new(kind: ErrorKind, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
         LossError {
             kind,
             message: message.into(),

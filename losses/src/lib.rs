@@ -1,0 +1,41 @@
+//! The losses, in pure Rust on `ndarray`: `log_softmax`, `softmax`, `nll_loss`,
+//! `cross_entropy`, forward and backward, with PyTorch 2.13's semantics and errors.
+//!
+//! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
+//! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
+//! checks it against libtorch. Inputs are views of any strides; kernels that index flat
+//! memory copy a non-contiguous view to row-major order first.
+//!
+//! ```
+//! use lossparity_losses::{cross_entropy, CrossEntropyOptions, Target};
+//! use ndarray::array;
+//!
+//! let scores = array![[2.0f32, 0.5, -1.0], [0.0, 0.0, 3.0]].into_dyn();
+//! let classes = array![0i64, 2].into_dyn();
+//! let loss = cross_entropy(scores.view(), Target::Indices(classes.view()),
+//!                          &CrossEntropyOptions::default())?;
+//! // PyTorch: F.cross_entropy(scores, classes) = 0.16811712...
+//! assert!((loss.sum() - 0.168117).abs() < 1e-6);
+//! # Ok::<(), lossparity_losses::LossError>(())
+//! ```
+
+mod cross_entropy;
+mod error;
+mod float;
+mod kernels;
+mod nll;
+mod options;
+mod softmax;
+
+pub use cross_entropy::{cross_entropy, cross_entropy_backward, cross_entropy_with_grad};
+pub use error::{ErrorKind, LossError};
+pub use float::Float;
+pub use nll::{nll_loss, nll_loss_backward};
+pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
+pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
+
+#[cfg(feature = "unstable-public-internals")]
+pub mod internals;
+
+#[cfg(test)]
+mod tests;
