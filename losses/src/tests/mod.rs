@@ -45,9 +45,9 @@
 //
 // f64 results are printed with `repr` and compared within 1e-12 * max(1, |expected|);
 // f32 `nll_loss` results are printed as the shortest float32 repr and compared bit for
-// bit (same algorithm as libtorch); other f32 results use torch.testing's float32
-// tolerance (atol 1.3e-6, rtol 1e-5), as the crate's tolerance policy does. Errors are
-// the first line of the Python exception, with its class.
+// bit (same algorithm as libtorch); other f32 results within the crate's float32
+// tolerance, `<f32 as Float>::ATOL + <f32 as Float>::RTOL * |expected|`. Errors are the
+// first line of the Python exception, with its class.
 
 use ndarray::{array, Array1, ArrayD, ArrayView, Dimension, IxDyn};
 
@@ -278,16 +278,17 @@ fn assert_bits(actual: &ArrayD<f32>, shape: &[usize], expected: &[f32]) {
     }
 }
 
-/// torch.testing's float32 tolerance: `|a - e| <= 1.3e-6 + 1e-5 * |e|`.
+/// Within the crate's float32 tolerance: `|a - e| <= ATOL + RTOL * |e|` (`Float`'s).
 #[track_caller]
 fn assert_close_f32(actual: &ArrayD<f32>, shape: &[usize], expected: &[f32]) {
     assert_eq!(actual.shape(), shape, "shape of {actual:?}");
     let got: Vec<f32> = actual.iter().copied().collect();
     assert_eq!(got.len(), expected.len(), "length of {got:?}");
+    let (atol, rtol) = (<f32 as Float>::ATOL, <f32 as Float>::RTOL);
     for (i, (&a, &e)) in got.iter().zip(expected).enumerate() {
         let (a64, e64) = (f64::from(a), f64::from(e));
         assert!(
-            (a64 - e64).abs() <= 1.3e-6 + 1e-5 * e64.abs(),
+            (a64 - e64).abs() <= atol + rtol * e64.abs(),
             "element {i}: rust {a:?}, torch {e:?}\nrust: {got:?}"
         );
     }
