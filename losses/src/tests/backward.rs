@@ -9,7 +9,7 @@ use super::*;
 //   grad(lambda x: F.nll_loss(x, torch.tensor([0, 1, 2, 1]), weight=W, ignore_index=1, reduction='mean'), X, torch.tensor(0.7, dtype=D))
 //     -> [-0.16470588235294115, 0, 0, 0, 0, 0, 0, 0, -0.5352941176470587, 0, 0, 0]
 #[test]
-fn nll_backward_weighted_mean_with_ignore() {
+fn nll_backward_weighted_mean_is_minus_weight_over_total_weight_at_targets() {
     let d = data();
     let target = array![0i64, 1, 2, 1].into_dyn();
     let grad = nll_loss_backward(
@@ -108,7 +108,7 @@ fn nll_backward_sum_is_minus_grad_output_at_targets() {
 //   grad(lambda x: F.nll_loss(x, T4, weight=W, ignore_index=1, reduction='mean'), X4, torch.tensor(1.0, dtype=D))
 //     -> shape [2, 3, 2, 2] (values below)
 #[test]
-fn nll_backward_spatial_weighted_mean_with_ignore() {
+fn nll_backward_spatial_weighted_mean_is_minus_weight_over_total_weight_at_targets() {
     let d = data();
     let grad = nll_loss_backward(
         arr0(1.0).view(),
@@ -213,7 +213,7 @@ fn fully_ignored_mean_has_zero_gradient_not_nan() {
 //   grad(lambda x: F.cross_entropy(x, torch.tensor([0, 1, 2, 1]), weight=W, ignore_index=1, reduction='mean'), Z, torch.tensor(1.0, dtype=D))
 //   grad(lambda x: F.cross_entropy(x, T, weight=W, reduction='mean'), Z, torch.tensor(1.0, dtype=D))
 #[test]
-fn ce_backward_weighted_mean_with_and_without_ignore() {
+fn ce_backward_weighted_mean_matches_autograd_and_is_zero_on_ignored_rows() {
     let d = data();
     let target = array![0i64, 1, 2, 1].into_dyn();
     let grad = cross_entropy_backward(
@@ -271,7 +271,7 @@ fn ce_backward_weighted_mean_with_and_without_ignore() {
 // torch 2.13.0:
 //   grad(lambda x: F.cross_entropy(x, T, weight=W, reduction='none'), Z, G4)
 #[test]
-fn ce_backward_none_with_grad_output() {
+fn ce_backward_none_scales_each_row_by_its_grad_output() {
     let d = data();
     let grad = cross_entropy_backward(
         d.g4.view(),
@@ -307,7 +307,7 @@ fn ce_backward_none_with_grad_output() {
 //     -> same values as the previous line
 //   grad(lambda x: F.cross_entropy(x, T3, weight=W, label_smoothing=0.1, reduction='sum'), Z3, torch.tensor(0.5, dtype=D))
 #[test]
-fn ce_backward_with_label_smoothing() {
+fn ce_backward_with_label_smoothing_matches_autograd_for_any_ignore_index() {
     let d = data();
     let target = array![0i64, 1, 2, 1].into_dyn();
     let options = |r| {
@@ -410,7 +410,7 @@ fn ce_backward_with_label_smoothing() {
 //   grad(lambda x: F.cross_entropy(x, P3, weight=W, label_smoothing=0.3, reduction='none'), Z3,
 //        torch.tensor([[0.3, -1.2], [0.8, 2.1]], dtype=D))
 #[test]
-fn ce_backward_with_probability_targets() {
+fn ce_backward_with_probability_targets_matches_autograd() {
     let d = data();
     let mean = cross_entropy_backward(
         arr0(1.0).view(),

@@ -121,7 +121,7 @@ fn first_out_of_bounds_target_is_reported() {
 //   F.nll_loss(torch.zeros(2, 3, 4, dtype=D), torch.zeros(2, 4, dtype=torch.uint8), weight=torch.ones(2, dtype=D))
 //     -> RuntimeError: weight tensor should be defined either for all or no classes
 #[test]
-fn spatial_3d_check_order() {
+fn spatial_3d_target_size_beats_dtype_beats_weight() {
     let t24 = zeros64(&[2, 4]);
     assert_err(
         nll_loss(
@@ -162,7 +162,7 @@ fn spatial_3d_check_order() {
 //   F.nll_loss(x, torch.zeros(2, 4, 4, dtype=torch.uint8))       -> RuntimeError: size mismatch (got input: [2, 3, 4, 5] , target: [2, 4, 4]
 //   F.nll_loss(x, torch.zeros(2, 4, 5, dtype=torch.uint8), weight=w) -> RuntimeError: weight tensor should be defined either for all or no classes
 #[test]
-fn spatial_4d_check_order() {
+fn spatial_4d_target_rank_beats_dtype_beats_weight_beats_size() {
     let x = zeros64(&[2, 3, 4, 5]);
     let w = ArrayD::<f64>::ones(IxDyn(&[2]));
     let mean = nll_opts(Reduction::Mean);
@@ -210,7 +210,7 @@ fn spatial_4d_check_order() {
 //   F.cross_entropy(Z[:2], torch.tensor([0, 1, 2]), label_smoothing=1.5)
 //     -> RuntimeError: label_smoothing must be between 0.0 and 1.0. Got: 1.5
 #[test]
-fn cross_entropy_check_order() {
+fn cross_entropy_dtype_beats_ignore_index_beats_weight_beats_smoothing_beats_batch() {
     let d = data();
     let z2 = d.z.slice(s![..2, ..]).to_owned().into_dyn();
     let p2 = d.p.slice(s![..2, ..]).to_owned().into_dyn();

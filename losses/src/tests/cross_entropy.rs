@@ -24,24 +24,21 @@ fn index_targets_equal_nll_of_log_softmax() {
     assert_eq!(ce, nll, "cross_entropy is nll_loss(log_softmax(x, 1))");
 
     let target = array![0i64, 1, 2, 1].into_dyn();
-    let none = ce64(
+    assert_ce_cases(
         &d.z,
-        &target,
-        &ce_opts(Reduction::None).weight(d.w.view()).ignore_index(1),
-    )
-    .unwrap();
-    assert_close(
-        &none,
-        &[4],
-        &[0.4286635495409966, 0.0, 1.910994252575713, 0.0],
+        Target::indices(target.view()),
+        &CrossEntropyOptions::default()
+            .weight(d.w.view())
+            .ignore_index(1),
+        &[
+            (
+                Reduction::None,
+                &[4],
+                &[0.4286635495409966, 0.0, 1.910994252575713, 0.0],
+            ),
+            (Reduction::Mean, &[], &[2.752538590725541]),
+        ],
     );
-    let mean = ce64(
-        &d.z,
-        &target,
-        &ce_opts(Reduction::Mean).weight(d.w.view()).ignore_index(1),
-    )
-    .unwrap();
-    assert_close(&mean, &[], &[2.752538590725541]);
     let spatial = ce64(&d.z3, &d.t3, &ce_opts(Reduction::Mean).weight(d.w.view())).unwrap();
     assert_close(&spatial, &[], &[0.5247869854137575]);
 }
@@ -57,10 +54,15 @@ fn unbatched_cross_entropy_uses_dim_0_as_classes() {
     let p2 = d.p.slice(s![2, ..]).to_owned().into_dyn();
     let index = ce64(&z2, &arr0(1i64).into_dyn(), &ce_opts(Reduction::Mean)).unwrap();
     assert_close(&index, &[], &[0.11999115780878927]);
-    let mean = ce_prob64(&z2, &p2, &ce_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[2.0549911578087894]);
-    let none = ce_prob64(&z2, &p2, &ce_opts(Reduction::None)).unwrap();
-    assert_close(&none, &[], &[2.0549911578087894]);
+    assert_ce_cases(
+        &z2,
+        Target::probabilities(p2.view()),
+        &CrossEntropyOptions::default(),
+        &[
+            (Reduction::Mean, &[], &[2.0549911578087894]),
+            (Reduction::None, &[], &[2.0549911578087894]),
+        ],
+    );
 }
 
 // torch 2.13.0:
@@ -73,20 +75,23 @@ fn unbatched_cross_entropy_uses_dim_0_as_classes() {
 #[test]
 fn probability_targets_mean_divides_by_positions_not_weights() {
     let d = data();
-    let options = |r| ce_opts(r).weight(d.w.view());
-    let mean = ce_prob64(&d.z3, &d.p3, &options(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[1.4732883177336007]);
-    let sum = ce_prob64(&d.z3, &d.p3, &options(Reduction::Sum)).unwrap();
-    assert_close(&sum, &[], &[5.893153270934403]);
-    let none = ce_prob64(&d.z3, &d.p3, &options(Reduction::None)).unwrap();
-    assert_close(
-        &none,
-        &[2, 2],
+    assert_ce_cases(
+        &d.z3,
+        Target::probabilities(d.p3.view()),
+        &CrossEntropyOptions::default().weight(d.w.view()),
         &[
-            1.849243934427263,
-            2.1981270558559145,
-            0.7532146719486514,
-            1.0925676087025733,
+            (Reduction::Mean, &[], &[1.4732883177336007]),
+            (Reduction::Sum, &[], &[5.893153270934403]),
+            (
+                Reduction::None,
+                &[2, 2],
+                &[
+                    1.849243934427263,
+                    2.1981270558559145,
+                    0.7532146719486514,
+                    1.0925676087025733,
+                ],
+            ),
         ],
     );
     let plain = ce_prob64(&d.z, &d.p, &ce_opts(Reduction::Mean)).unwrap();
@@ -100,19 +105,24 @@ fn probability_targets_mean_divides_by_positions_not_weights() {
 #[test]
 fn probability_targets_need_not_sum_to_one() {
     let d = data();
-    let none = ce_prob64(&d.z, &d.q, &ce_opts(Reduction::None)).unwrap();
-    assert_close(
-        &none,
-        &[4],
+    assert_ce_cases(
+        &d.z,
+        Target::probabilities(d.q.view()),
+        &CrossEntropyOptions::default(),
         &[
-            3.979640171098471,
-            4.319278942636939,
-            1.467493368356592,
-            -0.5391825647918275,
+            (
+                Reduction::None,
+                &[4],
+                &[
+                    3.979640171098471,
+                    4.319278942636939,
+                    1.467493368356592,
+                    -0.5391825647918275,
+                ],
+            ),
+            (Reduction::Mean, &[], &[2.3068074793250437]),
         ],
     );
-    let mean = ce_prob64(&d.z, &d.q, &ce_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[2.3068074793250437]);
 }
 
 // torch 2.13.0 (TI = torch.tensor([0, 1, 2, 1])):
@@ -122,24 +132,25 @@ fn probability_targets_need_not_sum_to_one() {
 //     -> [0.738661523409311, 0.0, 1.7072605655547313, 0.0]
 //   F.cross_entropy(Z, TI, ignore_index=1, label_smoothing=0.2, reduction='mean') -> 2.4119877860902195
 #[test]
-fn label_smoothing_with_index_targets_weight_and_ignore_index() {
+fn label_smoothing_with_index_targets_honours_weight_and_ignore_index() {
     let d = data();
     let target = array![0i64, 1, 2, 1].into_dyn();
-    let options = |r| {
-        ce_opts(r)
+    assert_ce_cases(
+        &d.z,
+        Target::indices(target.view()),
+        &CrossEntropyOptions::default()
             .weight(d.w.view())
             .ignore_index(1)
-            .label_smoothing(0.2)
-    };
-    let mean = ce64(&d.z, &target, &options(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[2.877555398781227]);
-    let sum = ce64(&d.z, &target, &options(Reduction::Sum)).unwrap();
-    assert_close(&sum, &[], &[2.4459220889640427]);
-    let none = ce64(&d.z, &target, &options(Reduction::None)).unwrap();
-    assert_close(
-        &none,
-        &[4],
-        &[0.738661523409311, 0.0, 1.7072605655547313, 0.0],
+            .label_smoothing(0.2),
+        &[
+            (Reduction::Mean, &[], &[2.877555398781227]),
+            (Reduction::Sum, &[], &[2.4459220889640427]),
+            (
+                Reduction::None,
+                &[4],
+                &[0.738661523409311, 0.0, 1.7072605655547313, 0.0],
+            ),
+        ],
     );
     let unweighted = ce64(
         &d.z,
@@ -158,20 +169,26 @@ fn label_smoothing_with_index_targets_weight_and_ignore_index() {
 //     -> shape [2, 2] [0.4759378772836854, 0.5207086701917036, 0.7725371351123391, 0.2655317790500259]
 //   F.cross_entropy(Z[2], torch.tensor(1), weight=W, label_smoothing=0.3, reduction='none') -> 0.41048722303370044
 #[test]
-fn label_smoothing_on_spatial_and_unbatched_inputs() {
+fn label_smoothing_works_on_spatial_and_unbatched_inputs() {
     let d = data();
-    let options = |r| ce_opts(r).weight(d.w.view()).label_smoothing(0.1);
-    let mean = ce64(&d.z3, &d.t3, &options(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[0.7398965315046379]);
-    let none = ce64(&d.z3, &d.t3, &options(Reduction::None)).unwrap();
-    assert_close(
-        &none,
-        &[2, 2],
+    assert_ce_cases(
+        &d.z3,
+        Target::indices(d.t3.view()),
+        &CrossEntropyOptions::default()
+            .weight(d.w.view())
+            .label_smoothing(0.1),
         &[
-            0.4759378772836854,
-            0.5207086701917036,
-            0.7725371351123391,
-            0.2655317790500259,
+            (Reduction::Mean, &[], &[0.7398965315046379]),
+            (
+                Reduction::None,
+                &[2, 2],
+                &[
+                    0.4759378772836854,
+                    0.5207086701917036,
+                    0.7725371351123391,
+                    0.2655317790500259,
+                ],
+            ),
         ],
     );
     let z2 = d.z.slice(s![2, ..]).to_owned().into_dyn();
@@ -245,20 +262,26 @@ fn label_smoothing_honours_any_ignore_index() {
 //   F.cross_entropy(Z, P, weight=W, label_smoothing=0.3, reduction='none')
 //     -> [1.5667767464142215, 0.7995911030393614, 0.9636326079281478, 3.410113246172381]
 #[test]
-fn label_smoothing_with_probability_targets() {
+fn label_smoothing_mixes_probability_targets_with_the_uniform_distribution() {
     let d = data();
-    let options = |r| ce_opts(r).weight(d.w.view()).label_smoothing(0.3);
-    let mean = ce_prob64(&d.z, &d.p, &options(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[1.685028425888528]);
-    let none = ce_prob64(&d.z, &d.p, &options(Reduction::None)).unwrap();
-    assert_close(
-        &none,
-        &[4],
+    assert_ce_cases(
+        &d.z,
+        Target::probabilities(d.p.view()),
+        &CrossEntropyOptions::default()
+            .weight(d.w.view())
+            .label_smoothing(0.3),
         &[
-            1.5667767464142215,
-            0.7995911030393614,
-            0.9636326079281478,
-            3.410113246172381,
+            (Reduction::Mean, &[], &[1.685028425888528]),
+            (
+                Reduction::None,
+                &[4],
+                &[
+                    1.5667767464142215,
+                    0.7995911030393614,
+                    0.9636326079281478,
+                    3.410113246172381,
+                ],
+            ),
         ],
     );
 }
@@ -289,18 +312,24 @@ fn negative_or_nan_label_smoothing_behaves_as_zero() {
 #[test]
 fn label_smoothing_of_one_is_allowed() {
     let d = data();
-    let options = |r| ce_opts(r).weight(d.w.view()).label_smoothing(1.0);
-    let mean = ce64(&d.z, &d.t, &options(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[1.700660553255288]);
-    let none = ce64(&d.z, &d.t, &options(Reduction::None)).unwrap();
-    assert_close(
-        &none,
-        &[4],
+    assert_ce_cases(
+        &d.z,
+        Target::indices(d.t.view()),
+        &CrossEntropyOptions::default()
+            .weight(d.w.view())
+            .label_smoothing(1.0),
         &[
-            1.9786534188825686,
-            0.7062836049425406,
-            0.8923258174708042,
-            1.8648509291210082,
+            (Reduction::Mean, &[], &[1.700660553255288]),
+            (
+                Reduction::None,
+                &[4],
+                &[
+                    1.9786534188825686,
+                    0.7062836049425406,
+                    0.8923258174708042,
+                    1.8648509291210082,
+                ],
+            ),
         ],
     );
     let prob = ce_prob64(&d.z, &d.p, &ce_opts(Reduction::Mean).label_smoothing(1.0)).unwrap();
@@ -377,29 +406,23 @@ fn label_smoothing_error_prints_huge_and_infinite_values() {
 fn fully_ignored_batch_with_label_smoothing_mean_is_nan() {
     let d = data();
     let ignored = array![-100i64, -100, -100, -100].into_dyn();
-    let mean = ce64(
+    assert_ce_cases(
         &d.z,
-        &ignored,
-        &ce_opts(Reduction::Mean).label_smoothing(0.2),
-    )
-    .unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
-    let sum = ce64(
+        Target::indices(ignored.view()),
+        &CrossEntropyOptions::default().label_smoothing(0.2),
+        &[
+            (Reduction::Mean, &[], &[f64::NAN]),
+            (Reduction::Sum, &[], &[0.0]),
+        ],
+    );
+    assert_ce_cases(
         &d.z,
-        &ignored,
-        &ce_opts(Reduction::Sum).label_smoothing(0.2),
-    )
-    .unwrap();
-    assert_close(&sum, &[], &[0.0]);
-    let weighted = ce64(
-        &d.z,
-        &ignored,
-        &ce_opts(Reduction::Mean)
+        Target::indices(ignored.view()),
+        &CrossEntropyOptions::default()
             .weight(d.w.view())
             .label_smoothing(0.2),
-    )
-    .unwrap();
-    assert_close(&weighted, &[], &[f64::NAN]);
+        &[(Reduction::Mean, &[], &[f64::NAN])],
+    );
 }
 
 // torch 2.13.0 (E = torch.zeros(0, 3, dtype=D)):
@@ -409,30 +432,29 @@ fn fully_ignored_batch_with_label_smoothing_mean_is_nan() {
 //   F.cross_entropy(E, torch.zeros(0, dtype=torch.long), label_smoothing=0.2) -> nan
 //   F.cross_entropy(E, torch.zeros(0, dtype=torch.long), label_smoothing=0.2, reduction='sum') -> 0.0
 #[test]
-fn empty_batch_cross_entropy() {
+fn empty_batch_cross_entropy_mean_is_nan_sum_is_zero_none_is_empty() {
     let input = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
     let probs = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
-    let mean = ce_prob64(&input, &probs, &ce_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
-    let sum = ce_prob64(&input, &probs, &ce_opts(Reduction::Sum)).unwrap();
-    assert_close(&sum, &[], &[-0.0]);
-    let none = ce_prob64(&input, &probs, &ce_opts(Reduction::None)).unwrap();
-    assert_close(&none, &[0], &[]);
+    assert_ce_cases(
+        &input,
+        Target::probabilities(probs.view()),
+        &CrossEntropyOptions::default(),
+        &[
+            (Reduction::Mean, &[], &[f64::NAN]),
+            (Reduction::Sum, &[], &[-0.0]),
+            (Reduction::None, &[0], &[]),
+        ],
+    );
     let index = ArrayD::<i64>::zeros(IxDyn(&[0]));
-    let mean = ce64(
+    assert_ce_cases(
         &input,
-        &index,
-        &ce_opts(Reduction::Mean).label_smoothing(0.2),
-    )
-    .unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
-    let sum = ce64(
-        &input,
-        &index,
-        &ce_opts(Reduction::Sum).label_smoothing(0.2),
-    )
-    .unwrap();
-    assert_close(&sum, &[], &[0.0]);
+        Target::indices(index.view()),
+        &CrossEntropyOptions::default().label_smoothing(0.2),
+        &[
+            (Reduction::Mean, &[], &[f64::NAN]),
+            (Reduction::Sum, &[], &[0.0]),
+        ],
+    );
 }
 
 // torch 2.13.0 (E = torch.zeros(2, 0, dtype=D), I = torch.tensor([-100, -100])):
@@ -447,25 +469,25 @@ fn zero_classes_give_nan_or_zero_losses() {
     let ignored = array![-100i64, -100].into_dyn();
     let plain = ce64(&input, &ignored, &ce_opts(Reduction::Mean)).unwrap();
     assert_close(&plain, &[], &[f64::NAN]);
-    let smoothed = ce64(
+    assert_ce_cases(
         &input,
-        &ignored,
-        &ce_opts(Reduction::None).label_smoothing(0.5),
-    )
-    .unwrap();
-    assert_close(&smoothed, &[2], &[f64::NAN, f64::NAN]);
-    let smoothed_mean = ce64(
-        &input,
-        &ignored,
-        &ce_opts(Reduction::Mean).label_smoothing(0.5),
-    )
-    .unwrap();
-    assert_close(&smoothed_mean, &[], &[f64::NAN]);
+        Target::indices(ignored.view()),
+        &CrossEntropyOptions::default().label_smoothing(0.5),
+        &[
+            (Reduction::None, &[2], &[f64::NAN, f64::NAN]),
+            (Reduction::Mean, &[], &[f64::NAN]),
+        ],
+    );
     let probs = ArrayD::<f64>::zeros(IxDyn(&[2, 0]));
-    let none = ce_prob64(&input, &probs, &ce_opts(Reduction::None)).unwrap();
-    assert_close(&none, &[2], &[-0.0, -0.0]);
-    let mean = ce_prob64(&input, &probs, &ce_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
+    assert_ce_cases(
+        &input,
+        Target::probabilities(probs.view()),
+        &CrossEntropyOptions::default(),
+        &[
+            (Reduction::None, &[2], &[-0.0, -0.0]),
+            (Reduction::Mean, &[], &[f64::NAN]),
+        ],
+    );
 }
 
 // torch 2.13.0 (TB = T.to(torch.uint8)):
@@ -473,7 +495,7 @@ fn zero_classes_give_nan_or_zero_losses() {
 //   F.cross_entropy(Z, TB, label_smoothing=0.2, reduction='mean')          -> 1.5355922854167416
 //   F.cross_entropy(Z, TB, weight=W, reduction='mean')                     -> 0.9401367722860985
 #[test]
-fn byte_targets_in_cross_entropy() {
+fn byte_targets_work_with_weight_and_label_smoothing() {
     let d = data();
     let tb = d.t.mapv(|v| v as u8);
     let run = |options: &CrossEntropyOptions<'_, f64>| {

@@ -143,7 +143,7 @@ fn float_target_not_shaped_like_the_input_is_rejected() {
 //   F.nll_loss(x, t, weight=torch.tensor(1.0, dtype=D)) -> RuntimeError: ... but got weight tensor of shape: []
 //   F.cross_entropy(Z, T, weight=torch.ones(1, 3, dtype=D), label_smoothing=0.2) -> RuntimeError: ... of shape: [1, 3]
 #[test]
-fn weight_shape_is_checked() {
+fn weight_not_of_shape_c_is_rejected() {
     let x = zeros64(&[2, 3]);
     let t = array![0i64, 1].into_dyn();
     let prefix = "weight tensor should be defined either for all 3 classes or no classes but got weight tensor of shape: ";
@@ -179,7 +179,7 @@ fn weight_shape_is_checked() {
 //   F.cross_entropy(Z, P, weight=torch.ones(1, 3, dtype=D))
 //     -> RuntimeError: cross_entropy: weight tensor should be defined either for all 3 classes or no classes but got weight tensor of shape: [1, 3]
 #[test]
-fn probability_target_weight_shape_is_checked() {
+fn probability_target_weight_not_of_shape_c_is_rejected() {
     let d = data();
     let z2 = d.z.slice(s![..2, ..]).to_owned().into_dyn();
     let p2 = d.p.slice(s![..2, ..]).to_owned().into_dyn();
@@ -469,7 +469,7 @@ fn label_smoothing_needs_a_1d_weight_on_spatial_input() {
 //   F.cross_entropy(torch.tensor(1.0, dtype=D), torch.tensor([0]))
 //     -> IndexError: Dimension out of range (expected to be in range of [-1, 0], but got 1)
 #[test]
-fn cross_entropy_on_a_0d_input() {
+fn cross_entropy_rejects_a_0d_input_with_any_target() {
     let x = arr0(1.0).into_dyn();
     assert_err(
         ce64(&x, &arr0(0i64).into_dyn(), &ce_opts(Reduction::Mean)),
@@ -494,7 +494,7 @@ fn cross_entropy_on_a_0d_input() {
 //   F.nll_loss(torch.zeros(0, 3, dtype=D), torch.tensor(0.0, dtype=D))
 //     -> RuntimeError: expected target dtype to be Long or Byte, but got Double
 #[test]
-fn empty_batch_with_a_0d_target() {
+fn empty_batch_with_a_0d_target_is_rejected() {
     let x = zeros64(&[0, 3]);
     assert_err(
         nll64(&x, &arr0(0i64).into_dyn(), &nll_opts(Reduction::Mean)),

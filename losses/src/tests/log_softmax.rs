@@ -42,7 +42,7 @@ const SOFTMAX_Z_DIM1: [f64; 12] = [
 //         -0.6908152264653634, -1.9338426616646147, -2.8018302309670298, -0.8708152264653635,
 //         -3.9038426616646142, -0.5518302309670297, -3.490815226465364, -3.5838426616646144]
 #[test]
-fn log_softmax_2d_along_each_dim() {
+fn log_softmax_2d_normalises_along_either_dim() {
     let d = data();
     assert_close(
         &log_softmax(d.z.view(), 1).unwrap(),
@@ -81,7 +81,7 @@ fn log_softmax_2d_along_each_dim() {
 //         0.5011673376071479, 0.14459151332698136, 0.06069886795250045, 0.41861014803554675,
 //         0.020164277883957464, 0.5758948246993326, 0.03047601718560441, 0.02776878692178332]
 #[test]
-fn softmax_2d_along_each_dim() {
+fn softmax_2d_normalises_along_either_dim() {
     let d = data();
     assert_close(&softmax(d.z.view(), 1).unwrap(), &[4, 3], &SOFTMAX_Z_DIM1);
     assert_close(&softmax(d.z.view(), -1).unwrap(), &[4, 3], &SOFTMAX_Z_DIM1);
@@ -108,7 +108,7 @@ fn softmax_2d_along_each_dim() {
 // torch 2.13.0:
 //   F.log_softmax(Z3, 1)
 #[test]
-fn log_softmax_3d_along_the_class_dim() {
+fn log_softmax_3d_normalises_along_the_class_dim() {
     let d = data();
     assert_close(
         &log_softmax(d.z3.view(), 1).unwrap(),

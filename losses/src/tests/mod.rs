@@ -243,6 +243,39 @@ fn ce_prob64(
     cross_entropy(input.view(), Target::probabilities(target.view()), options)
 }
 
+/// A reduction, and the shape and values of the loss PyTorch gives with it.
+type ReductionCase<'a> = (Reduction, &'a [usize], &'a [f64]);
+
+/// `nll_loss` of `input` and `target` with `options`, under each case's reduction.
+#[track_caller]
+fn assert_nll_cases(
+    input: &ArrayD<f64>,
+    target: Target<'_, f64>,
+    options: &NllLossOptions<'_, f64>,
+    cases: &[ReductionCase<'_>],
+) {
+    for &(reduction, shape, expected) in cases {
+        let options = options.clone().reduction(reduction);
+        let loss = nll_loss(input.view(), target.clone(), &options).unwrap();
+        assert_close(&loss, shape, expected);
+    }
+}
+
+/// `cross_entropy` of `input` and `target` with `options`, under each case's reduction.
+#[track_caller]
+fn assert_ce_cases(
+    input: &ArrayD<f64>,
+    target: Target<'_, f64>,
+    options: &CrossEntropyOptions<'_, f64>,
+    cases: &[ReductionCase<'_>],
+) {
+    for &(reduction, shape, expected) in cases {
+        let options = options.clone().reduction(reduction);
+        let loss = cross_entropy(input.view(), target.clone(), &options).unwrap();
+        assert_close(&loss, shape, expected);
+    }
+}
+
 /// `|actual - expected| <= 1e-12 * max(1, |expected|)` element-wise, with the shape;
 /// a NaN expects a NaN, an infinity the same infinity.
 #[track_caller]

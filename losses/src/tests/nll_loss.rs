@@ -37,20 +37,15 @@ fn none_keeps_one_loss_per_sample() {
 fn weighted_mean_divides_by_weights_of_non_ignored_targets() {
     let d = data();
     let target = array![0i64, 1, 2, 1].into_dyn();
-    let mean = nll64(
+    assert_nll_cases(
         &d.x,
-        &target,
-        &nll_opts(Reduction::Mean).weight(d.w.view()).ignore_index(1),
-    )
-    .unwrap();
-    assert_close(&mean, &[], &[1.0852941176470587]);
-    let sum = nll64(
-        &d.x,
-        &target,
-        &nll_opts(Reduction::Sum).weight(d.w.view()).ignore_index(1),
-    )
-    .unwrap();
-    assert_close(&sum, &[], &[0.9225000000000001]);
+        Target::indices(target.view()),
+        &NllLossOptions::default().weight(d.w.view()).ignore_index(1),
+        &[
+            (Reduction::Mean, &[], &[1.0852941176470587]),
+            (Reduction::Sum, &[], &[0.9225000000000001]),
+        ],
+    );
 }
 
 // torch 2.13.0:
@@ -61,12 +56,16 @@ fn weighted_mean_divides_by_weights_of_non_ignored_targets() {
 fn ignored_positions_add_nothing_to_loss_or_divisor() {
     let d = data();
     let target = array![0i64, -100, 1, -100].into_dyn();
-    let none = nll64(&d.x, &target, &nll_opts(Reduction::None)).unwrap();
-    assert_close(&none, &[4], &[1.2, 0.0, 0.15, 0.0]);
-    let sum = nll64(&d.x, &target, &nll_opts(Reduction::Sum)).unwrap();
-    assert_close(&sum, &[], &[1.3499999999999999]);
-    let mean = nll64(&d.x, &target, &nll_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[0.6749999999999999]);
+    assert_nll_cases(
+        &d.x,
+        Target::indices(target.view()),
+        &NllLossOptions::default(),
+        &[
+            (Reduction::None, &[4], &[1.2, 0.0, 0.15, 0.0]),
+            (Reduction::Sum, &[], &[1.3499999999999999]),
+            (Reduction::Mean, &[], &[0.6749999999999999]),
+        ],
+    );
 }
 
 // torch 2.13.0:
@@ -76,20 +75,15 @@ fn ignored_positions_add_nothing_to_loss_or_divisor() {
 fn ignore_index_outside_class_range_is_allowed() {
     let d = data();
     let target = array![0i64, 7, 2, 7].into_dyn();
-    let mean = nll64(
+    assert_nll_cases(
         &d.x,
-        &target,
-        &nll_opts(Reduction::Mean).weight(d.w.view()).ignore_index(7),
-    )
-    .unwrap();
-    assert_close(&mean, &[], &[1.0852941176470587]);
-    let none = nll64(
-        &d.x,
-        &target,
-        &nll_opts(Reduction::None).weight(d.w.view()).ignore_index(7),
-    )
-    .unwrap();
-    assert_close(&none, &[4], &[0.24, 0.0, 0.6825000000000001, 0.0]);
+        Target::indices(target.view()),
+        &NllLossOptions::default().weight(d.w.view()).ignore_index(7),
+        &[
+            (Reduction::Mean, &[], &[1.0852941176470587]),
+            (Reduction::None, &[4], &[0.24, 0.0, 0.6825000000000001, 0.0]),
+        ],
+    );
 }
 
 // torch 2.13.0 (E = torch.zeros(0, 3, dtype=D), L = torch.zeros(0, dtype=torch.long)):
@@ -102,19 +96,22 @@ fn empty_batch_mean_is_nan_sum_is_zero_none_is_empty() {
     let d = data();
     let input = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
     let target = ArrayD::<i64>::zeros(IxDyn(&[0]));
-    let mean = nll64(&input, &target, &nll_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
-    let sum = nll64(&input, &target, &nll_opts(Reduction::Sum)).unwrap();
-    assert_close(&sum, &[], &[0.0]);
-    let none = nll64(&input, &target, &nll_opts(Reduction::None)).unwrap();
-    assert_close(&none, &[0], &[]);
-    let weighted = nll64(
+    assert_nll_cases(
         &input,
-        &target,
-        &nll_opts(Reduction::Mean).weight(d.w.view()),
-    )
-    .unwrap();
-    assert_close(&weighted, &[], &[f64::NAN]);
+        Target::indices(target.view()),
+        &NllLossOptions::default(),
+        &[
+            (Reduction::Mean, &[], &[f64::NAN]),
+            (Reduction::Sum, &[], &[0.0]),
+            (Reduction::None, &[0], &[]),
+        ],
+    );
+    assert_nll_cases(
+        &input,
+        Target::indices(target.view()),
+        &NllLossOptions::default().weight(d.w.view()),
+        &[(Reduction::Mean, &[], &[f64::NAN])],
+    );
 }
 
 // torch 2.13.0:
@@ -126,20 +123,23 @@ fn empty_batch_mean_is_nan_sum_is_zero_none_is_empty() {
 fn fully_ignored_batch_mean_is_nan_sum_is_zero() {
     let d = data();
     let target = array![-100i64, -100, -100, -100].into_dyn();
-    let mean = nll64(&d.x, &target, &nll_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
-    let sum = nll64(&d.x, &target, &nll_opts(Reduction::Sum)).unwrap();
-    assert_close(&sum, &[], &[0.0]);
-    let none = nll64(&d.x, &target, &nll_opts(Reduction::None)).unwrap();
-    assert_close(&none, &[4], &[0.0, 0.0, 0.0, 0.0]);
-    let twos = array![2i64, 2, 2, 2].into_dyn();
-    let weighted = nll64(
+    assert_nll_cases(
         &d.x,
-        &twos,
-        &nll_opts(Reduction::Mean).weight(d.w.view()).ignore_index(2),
-    )
-    .unwrap();
-    assert_close(&weighted, &[], &[f64::NAN]);
+        Target::indices(target.view()),
+        &NllLossOptions::default(),
+        &[
+            (Reduction::Mean, &[], &[f64::NAN]),
+            (Reduction::Sum, &[], &[0.0]),
+            (Reduction::None, &[4], &[0.0, 0.0, 0.0, 0.0]),
+        ],
+    );
+    let twos = array![2i64, 2, 2, 2].into_dyn();
+    assert_nll_cases(
+        &d.x,
+        Target::indices(twos.view()),
+        &NllLossOptions::default().weight(d.w.view()).ignore_index(2),
+        &[(Reduction::Mean, &[], &[f64::NAN])],
+    );
 }
 
 // torch 2.13.0:
@@ -154,22 +154,26 @@ fn unbatched_input_takes_a_0d_target() {
     let d = data();
     let x1 = d.x.slice(s![1, ..]).to_owned().into_dyn();
     let target = arr0(2i64).into_dyn();
-    let cases = [
-        (Reduction::Mean, false, 0.45),
-        (Reduction::Sum, false, 0.45),
-        (Reduction::None, false, 0.45),
-        (Reduction::Mean, true, 0.45000000000000007),
-        (Reduction::Sum, true, 0.29250000000000004),
-        (Reduction::None, true, 0.29250000000000004),
-    ];
-    for (reduction, weighted, expected) in cases {
-        let mut options = nll_opts(reduction);
-        if weighted {
-            options = options.weight(d.w.view());
-        }
-        let out = nll64(&x1, &target, &options).unwrap();
-        assert_close(&out, &[], &[expected]);
-    }
+    assert_nll_cases(
+        &x1,
+        Target::indices(target.view()),
+        &NllLossOptions::default(),
+        &[
+            (Reduction::Mean, &[], &[0.45]),
+            (Reduction::Sum, &[], &[0.45]),
+            (Reduction::None, &[], &[0.45]),
+        ],
+    );
+    assert_nll_cases(
+        &x1,
+        Target::indices(target.view()),
+        &NllLossOptions::default().weight(d.w.view()),
+        &[
+            (Reduction::Mean, &[], &[0.45000000000000007]),
+            (Reduction::Sum, &[], &[0.29250000000000004]),
+            (Reduction::None, &[], &[0.29250000000000004]),
+        ],
+    );
 }
 
 // torch 2.13.0:
@@ -181,12 +185,16 @@ fn unbatched_ignored_target_mean_is_nan_sum_and_none_are_zero() {
     let d = data();
     let x1 = d.x.slice(s![1, ..]).to_owned().into_dyn();
     let target = arr0(-100i64).into_dyn();
-    let mean = nll64(&x1, &target, &nll_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
-    let sum = nll64(&x1, &target, &nll_opts(Reduction::Sum)).unwrap();
-    assert_close(&sum, &[], &[0.0]);
-    let none = nll64(&x1, &target, &nll_opts(Reduction::None)).unwrap();
-    assert_close(&none, &[], &[0.0]);
+    assert_nll_cases(
+        &x1,
+        Target::indices(target.view()),
+        &NllLossOptions::default(),
+        &[
+            (Reduction::Mean, &[], &[f64::NAN]),
+            (Reduction::Sum, &[], &[0.0]),
+            (Reduction::None, &[], &[0.0]),
+        ],
+    );
 }
 
 // torch 2.13.0 (W0 = torch.tensor([0.0, 1.7, 0.65], dtype=D)):
@@ -199,10 +207,15 @@ fn zero_weights_of_all_targets_make_mean_nan() {
     let d = data();
     let w0 = array![0.0, 1.7, 0.65].into_dyn();
     let zeros = array![0i64, 0, 0, 0].into_dyn();
-    let mean = nll64(&d.x, &zeros, &nll_opts(Reduction::Mean).weight(w0.view())).unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
-    let sum = nll64(&d.x, &zeros, &nll_opts(Reduction::Sum).weight(w0.view())).unwrap();
-    assert_close(&sum, &[], &[0.0]);
+    assert_nll_cases(
+        &d.x,
+        Target::indices(zeros.view()),
+        &NllLossOptions::default().weight(w0.view()),
+        &[
+            (Reduction::Mean, &[], &[f64::NAN]),
+            (Reduction::Sum, &[], &[0.0]),
+        ],
+    );
     let neg_x = d.x.mapv(|v| -v);
     let none = nll64(&neg_x, &zeros, &nll_opts(Reduction::None).weight(w0.view())).unwrap();
     assert_close(&none, &[4], &[-0.0, -0.0, -0.0, -0.0]);
@@ -223,10 +236,19 @@ fn negative_weights_count_with_their_sign() {
     let d = data();
     let wn = array![-0.5, 1.7, 0.65].into_dyn();
     let target = array![0i64, 2, 1, 0].into_dyn();
-    let mean = nll64(&d.x, &target, &nll_opts(Reduction::Mean).weight(wn.view())).unwrap();
-    assert_close(&mean, &[], &[-0.3722222222222222]);
-    let none = nll64(&d.x, &target, &nll_opts(Reduction::None).weight(wn.view())).unwrap();
-    assert_close(&none, &[4], &[-0.6, 0.29250000000000004, 0.255, -0.45]);
+    assert_nll_cases(
+        &d.x,
+        Target::indices(target.view()),
+        &NllLossOptions::default().weight(wn.view()),
+        &[
+            (Reduction::Mean, &[], &[-0.3722222222222222]),
+            (
+                Reduction::None,
+                &[4],
+                &[-0.6, 0.29250000000000004, 0.255, -0.45],
+            ),
+        ],
+    );
     // The weights of the targets sum to exactly 0: the mean divides by zero.
     let x2 = d.x.slice(s![..2, ..]).to_owned().into_dyn();
     let cancel = array![-1.0, 1.0, 0.5].into_dyn();
@@ -282,10 +304,15 @@ fn spatial_4d_input_gives_one_loss_per_pixel() {
 #[test]
 fn spatial_5d_input_gives_one_loss_per_voxel() {
     let d = data();
-    let none = nll64(&d.x5, &d.t5, &nll_opts(Reduction::None)).unwrap();
-    assert_close(&none, &[1, 2, 1, 2], &[0.16, 1.12, -2.04, -2.67]);
-    let mean = nll64(&d.x5, &d.t5, &nll_opts(Reduction::Mean)).unwrap();
-    assert_close(&mean, &[], &[-0.8574999999999999]);
+    assert_nll_cases(
+        &d.x5,
+        Target::indices(d.t5.view()),
+        &NllLossOptions::default(),
+        &[
+            (Reduction::None, &[1, 2, 1, 2], &[0.16, 1.12, -2.04, -2.67]),
+            (Reduction::Mean, &[], &[-0.8574999999999999]),
+        ],
+    );
     let weighted = nll64(&d.x5, &d.t5, &nll_opts(Reduction::Mean).weight(d.w.view())).unwrap();
     assert_close(&weighted, &[], &[-1.8068235294117645]);
 }
@@ -342,7 +369,7 @@ fn byte_targets_work_on_1d_and_2d_inputs() {
 //   F.nll_loss(torch.zeros(2, 3, 4, dtype=D), torch.zeros(2, 4, dtype=torch.uint8)) -> RuntimeError: expected scalar type Long but found Byte
 //   F.cross_entropy(X4, T4.to(torch.uint8), reduction='sum') -> RuntimeError: expected scalar type Long but found Byte
 #[test]
-fn byte_target_on_spatial_input_errors() {
+fn byte_target_on_spatial_input_is_rejected() {
     let d = data();
     let msg = "expected scalar type Long but found Byte";
     let t8 = d.t4.mapv(|v| v as u8);
@@ -385,20 +412,15 @@ fn byte_target_on_spatial_input_errors() {
 fn byte_target_on_empty_spatial_input_reduces_without_error() {
     let input = ArrayD::<f64>::zeros(IxDyn(&[0, 3, 2, 2]));
     let target = ArrayD::<u8>::zeros(IxDyn(&[0, 2, 2]));
-    let mean = nll_loss(
-        input.view(),
+    assert_nll_cases(
+        &input,
         Target::Bytes(target.view()),
-        &nll_opts(Reduction::Mean),
-    )
-    .unwrap();
-    assert_close(&mean, &[], &[f64::NAN]);
-    let sum = nll_loss(
-        input.view(),
-        Target::Bytes(target.view()),
-        &nll_opts(Reduction::Sum),
-    )
-    .unwrap();
-    assert_close(&sum, &[], &[0.0]);
+        &NllLossOptions::default(),
+        &[
+            (Reduction::Mean, &[], &[f64::NAN]),
+            (Reduction::Sum, &[], &[0.0]),
+        ],
+    );
     assert_err(
         nll_loss(
             input.view(),
