@@ -58,6 +58,7 @@ mod check_order;
 mod cross_entropy;
 mod errors;
 mod log_softmax;
+mod long_rows;
 mod nll_kernels;
 mod nll_loss;
 mod one_sweep;
