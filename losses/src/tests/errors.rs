@@ -1,5 +1,5 @@
 // Single failed checks: PyTorch's exception class and message verbatim, with a hint
-// of ours that is never empty.
+// of ours that is never empty; and how ErrorKind and LossError name and print them.
 
 use ndarray::{arr0, array, s, ArrayD, IxDyn};
 
@@ -657,4 +657,62 @@ fn every_error_has_a_non_empty_hint() {
         assert!(!err.hint().trim().is_empty(), "no hint for {err}");
         assert_ne!(err.hint(), err.message(), "the hint repeats the message");
     }
+}
+
+// torch 2.13.0, `type(e).__name__` of the exception e each call raises:
+//   F.nll_loss(X[:2], torch.tensor([0, 1, 2]))             -> ValueError
+//   F.nll_loss(X[:2], torch.tensor([0, 3]))                -> IndexError
+//   F.nll_loss(X[:2], torch.zeros(2, 3, dtype=torch.long)) -> RuntimeError
+//   F.nll_loss(X, T, weight=[1.0, 1.0, 1.0])               -> TypeError
+//   F.log_softmax(torch.zeros(2, dtype=torch.long), 0)     -> NotImplementedError
+#[test]
+fn error_kinds_are_named_and_parsed_as_pythons_exception_classes() {
+    let kinds = [
+        (ErrorKind::ValueError, "ValueError"),
+        (ErrorKind::IndexError, "IndexError"),
+        (ErrorKind::RuntimeError, "RuntimeError"),
+        (ErrorKind::TypeError, "TypeError"),
+        (ErrorKind::NotImplementedError, "NotImplementedError"),
+    ];
+    for (kind, name) in kinds {
+        assert_eq!(kind.as_str(), name);
+        assert_eq!(kind.to_string(), name);
+        assert_eq!(ErrorKind::from_name(name), Some(kind));
+    }
+    for other in [
+        "",
+        "valueerror",
+        " TypeError",
+        "ValueError: x",
+        "Exception",
+        "KeyError",
+    ] {
+        assert_eq!(ErrorKind::from_name(other), None, "{other:?}");
+    }
+}
+
+// torch 2.13.0, the last line of traceback.format_exception_only(e) for the exception e of
+//   F.nll_loss(V, torch.tensor([1, 0, 0]))
+//     -> ValueError: For 1D input, 1D target must have size 1, but got target size: 3
+//   F.nll_loss(X, T, weight=[1.0, 1.0, 1.0])
+//     -> TypeError: nll_loss_nd(): argument 'weight' (position 3) must be Tensor, not list
+#[test]
+fn an_error_displays_as_python_prints_it_then_the_hint() {
+    let err = nll64(
+        &five_classes(),
+        &ai(&[3], &[1, 0, 0]),
+        &nll_opts(Reduction::Mean),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "ValueError: For 1D input, 1D target must have size 1, but got target size: 3\nhint: {}",
+            err.hint()
+        )
+    );
+    assert!(std::error::Error::source(&err).is_none());
+    let message = "nll_loss_nd(): argument 'weight' (position 3) must be Tensor, not list";
+    let without_hint = LossError::new(ErrorKind::TypeError, message, "");
+    assert_eq!(without_hint.to_string(), format!("TypeError: {message}"));
 }
