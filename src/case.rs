@@ -1,6 +1,7 @@
-//! The case and outcome model of `shared/CASES.md`: one loss call written down
-//! completely, and what a backend made of it. JSON Lines in, JSON Lines out; floats
-//! round-trip exactly (shortest form, `-0.0` kept, `"nan"`, `"inf"`, `"-inf"`).
+//! The case and outcome model of `docs/case-format.md` (format version 2): one call of
+//! a `torch.nn.functional` op written down completely, every field a parameter under
+//! its PyTorch name, and what a backend made of it. JSON Lines in, JSON Lines out;
+//! floats round-trip exactly (shortest form, `-0.0` kept, `"nan"`, `"inf"`, `"-inf"`).
 
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
@@ -279,176 +280,323 @@ fn write_float(out: &mut String, dtype: DType, x: f64) {
     }
 }
 
-/// The ops a case can call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    /// `log_softmax(input, dim)`.
-    LogSoftmax,
-    /// `softmax(input, dim)`.
-    Softmax,
-    /// `nll_loss(input, target, ...)`.
-    NllLoss,
-    /// `cross_entropy(input, target, ...)`.
-    CrossEntropy,
+pub use crate::ops::Op;
+use crate::ops::{Default, Kind, Param};
+
+/// A parameter's value in a case.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    /// A tensor.
+    Tensor(TensorData),
+    /// An integer (`ignore_index`, `dim`, ...).
+    Int(i64),
+    /// A number (`label_smoothing`, ...).
+    Float(f64),
+    /// A string (`reduction`).
+    Str(String),
 }
 
-impl Op {
-    /// The case format's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::LogSoftmax => "log_softmax",
-            Op::Softmax => "softmax",
-            Op::NllLoss => "nll_loss",
-            Op::CrossEntropy => "cross_entropy",
-        }
-    }
+/// Fields a case may hold besides its op's parameters.
+const CASE_FIELDS: [&str; 5] = ["id", "op", "grad", "grad_wrt", "grad_output"];
 
-    /// Every op, in a fixed order.
-    pub const ALL: [Op; 4] = [Op::LogSoftmax, Op::Softmax, Op::NllLoss, Op::CrossEntropy];
-
-    fn parse(name: &str) -> Option<Op> {
-        Op::ALL.into_iter().find(|op| op.name() == name)
-    }
-
-    /// Whether the op takes a target.
-    pub fn is_loss(self) -> bool {
-        matches!(self, Op::NllLoss | Op::CrossEntropy)
-    }
-}
-
-/// One call of one op, completely written down.
+/// One call of one op, completely written down: the op, each parameter given or
+/// defaulted (PyTorch's names and defaults, from the op's registry entry), and what
+/// to differentiate.
 #[derive(Clone, PartialEq)]
 pub struct Case {
     /// Free-form name, echoed in the outcome.
     pub id: Option<String>,
     /// The op.
     pub op: Op,
-    /// The input.
-    pub input: TensorData,
-    /// The target (losses only).
-    pub target: Option<TensorData>,
-    /// Per-class weight.
-    pub weight: Option<TensorData>,
-    /// `ignore_index` (default -100).
-    pub ignore_index: i64,
-    /// Reduction (default mean).
-    pub reduction: Reduction,
-    /// Label smoothing (cross_entropy; default 0).
-    pub label_smoothing: f64,
-    /// Dimension (log_softmax, softmax).
-    pub dim: Option<i64>,
-    /// Also compute the gradient with respect to the input.
+    args: Vec<(&'static str, Arg)>,
+    /// Also compute gradients of `sum(output * grad_output)`.
     pub grad: bool,
+    /// The tensors to differentiate, as written; `None` means the op's default
+    /// (`["input"]` for the four classification ops).
+    pub grad_wrt: Option<Vec<&'static str>>,
     /// Gradient of the output; ones when absent.
     pub grad_output: Option<TensorData>,
 }
 
 impl Case {
-    /// A case with defaults for everything but the op and the input.
+    /// A case with PyTorch's defaults for everything but the op and its main input.
     pub fn new(op: Op, input: TensorData) -> Self {
+        let mut args = Vec::new();
+        for (i, p) in op.spec().params.iter().enumerate() {
+            let value = match p.default {
+                _ if i == 0 => Some(Arg::Tensor(input.clone())),
+                Default::Required | Default::Absent => None,
+                Default::Int(v) => Some(Arg::Int(v)),
+                Default::Float(v) => Some(Arg::Float(v)),
+                Default::Str(v) => Some(Arg::Str(v.to_string())),
+            };
+            if let Some(v) = value {
+                args.push((p.name, v));
+            }
+        }
         Case {
             id: None,
             op,
-            input,
-            target: None,
-            weight: None,
-            ignore_index: -100,
-            reduction: Reduction::Mean,
-            label_smoothing: 0.0,
-            dim: None,
+            args,
             grad: false,
+            grad_wrt: None,
             grad_output: None,
         }
     }
 
-    /// Parses one line of a case file; the error says what is wrong, in words.
-    pub fn from_json(line: &str) -> Result<Case, String> {
-        let value: Value =
-            serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| "a case must be a JSON object".to_string())?;
-        Case::from_object(obj)
+    /// Sets parameter `name`, or removes it with `None`; an error when the op has no
+    /// such parameter or the value is of another kind.
+    pub fn set(&mut self, name: &str, value: Option<Arg>) -> Result<(), String> {
+        let op = self.op;
+        let param = op
+            .param(name)
+            .ok_or_else(|| format!("{op} has no parameter `{name}`"))?;
+        let fits = match (&value, param.kind) {
+            (None, _) => param.default != Default::Required,
+            (Some(Arg::Tensor(_)), Kind::Tensor)
+            | (Some(Arg::Int(_)), Kind::Int)
+            | (Some(Arg::Float(_)), Kind::Float) => true,
+            (Some(Arg::Str(s)), Kind::Choice(choices)) => choices.contains(&s.as_str()),
+            _ => false,
+        };
+        if !fits {
+            return Err(format!("`{name}` of {op} cannot be {value:?}"));
+        }
+        self.args.retain(|(n, _)| *n != param.name);
+        if let Some(value) = value {
+            let rank = |n: &str| op.spec().params.iter().position(|p| p.name == n);
+            let at = self
+                .args
+                .iter()
+                .position(|(n, _)| rank(n) > rank(param.name))
+                .unwrap_or(self.args.len());
+            self.args.insert(at, (param.name, value));
+        }
+        Ok(())
     }
 
-    fn from_object(obj: &Map<String, Value>) -> Result<Case, String> {
-        const FIELDS: [&str; 11] = [
-            "id",
-            "op",
-            "input",
-            "target",
-            "weight",
-            "ignore_index",
-            "reduction",
-            "label_smoothing",
-            "dim",
-            "grad",
-            "grad_output",
-        ];
-        if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(format!(
-                "unknown field `{unknown}`; fields are {}",
-                FIELDS.join(", ")
-            ));
+    /// Sets (or with `None` removes) the tensor parameter `name`, for building cases in
+    /// code.
+    ///
+    /// # Panics
+    /// When the op has no tensor parameter `name`.
+    pub fn set_tensor(&mut self, name: &str, tensor: Option<TensorData>) {
+        if let Err(e) = self.set(name, tensor.map(Arg::Tensor)) {
+            panic!("{e}");
         }
+    }
+
+    /// Sets the parameter `name`, for building cases in code.
+    ///
+    /// # Panics
+    /// When the op has no parameter `name` of the value's kind.
+    pub fn set_arg(&mut self, name: &str, value: impl Into<Arg>) {
+        if let Err(e) = self.set(name, Some(value.into())) {
+            panic!("{e}");
+        }
+    }
+
+    /// [`Case::set`] for building cases in code.
+    ///
+    /// # Panics
+    /// When the op has no parameter `name` of the value's kind.
+    pub fn with(mut self, name: &str, value: impl Into<Arg>) -> Self {
+        if let Err(e) = self.set(name, Some(value.into())) {
+            panic!("{e}");
+        }
+        self
+    }
+
+    /// The parameters present (given or defaulted), in PyTorch's order.
+    pub fn args(&self) -> impl Iterator<Item = (&'static str, &Arg)> {
+        self.args.iter().map(|(n, v)| (*n, v))
+    }
+
+    /// Parameter `name`'s value, if present.
+    pub fn arg(&self, name: &str) -> Option<&Arg> {
+        self.args.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The tensor parameter `name`, if present.
+    pub fn tensor(&self, name: &str) -> Option<&TensorData> {
+        match self.arg(name)? {
+            Arg::Tensor(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The tensor parameter `name`, mutably, if present.
+    pub fn tensor_mut(&mut self, name: &str) -> Option<&mut TensorData> {
+        self.args.iter_mut().find_map(|(n, v)| match v {
+            Arg::Tensor(t) if *n == name => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Every tensor parameter present, mutably.
+    pub fn tensors_mut(&mut self) -> impl Iterator<Item = (&'static str, &mut TensorData)> {
+        self.args.iter_mut().filter_map(|(n, v)| match v {
+            Arg::Tensor(t) => Some((*n, t)),
+            _ => None,
+        })
+    }
+
+    /// The integer parameter `name`, if present.
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.arg(name)? {
+            Arg::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The number parameter `name`, if present.
+    pub fn float(&self, name: &str) -> Option<f64> {
+        match self.arg(name)? {
+            Arg::Float(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The op's main input (its first parameter).
+    pub fn input(&self) -> &TensorData {
+        match self.args.first() {
+            Some((_, Arg::Tensor(t))) => t,
+            _ => unreachable!("a case's first parameter is its input tensor"),
+        }
+    }
+
+    /// The main input, mutably.
+    pub fn input_mut(&mut self) -> &mut TensorData {
+        match self.args.first_mut() {
+            Some((_, Arg::Tensor(t))) => t,
+            _ => unreachable!("a case's first parameter is its input tensor"),
+        }
+    }
+
+    /// `target`, when the op has one and the case gives it.
+    pub fn target(&self) -> Option<&TensorData> {
+        self.tensor("target")
+    }
+
+    /// `weight`, when given.
+    pub fn weight(&self) -> Option<&TensorData> {
+        self.tensor("weight")
+    }
+
+    /// `ignore_index` (PyTorch's default -100 where the op has none).
+    pub fn ignore_index(&self) -> i64 {
+        self.int("ignore_index").unwrap_or(-100)
+    }
+
+    /// `reduction` (`mean` where the op has none).
+    pub fn reduction(&self) -> Reduction {
+        match self.arg("reduction") {
+            Some(Arg::Str(s)) if s == "none" => Reduction::None,
+            Some(Arg::Str(s)) if s == "sum" => Reduction::Sum,
+            _ => Reduction::Mean,
+        }
+    }
+
+    /// `label_smoothing` (0 where the op has none).
+    pub fn label_smoothing(&self) -> f64 {
+        self.float("label_smoothing").unwrap_or(0.0)
+    }
+
+    /// `dim`, when the op has one.
+    pub fn dim(&self) -> Option<i64> {
+        self.int("dim")
+    }
+
+    /// The tensors to differentiate: `grad_wrt`, or the op's default; none without
+    /// `grad`.
+    pub fn grad_wrt(&self) -> Vec<&'static str> {
+        if !self.grad {
+            return Vec::new();
+        }
+        match &self.grad_wrt {
+            Some(names) => names.clone(),
+            None => self.op.spec().default_grad_wrt.to_vec(),
+        }
+    }
+
+    /// Parses one line of a case file; the error says what is wrong, in words, and
+    /// carries the case's `id` when it could be read.
+    pub fn from_json(line: &str) -> Result<Case, InvalidCase> {
+        let value: Value = serde_json::from_str(line).map_err(|e| InvalidCase {
+            id: None,
+            message: format!("not valid JSON: {e}"),
+        })?;
+        let obj = value.as_object().ok_or_else(|| InvalidCase {
+            id: None,
+            message: "a case must be a JSON object".to_string(),
+        })?;
         let id = match obj.get("id") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(other) => Some(other.to_string()),
         };
+        Case::from_object(obj, id.clone()).map_err(|message| InvalidCase { id, message })
+    }
+
+    fn from_object(obj: &Map<String, Value>, id: Option<String>) -> Result<Case, String> {
         let op_name = obj
             .get("op")
             .and_then(Value::as_str)
-            .ok_or("missing `op` (log_softmax, softmax, nll_loss or cross_entropy)")?;
-        let op = Op::parse(op_name).ok_or_else(|| {
-            format!(
-                "unknown op {op_name:?}; expected log_softmax, softmax, nll_loss or cross_entropy"
-            )
-        })?;
-        let input = TensorData::parse(obj.get("input").ok_or("missing `input`")?, "input")?;
-        let tensor = |name: &str| -> Result<Option<TensorData>, String> {
-            match obj.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(v) => TensorData::parse(v, name).map(Some),
+            .ok_or_else(|| format!("missing `op` (one of {})", Op::names()))?;
+        let op = match Op::named(op_name) {
+            Some(op) => op,
+            None if crate::ops::NOT_YET_BUILT.contains(&op_name) => {
+                return Err(format!(
+                    "op {op_name:?} is a loss of torch.nn.functional that lossparity does not \
+                     implement yet; built: {}",
+                    Op::names()
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "unknown op {op_name:?}; expected one of {}",
+                    Op::names()
+                ))
             }
         };
-        let target = tensor("target")?;
-        if op.is_loss() && target.is_none() {
-            return Err(format!("missing `target`, required by {op_name}"));
+        let spec = op.spec();
+        for key in obj.keys() {
+            if CASE_FIELDS.contains(&key.as_str()) || op.param(key).is_some() {
+                continue;
+            }
+            if key == "size_average" || key == "reduce" {
+                return Err(format!(
+                    "`{key}` is deprecated in PyTorch and not part of the case format; \
+                     write `reduction` (\"none\", \"mean\" or \"sum\") instead"
+                ));
+            }
+            let fields: Vec<&str> = ["id", "op"]
+                .into_iter()
+                .chain(spec.params.iter().map(|p| p.name))
+                .chain(["grad", "grad_wrt", "grad_output"])
+                .collect();
+            return Err(format!(
+                "unknown field `{key}`; the fields of {op} are {}",
+                fields.join(", ")
+            ));
         }
-        let ignore_index = match obj.get("ignore_index") {
-            None => -100,
-            Some(v) => v
-                .as_i64()
-                .ok_or_else(|| format!("`ignore_index` is {v}; it must be an integer"))?,
-        };
-        let reduction = match obj.get("reduction") {
-            None => Reduction::Mean,
-            Some(v) => match v.as_str() {
-                Some("none") => Reduction::None,
-                Some("mean") => Reduction::Mean,
-                Some("sum") => Reduction::Sum,
-                _ => {
-                    return Err(format!(
-                        "`reduction` is {v}; expected \"none\", \"mean\" or \"sum\""
-                    ))
+        let mut args = Vec::new();
+        for param in spec.params {
+            let value = match obj.get(param.name) {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(parse_arg(param, v)?),
+            };
+            let value = match (value, param.default) {
+                (Some(v), _) => v,
+                (None, Default::Required) => {
+                    return Err(format!("missing `{}`, required by {op}", param.name))
                 }
-            },
-        };
-        let label_smoothing = match obj.get("label_smoothing") {
-            None => 0.0,
-            Some(v) => parse_float(v)
-                .ok_or_else(|| format!("`label_smoothing` is {v}; it must be a number"))?,
-        };
-        let dim = match obj.get("dim") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_i64()
-                    .ok_or_else(|| format!("`dim` is {v}; it must be an integer"))?,
-            ),
-        };
-        if matches!(op, Op::LogSoftmax | Op::Softmax) && dim.is_none() {
-            return Err(format!("missing `dim`, required by {op_name}"));
+                (None, Default::Absent) => continue,
+                (None, Default::Int(v)) => Arg::Int(v),
+                (None, Default::Float(v)) => Arg::Float(v),
+                (None, Default::Str(v)) => Arg::Str(v.to_string()),
+            };
+            args.push((param.name, value));
         }
         let grad = match obj.get("grad") {
             None => false,
@@ -456,57 +604,152 @@ impl Case {
                 .as_bool()
                 .ok_or_else(|| format!("`grad` is {v}; it must be true or false"))?,
         };
-        Ok(Case {
+        let grad_output = match obj.get("grad_output") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(TensorData::parse(v, "grad_output")?),
+        };
+        let mut case = Case {
             id,
             op,
-            input,
-            target,
-            weight: tensor("weight")?,
-            ignore_index,
-            reduction,
-            label_smoothing,
-            dim,
+            args,
             grad,
-            grad_output: tensor("grad_output")?,
-        })
+            grad_wrt: None,
+            grad_output,
+        };
+        if let Some(v) = obj.get("grad_wrt") {
+            case.grad_wrt = Some(case.parse_grad_wrt(v)?);
+        }
+        Ok(case)
     }
 
-    /// The case as one line of JSON.
+    fn parse_grad_wrt(&self, value: &Value) -> Result<Vec<&'static str>, String> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| format!("`grad_wrt` is {value}; it must be a list of tensor names"))?;
+        if !self.grad {
+            return Err(
+                "`grad_wrt` names tensors to differentiate, which needs `\"grad\": true`".into(),
+            );
+        }
+        if items.is_empty() {
+            return Err("`grad_wrt` is empty; name at least one tensor".into());
+        }
+        let mut names: Vec<&'static str> = Vec::new();
+        for item in items {
+            let name = item
+                .as_str()
+                .ok_or_else(|| format!("`grad_wrt` holds {item}; its items are tensor names"))?;
+            let param = self
+                .op
+                .param(name)
+                .filter(|p| p.kind == Kind::Tensor)
+                .ok_or_else(|| {
+                    format!(
+                        "`grad_wrt` names `{name}`, which is not a tensor parameter of {}",
+                        self.op
+                    )
+                })?;
+            let tensor = self.tensor(name).ok_or_else(|| {
+                format!("`grad_wrt` names `{name}`, which the case does not give")
+            })?;
+            if !tensor.dtype.is_float() {
+                return Err(format!(
+                    "`grad_wrt` names `{name}`, a {} tensor; only floating-point tensors have \
+                     gradients",
+                    tensor.dtype.name()
+                ));
+            }
+            if names.contains(&param.name) {
+                return Err(format!("`grad_wrt` names `{name}` twice"));
+            }
+            names.push(param.name);
+        }
+        Ok(names)
+    }
+
+    /// The case as one line of JSON: its parameters in PyTorch's order, every one
+    /// with a default written out.
     pub fn to_json(&self) -> String {
         let mut out = String::from("{");
         if let Some(id) = &self.id {
             let _ = write!(out, "\"id\":{},", Value::String(id.clone()));
         }
-        let _ = write!(out, "\"op\":\"{}\",\"input\":", self.op.name());
-        self.input.write_json(&mut out);
-        for (name, t) in [("target", &self.target), ("weight", &self.weight)] {
-            if let Some(t) = t {
-                let _ = write!(out, ",\"{name}\":");
-                t.write_json(&mut out);
+        let _ = write!(out, "\"op\":\"{}\"", self.op.name());
+        for (name, value) in &self.args {
+            let _ = write!(out, ",\"{name}\":");
+            match value {
+                Arg::Tensor(t) => t.write_json(&mut out),
+                Arg::Int(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                Arg::Float(v) => write_float(&mut out, DType::Float64, *v),
+                Arg::Str(s) => {
+                    let _ = write!(out, "{}", Value::String(s.clone()));
+                }
             }
         }
-        if self.op.is_loss() {
-            let _ = write!(
-                out,
-                ",\"ignore_index\":{},\"reduction\":\"{}\"",
-                self.ignore_index,
-                self.reduction.as_str()
-            );
-        }
-        if self.op == Op::CrossEntropy {
-            out.push_str(",\"label_smoothing\":");
-            write_float(&mut out, DType::Float64, self.label_smoothing);
-        }
-        if let Some(dim) = self.dim {
-            let _ = write!(out, ",\"dim\":{dim}");
-        }
         let _ = write!(out, ",\"grad\":{}", self.grad);
+        if let Some(names) = &self.grad_wrt {
+            let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+            let _ = write!(out, ",\"grad_wrt\":[{}]", quoted.join(","));
+        }
         if let Some(g) = &self.grad_output {
             out.push_str(",\"grad_output\":");
             g.write_json(&mut out);
         }
         out.push('}');
         out
+    }
+}
+
+fn parse_arg(param: &Param, v: &Value) -> Result<Arg, String> {
+    let name = param.name;
+    Ok(match param.kind {
+        Kind::Tensor => Arg::Tensor(TensorData::parse(v, name)?),
+        Kind::Int => Arg::Int(
+            v.as_i64()
+                .ok_or_else(|| format!("`{name}` is {v}; it must be an integer"))?,
+        ),
+        Kind::Float => Arg::Float(
+            parse_float(v).ok_or_else(|| format!("`{name}` is {v}; it must be a number"))?,
+        ),
+        Kind::Choice(choices) => match v.as_str() {
+            Some(s) if choices.contains(&s) => Arg::Str(s.to_string()),
+            _ => {
+                let quoted: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+                let list = match quoted.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} or {last}", rest.join(", "))
+                    }
+                    _ => quoted.join(""),
+                };
+                return Err(format!("`{name}` is {v}; expected {list}"));
+            }
+        },
+    })
+}
+
+impl From<TensorData> for Arg {
+    fn from(t: TensorData) -> Arg {
+        Arg::Tensor(t)
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(v)
+    }
+}
+
+impl From<f64> for Arg {
+    fn from(v: f64) -> Arg {
+        Arg::Float(v)
+    }
+}
+
+impl From<Reduction> for Arg {
+    fn from(r: Reduction) -> Arg {
+        Arg::Str(r.as_str().to_string())
     }
 }
 
@@ -517,13 +760,54 @@ impl std::fmt::Debug for Case {
     }
 }
 
-/// A rejected call, as PyTorch reports it.
+/// A line that is not a valid case: what is wrong, and the case's `id` when the line
+/// had a readable one.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidCase {
+    /// The line's `id`, when it could be read.
+    pub id: Option<String>,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl std::fmt::Display for InvalidCase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl InvalidCase {
+    /// The outcome of the line: an `InvalidCase` error carrying the id. `context`
+    /// (such as `line 4`) leads the message.
+    pub fn outcome(&self, context: &str) -> Outcome {
+        Outcome {
+            id: self.id.clone(),
+            result: Err(CaseError::invalid_case(format!(
+                "{context}: {}",
+                self.message
+            ))),
+        }
+    }
+}
+
+/// A rejected call, as PyTorch reports it, with the Rust side's hint when it has one.
+///
+/// Two errors are equal when their kind and message are: the hint is an explanation,
+/// not part of the outcome (it is not written to JSON).
+#[derive(Debug, Clone, Eq)]
 pub struct CaseError {
     /// Python exception class, or `InvalidCase` for a line that is not a valid case.
     pub kind: String,
     /// First line of the message.
     pub message: String,
+    /// What probably went wrong, in plain words; empty when unknown.
+    pub hint: String,
+}
+
+impl PartialEq for CaseError {
+    fn eq(&self, other: &CaseError) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
 }
 
 impl CaseError {
@@ -532,7 +816,14 @@ impl CaseError {
         CaseError {
             kind: kind.into(),
             message: message.into(),
+            hint: String::new(),
         }
+    }
+
+    /// The same error with a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = hint.into();
+        self
     }
 
     /// The outcome error of a line that is not a valid case.
@@ -564,18 +855,44 @@ pub struct Outcome {
     pub result: Result<Computed, CaseError>,
 }
 
-/// A successful forward, and the gradient when asked for.
+/// A successful forward, and the gradients when asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Computed {
     /// The op's output.
     pub output: TensorData,
-    /// The gradient with respect to the input, or the backward's error; `None` when
-    /// the case did not ask for it.
-    pub grad_input: Option<Result<TensorData, CaseError>>,
+    /// The gradient with respect to each tensor of the case's `grad_wrt`, in its
+    /// order, or the backward's error; `None` when the case did not ask for them.
+    pub grads: Option<Result<Vec<Grad>, CaseError>>,
+}
+
+/// The gradient with respect to one tensor of a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grad {
+    /// The tensor's parameter name (`input`, `target`, ...).
+    pub wrt: &'static str,
+    /// The gradient, of that tensor's shape.
+    pub tensor: TensorData,
+}
+
+impl Grad {
+    /// The outcome's field name: `grad_input`, `grad_target`, ...
+    pub fn field(&self) -> String {
+        format!("grad_{}", self.wrt)
+    }
+}
+
+impl Computed {
+    /// The gradient with respect to `wrt`, when computed.
+    pub fn grad(&self, wrt: &str) -> Option<&TensorData> {
+        match &self.grads {
+            Some(Ok(grads)) => grads.iter().find(|g| g.wrt == wrt).map(|g| &g.tensor),
+            _ => None,
+        }
+    }
 }
 
 impl Outcome {
-    /// The outcome as one line of JSON, in the format of `shared/CASES.md`.
+    /// The outcome as one line of JSON, in the format of `docs/case-format.md`.
     pub fn to_json(&self) -> String {
         let mut out = String::from("{");
         if let Some(id) = &self.id {
@@ -589,11 +906,13 @@ impl Outcome {
             Ok(c) => {
                 out.push_str("\"output\":");
                 c.output.write_json(&mut out);
-                match &c.grad_input {
+                match &c.grads {
                     None => {}
-                    Some(Ok(g)) => {
-                        out.push_str(",\"grad_input\":");
-                        g.write_json(&mut out);
+                    Some(Ok(grads)) => {
+                        for g in grads {
+                            let _ = write!(out, ",\"{}\":", g.field());
+                            g.tensor.write_json(&mut out);
+                        }
                     }
                     Some(Err(e)) => {
                         out.push_str(",\"grad_error\":");

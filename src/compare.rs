@@ -74,14 +74,14 @@ pub enum Divergence {
     /// Both raised, with a different kind or message.
     Error {
         /// libtorch's error.
-        torch: CaseError,
+        torch: Box<CaseError>,
         /// The Rust error.
-        rust: CaseError,
+        rust: Box<CaseError>,
     },
-    /// One side raised, the other computed (`part` is `output` or `grad_input`).
+    /// One side raised, the other computed (`part` is `output`, `grad` or a `grad_<name>`).
     OneSided {
         /// Which part of the outcome.
-        part: &'static str,
+        part: String,
         /// The side that raised.
         raised: Side,
         /// Its error.
@@ -90,7 +90,7 @@ pub enum Divergence {
     /// Different dtypes.
     Dtype {
         /// Which part of the outcome.
-        part: &'static str,
+        part: String,
         /// libtorch's dtype.
         torch: DType,
         /// The Rust dtype.
@@ -99,7 +99,7 @@ pub enum Divergence {
     /// Different shapes.
     Shape {
         /// Which part of the outcome.
-        part: &'static str,
+        part: String,
         /// libtorch's shape.
         torch: Vec<usize>,
         /// The Rust shape.
@@ -108,7 +108,7 @@ pub enum Divergence {
     /// A value out of tolerance, or a NaN/Inf where the other side has something else.
     Value {
         /// Which part of the outcome.
-        part: &'static str,
+        part: String,
         /// Flat index of the worst element.
         index: usize,
         /// libtorch's value.
@@ -194,12 +194,12 @@ pub fn compare(torch: &Outcome, rust: &Outcome, mode: Mode) -> Result<(), Diverg
     match (&torch.result, &rust.result) {
         (Err(t), Err(r)) => errors(t, r),
         (Err(t), Ok(_)) => Err(Divergence::OneSided {
-            part: "output",
+            part: "output".into(),
             raised: Side::Torch,
             error: t.clone(),
         }),
         (Ok(_), Err(r)) => Err(Divergence::OneSided {
-            part: "output",
+            part: "output".into(),
             raised: Side::Rust,
             error: r.clone(),
         }),
@@ -212,53 +212,67 @@ fn errors(torch: &CaseError, rust: &CaseError) -> Result<(), Divergence> {
         Ok(())
     } else {
         Err(Divergence::Error {
-            torch: torch.clone(),
-            rust: rust.clone(),
+            torch: Box::new(torch.clone()),
+            rust: Box::new(rust.clone()),
         })
     }
 }
 
 fn computed(torch: &Computed, rust: &Computed, mode: Mode) -> Result<(), Divergence> {
     tensors("output", &torch.output, &rust.output, mode)?;
-    match (&torch.grad_input, &rust.grad_input) {
+    let missing = |part: String| Divergence::OneSided {
+        part,
+        raised: Side::Rust,
+        error: CaseError::new("Missing", "one side computed no gradient"),
+    };
+    match (&torch.grads, &rust.grads) {
         (None, None) => Ok(()),
         (Some(Err(t)), Some(Err(r))) => errors(t, r),
-        (Some(Ok(t)), Some(Ok(r))) => tensors("grad_input", t, r, mode),
+        (Some(Ok(t)), Some(Ok(r))) => {
+            for (tg, rg) in t.iter().zip(r) {
+                if tg.wrt != rg.wrt {
+                    return Err(missing(tg.field()));
+                }
+                tensors(&tg.field(), &tg.tensor, &rg.tensor, mode)?;
+            }
+            match (t.get(r.len()), r.get(t.len())) {
+                (Some(g), _) | (_, Some(g)) => Err(missing(g.field())),
+                _ => Ok(()),
+            }
+        }
         (Some(Err(t)), _) => Err(Divergence::OneSided {
-            part: "grad_input",
+            part: "grad".into(),
             raised: Side::Torch,
             error: t.clone(),
         }),
         (_, Some(Err(r))) => Err(Divergence::OneSided {
-            part: "grad_input",
+            part: "grad".into(),
             raised: Side::Rust,
             error: r.clone(),
         }),
-        (Some(Ok(_)), None) | (None, Some(Ok(_))) => Err(Divergence::OneSided {
-            part: "grad_input",
-            raised: Side::Rust,
-            error: CaseError::new("Missing", "one side computed no gradient"),
-        }),
+        (Some(Ok(g)), None) | (None, Some(Ok(g))) => Err(missing(
+            g.first().map_or_else(|| "grad".to_string(), |g| g.field()),
+        )),
     }
 }
 
 /// Compares two tensors under the policy; the worst element is reported.
 pub fn tensors(
-    part: &'static str,
+    part: &str,
     torch: &TensorData,
     rust: &TensorData,
     mode: Mode,
 ) -> Result<(), Divergence> {
     if torch.dtype != rust.dtype {
         return Err(Divergence::Dtype {
-            part,
+            part: part.into(),
             torch: torch.dtype,
             rust: rust.dtype,
         });
     }
     if torch.shape != rust.shape {
         return Err(Divergence::Shape {
-            part,
+            part: part.into(),
             torch: torch.shape.clone(),
             rust: rust.shape.clone(),
         });
@@ -268,7 +282,7 @@ pub fn tensors(
         (Values::Int(t), Values::Int(r)) if t == r => return Ok(()),
         _ => {
             return Err(Divergence::Shape {
-                part,
+                part: part.into(),
                 torch: torch.shape.clone(),
                 rust: rust.shape.clone(),
             })
@@ -305,7 +319,7 @@ pub fn tensors(
     match worst {
         None => Ok(()),
         Some((index, _)) => Err(Divergence::Value {
-            part,
+            part: part.into(),
             index,
             torch: t[index],
             rust: r[index],

@@ -46,10 +46,7 @@ fn rounding_order(case: &Case, d: &Divergence) -> bool {
     let Some(exact) = reference::evaluate(case) else {
         return false;
     };
-    let Some(part) = (match *part {
-        "output" => Some(&exact.output),
-        _ => exact.grad_input.as_ref(),
-    }) else {
+    let Some(part) = exact.part(part) else {
         return false;
     };
     if *index >= part.values.len() || !torch.is_finite() || !rust.is_finite() {

@@ -1,11 +1,14 @@
 //! # lossparity
 //!
-//! PyTorch's classification losses in pure Rust, checked against libtorch.
+//! PyTorch's classification losses in pure Rust (the crate `lossparity-losses`),
+//! checked against libtorch.
 //!
 //! - [`losses`]: `log_softmax`, `softmax`, `nll_loss`, `cross_entropy`, forward and
 //!   backward, on `ndarray`, with PyTorch 2.13's semantics and error messages, plus a
 //!   plain-words hint for every error. Pure Rust: no torch, no serde, no I/O.
-//! - [`case`]: one call written down completely (`shared/CASES.md`), JSON Lines.
+//! - [`ops`]: the op registry, every op described once (parameters, gradients,
+//!   comparison, how each side computes it).
+//! - [`case`]: one call written down completely (`docs/case-format.md`), JSON Lines.
 //! - [`backend`]: the Rust losses and libtorch (feature `torch`) behind one trait.
 //! - [`compare`]: the tolerance policy and the verdict on two outcomes.
 //! - [`explain`]: what PyTorch will do with a case, and what is probably wrong with it.
@@ -21,6 +24,7 @@ pub mod case;
 pub mod compare;
 pub mod explain;
 pub mod known;
+pub mod ops;
 /// The losses themselves: the crate `lossparity-losses`, re-exported.
 pub use lossparity_losses as losses;
 pub mod reference;

@@ -315,14 +315,30 @@ impl ReferenceTensor {
     }
 }
 
-/// The exact result of a case: output and, when the case asks for it and its
-/// `grad_output` fits, the gradient with respect to the input.
+/// The exact result of a case: output and, when the case asks for them and its
+/// `grad_output` fits, the gradients it can compute (those with respect to the
+/// input, and more where the op's reference knows them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reference {
     /// The op's output.
     pub output: ReferenceTensor,
-    /// The gradient with respect to the input.
-    pub grad_input: Option<ReferenceTensor>,
+    /// Gradients by parameter name (`input`, ...).
+    pub grads: Vec<(&'static str, ReferenceTensor)>,
+}
+
+impl Reference {
+    /// The gradient with respect to `wrt`, when computed.
+    pub fn grad(&self, wrt: &str) -> Option<&ReferenceTensor> {
+        self.grads.iter().find(|(n, _)| *n == wrt).map(|(_, t)| t)
+    }
+
+    /// An outcome part by its name: `output`, or `grad_<name>`.
+    pub fn part(&self, part: &str) -> Option<&ReferenceTensor> {
+        match part {
+            "output" => Some(&self.output),
+            _ => self.grad(part.strip_prefix("grad_")?),
+        }
+    }
 }
 
 /// Computes a case in double-double arithmetic from its values as written (a float32
@@ -332,19 +348,14 @@ pub struct Reference {
 /// use lossparity::case::{Case, DType, Op, TensorData};
 /// use lossparity::reference::evaluate;
 ///
-/// let mut case = Case::new(Op::LogSoftmax, TensorData::float(DType::Float64, vec![2], vec![0.0, -40.0]));
-/// case.dim = Some(0);
+/// let mut case = Case::new(Op::LOG_SOFTMAX, TensorData::float(DType::Float64, vec![2], vec![0.0, -40.0]));
+/// case.set_arg("dim", 0);
 /// let exact = evaluate(&case).unwrap();
 /// // -log(1 + e^-40), which f64 arithmetic rounds to -0.0.
 /// assert_eq!(exact.output.values[0], -4.248354255291589e-18);
 /// ```
 pub fn evaluate(case: &Case) -> Option<Reference> {
-    let input = dd_values(&case.input)?;
-    match case.op {
-        Op::LogSoftmax | Op::Softmax => softmax_op(case, &input),
-        Op::NllLoss => nll_op(case, &input),
-        Op::CrossEntropy => cross_entropy_op(case, &input),
-    }
+    (case.op.spec().reference)(case)
 }
 
 fn dd_values(t: &TensorData) -> Option<Vec<Dd>> {
@@ -435,15 +446,21 @@ fn log_softmax_backward(g: &[Dd], p: &[Dd], lanes: Lanes) -> Vec<Dd> {
     out
 }
 
-fn softmax_op(case: &Case, x: &[Dd]) -> Option<Reference> {
-    let shape = &case.input.shape;
-    let axis = wrap_dim_checked(case.dim?, shape.len()).ok()?;
+/// The reference of a case of this op (its registry entry names it).
+pub(crate) fn softmax_op(case: &Case) -> Option<Reference> {
+    let x = &dd_values(case.input())?;
+    let shape = &case.input().shape;
+    let axis = wrap_dim_checked(case.dim()?, shape.len()).ok()?;
     let lanes = Lanes::new(shape, axis);
     let (logp, p) = log_softmax_lanes(x, lanes);
-    let output = if case.op == Op::LogSoftmax { &logp } else { &p };
+    let output = if case.op == Op::LOG_SOFTMAX {
+        &logp
+    } else {
+        &p
+    };
     let grad_input = if case.grad {
         grad_output(case, shape).map(|g| {
-            let grad = if case.op == Op::LogSoftmax {
+            let grad = if case.op == Op::LOG_SOFTMAX {
                 log_softmax_backward(&g, &p, lanes)
             } else {
                 let mut out = vec![Dd::ZERO; g.len()];
@@ -462,7 +479,7 @@ fn softmax_op(case: &Case, x: &[Dd]) -> Option<Reference> {
     };
     Some(Reference {
         output: ReferenceTensor::of(shape.clone(), output),
-        grad_input,
+        grads: grad_input.map(|g| vec![("input", g)]).unwrap_or_default(),
     })
 }
 
@@ -512,18 +529,18 @@ impl IndexLayout {
 
 /// Class-index targets, each checked against the class count (ignored ones excepted).
 fn index_targets(case: &Case, layout: &IndexLayout) -> Option<Vec<i64>> {
-    let Values::Int(targets) = &case.target.as_ref()?.values else {
+    let Values::Int(targets) = &case.target()?.values else {
         return None;
     };
     let valid = targets.len() == layout.positions()
         && targets
             .iter()
-            .all(|&t| t == case.ignore_index || (0..layout.classes as i64).contains(&t));
+            .all(|&t| t == case.ignore_index() || (0..layout.classes as i64).contains(&t));
     valid.then(|| targets.clone())
 }
 
 fn weights(case: &Case, classes: usize) -> Option<Vec<Dd>> {
-    match &case.weight {
+    match case.weight() {
         None => Some(vec![Dd::ONE; classes]),
         Some(w) => dd_values(w).filter(|w| w.len() == classes),
     }
@@ -598,21 +615,23 @@ fn nll_backward(
     grad
 }
 
-fn nll_op(case: &Case, x: &[Dd]) -> Option<Reference> {
-    let target = case.target.as_ref()?;
+/// The reference of a case of this op (its registry entry names it).
+pub(crate) fn nll_op(case: &Case) -> Option<Reference> {
+    let x = &dd_values(case.input())?;
+    let target = case.target()?;
     check_nll_loss_shapes(
-        &case.input.shape,
+        &case.input().shape,
         &target.shape,
         target.dtype.torch_name(),
-        case.weight.as_ref().map(|w| w.shape.as_slice()),
+        case.weight().map(|w| w.shape.as_slice()),
     )
     .ok()?;
-    let layout = IndexLayout::new(&case.input.shape);
+    let layout = IndexLayout::new(&case.input().shape);
     let targets = index_targets(case, &layout)?;
     let w = weights(case, layout.classes)?;
-    let nll = nll_terms(x, &layout, &targets, &w, case.ignore_index);
-    let out_shape = layout.output_shape(case.reduction);
-    let output = reduce(&nll.terms, case.reduction, nll.total_weight);
+    let nll = nll_terms(x, &layout, &targets, &w, case.ignore_index());
+    let out_shape = layout.output_shape(case.reduction());
+    let output = reduce(&nll.terms, case.reduction(), nll.total_weight);
     let grad_input = if case.grad {
         grad_output(case, &out_shape).map(|g| {
             let grad = nll_backward(
@@ -620,32 +639,34 @@ fn nll_op(case: &Case, x: &[Dd]) -> Option<Reference> {
                 &layout,
                 &targets,
                 &w,
-                case.ignore_index,
-                case.reduction,
+                case.ignore_index(),
+                case.reduction(),
                 nll.total_weight,
             );
-            ReferenceTensor::of(case.input.shape.clone(), &grad)
+            ReferenceTensor::of(case.input().shape.clone(), &grad)
         })
     } else {
         None
     };
     Some(Reference {
         output: ReferenceTensor::of(out_shape, &output),
-        grad_input,
+        grads: grad_input.map(|g| vec![("input", g)]).unwrap_or_default(),
     })
 }
 
-fn cross_entropy_op(case: &Case, x: &[Dd]) -> Option<Reference> {
-    let target = case.target.as_ref()?;
-    let shape = &case.input.shape;
+/// The reference of a case of this op (its registry entry names it).
+pub(crate) fn cross_entropy_op(case: &Case) -> Option<Reference> {
+    let x = &dd_values(case.input())?;
+    let target = case.target()?;
+    let shape = &case.input().shape;
     check_cross_entropy_shapes(
         shape,
         &target.shape,
         target.dtype.torch_name(),
         target.dtype.is_float(),
-        case.weight.as_ref().map(|w| w.shape.as_slice()),
-        case.ignore_index,
-        case.label_smoothing,
+        case.weight().map(|w| w.shape.as_slice()),
+        case.ignore_index(),
+        case.label_smoothing(),
     )
     .ok()?;
     let class_dim = usize::from(shape.len() > 1);
@@ -653,7 +674,7 @@ fn cross_entropy_op(case: &Case, x: &[Dd]) -> Option<Reference> {
     let (logp, p) = log_softmax_lanes(x, lanes);
     let classes = shape[class_dim];
     let w = weights(case, classes)?;
-    let ls = case.label_smoothing.max(0.0);
+    let ls = case.label_smoothing().max(0.0);
     let (output, out_shape, grad_logp): LossParts = if target.shape == *shape {
         probability_loss(case, &logp, lanes, &w, ls)?
     } else {
@@ -669,7 +690,7 @@ fn cross_entropy_op(case: &Case, x: &[Dd]) -> Option<Reference> {
     };
     Some(Reference {
         output: ReferenceTensor::of(out_shape, &output),
-        grad_input,
+        grads: grad_input.map(|g| vec![("input", g)]).unwrap_or_default(),
     })
 }
 
@@ -685,7 +706,7 @@ fn probability_loss<'a>(
     w: &'a [Dd],
     ls: f64,
 ) -> Option<LossParts<'a>> {
-    let t = dd_values(case.target.as_ref()?)?;
+    let t = dd_values(case.target()?)?;
     let classes = lanes.len;
     let soft: Vec<Dd> = if ls > 0.0 {
         let keep = Dd::ONE - ls;
@@ -699,9 +720,9 @@ fn probability_loss<'a>(
         terms.push(-sum((0..classes).map(|k| logp[at(k)] * soft[at(k)] * w[k])));
     });
     let positions = terms.len();
-    let mut out_shape = case.input.shape.clone();
+    let mut out_shape = case.input().shape.clone();
     out_shape.remove(usize::from(out_shape.len() > 1));
-    let reduction = case.reduction;
+    let reduction = case.reduction();
     let output = match reduction {
         Reduction::Mean if logp.is_empty() => vec![Dd::new(f64::NAN)],
         _ => reduce(&terms, reduction, Dd::new(positions as f64)),
@@ -730,10 +751,10 @@ fn probability_loss<'a>(
 /// smooth`, `smooth = -sum_c w_c logp_c` at counted positions; the smoothing term's
 /// mean divides by the summed target weights, like the `nll_loss` part.
 fn index_loss<'a>(case: &Case, logp: &[Dd], w: &'a [Dd], ls: f64) -> Option<LossParts<'a>> {
-    let layout = IndexLayout::new(&case.input.shape);
+    let layout = IndexLayout::new(&case.input().shape);
     let targets = index_targets(case, &layout)?;
-    let ignore = case.ignore_index;
-    let reduction = case.reduction;
+    let ignore = case.ignore_index();
+    let reduction = case.reduction();
     let nll = nll_terms(logp, &layout, &targets, w, ignore);
     let out_shape = layout.output_shape(reduction);
     let total_weight = nll.total_weight;
@@ -788,34 +809,35 @@ fn index_loss<'a>(case: &Case, logp: &[Dd], w: &'a [Dd], ls: f64) -> Option<Loss
 
 /// The case with every float32 tensor widened to float64 (values unchanged).
 fn widened(case: &Case) -> Case {
-    let widen = |t: &TensorData| {
-        let mut t = t.clone();
+    let widen = |t: &mut TensorData| {
         if t.dtype == DType::Float32 {
             t.dtype = DType::Float64;
         }
-        t
     };
     let mut wide = case.clone();
-    wide.input = widen(&case.input);
-    wide.target = case.target.as_ref().map(widen);
-    wide.weight = case.weight.as_ref().map(widen);
-    wide.grad_output = case.grad_output.as_ref().map(widen);
+    wide.tensors_mut().for_each(|(_, t)| widen(t));
+    if let Some(g) = wide.grad_output.as_mut() {
+        widen(g);
+    }
     wide
 }
 
 /// The higher-precision result of a case whose sides both computed values: the Rust
 /// losses in f64 for a float32 case, double-double arithmetic for a float64 case.
 pub fn higher_precision(case: &Case) -> Option<Reference> {
-    match case.input.dtype {
+    match case.input().dtype {
         DType::Float32 => {
             let Ok(c) = RustBackend::default().evaluate(&widened(case)).result else {
                 return None;
             };
             Some(Reference {
                 output: ReferenceTensor::from_f64(&c.output)?,
-                grad_input: match c.grad_input {
-                    Some(Ok(g)) => Some(ReferenceTensor::from_f64(&g)?),
-                    _ => None,
+                grads: match &c.grads {
+                    Some(Ok(grads)) => grads
+                        .iter()
+                        .map(|g| Some((g.wrt, ReferenceTensor::from_f64(&g.tensor)?)))
+                        .collect::<Option<Vec<_>>>()?,
+                    _ => Vec::new(),
                 },
             })
         }
@@ -867,11 +889,17 @@ mod tests {
     #[test]
     fn nll_mean_divides_by_the_summed_target_weights() {
         let mut case = Case::new(
-            Op::NllLoss,
+            Op::NLL_LOSS,
             TensorData::float(DType::Float64, vec![2, 2], vec![-1.0, -2.0, -3.0, -4.0]),
         );
-        case.target = Some(TensorData::int(DType::Int64, vec![2], vec![1, 0]));
-        case.weight = Some(TensorData::float(DType::Float64, vec![2], vec![1.0, 3.0]));
+        case.set_tensor(
+            "target",
+            Some(TensorData::int(DType::Int64, vec![2], vec![1, 0])),
+        );
+        case.set_tensor(
+            "weight",
+            Some(TensorData::float(DType::Float64, vec![2], vec![1.0, 3.0])),
+        );
         let r = evaluate(&case).unwrap();
         // (3 * 2 + 1 * 3) / (3 + 1)
         assert_eq!(r.output.values, vec![2.25]);

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::case::{Case, DType, Op, TensorData, Values};
+use crate::case::{Arg, Case, DType, TensorData, Values};
+use crate::ops::{Default, Kind};
 
 fn torch_dtype(dtype: DType) -> &'static str {
     match dtype {
@@ -44,46 +45,50 @@ pub fn python_tensor(t: &TensorData) -> String {
     )
 }
 
+/// The Python variable holding a case's tensor parameter: `x` for the input, else the
+/// parameter's name.
+pub fn python_variable(param: &str) -> &str {
+    if param == "input" {
+        "x"
+    } else {
+        param
+    }
+}
+
 /// A Python script that runs the case through PyTorch and prints the output and, when
-/// the case asks for it, the gradient.
+/// the case asks for them, the gradients.
 pub fn python_repro(case: &Case) -> String {
     let mut s = String::new();
     s.push_str(
         "import torch\nimport torch.nn.functional as F\n\nnan, inf = float('nan'), float('inf')\n",
     );
-    let _ = writeln!(s, "x = {}", python_tensor(&case.input));
-    if case.grad {
-        s.push_str("x.requires_grad_()\n");
-    }
-    let call = match case.op {
-        Op::LogSoftmax | Op::Softmax => {
-            format!("F.{}(x, dim={})", case.op.name(), case.dim.unwrap_or(0))
-        }
-        Op::NllLoss | Op::CrossEntropy => {
-            if let Some(t) = &case.target {
-                let _ = writeln!(s, "target = {}", python_tensor(t));
-            }
-            let weight = match &case.weight {
-                Some(w) => {
-                    let _ = writeln!(s, "weight = {}", python_tensor(w));
-                    "weight"
+    let wrt = case.grad_wrt();
+    let mut args = Vec::new();
+    for param in case.op.spec().params {
+        let name = param.name;
+        let value = match case.arg(name) {
+            None => "None".to_string(),
+            Some(Arg::Tensor(t)) => {
+                let var = python_variable(name);
+                let _ = writeln!(s, "{var} = {}", python_tensor(t));
+                if wrt.contains(&name) {
+                    let _ = writeln!(s, "{var}.requires_grad_()");
                 }
-                None => "None",
-            };
-            let smoothing = if case.op == Op::CrossEntropy {
-                format!(", label_smoothing={:?}", case.label_smoothing)
+                var.to_string()
+            }
+            Some(Arg::Int(v)) => v.to_string(),
+            Some(Arg::Float(v)) => python_float(DType::Float64, *v),
+            Some(Arg::Str(v)) => format!("'{v}'"),
+        };
+        args.push(
+            if param.default == Default::Required && param.kind == Kind::Tensor {
+                value
             } else {
-                String::new()
-            };
-            format!(
-                "F.{}(x, target, weight={weight}, ignore_index={}, reduction='{}'{smoothing})",
-                case.op.name(),
-                case.ignore_index,
-                case.reduction.as_str()
-            )
-        }
-    };
-    let _ = writeln!(s, "out = {call}");
+                format!("{name}={value}")
+            },
+        );
+    }
+    let _ = writeln!(s, "out = F.{}({})", case.op.name(), args.join(", "));
     s.push_str("torch.set_printoptions(precision=17)\nprint('output:', out)\n");
     if case.grad {
         match &case.grad_output {
@@ -92,7 +97,10 @@ pub fn python_repro(case: &Case) -> String {
             }
             None => s.push_str("grad_output = torch.ones_like(out)\n"),
         }
-        s.push_str("(out * grad_output).sum().backward()\nprint('grad_input:', x.grad)\n");
+        s.push_str("(out * grad_output).sum().backward()\n");
+        for name in wrt {
+            let _ = writeln!(s, "print('grad_{name}:', {}.grad)", python_variable(name));
+        }
     }
     s
 }

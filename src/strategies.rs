@@ -226,10 +226,10 @@ fn reshape_target(t: &TensorData, shape: Vec<usize>) -> TensorData {
 }
 
 fn malform(mut case: Case, how: Malformation) -> Case {
-    let Some(target) = case.target.clone() else {
+    let Some(target) = case.target().cloned() else {
         return case;
     };
-    let classes = classes_of(&case.input.shape);
+    let classes = classes_of(&case.input().shape);
     match how {
         Malformation::None => {}
         Malformation::FloatTarget => {
@@ -237,17 +237,24 @@ fn malform(mut case: Case, how: Malformation) -> Case {
                 Values::Int(v) => v.iter().map(|&x| x as f64).collect(),
                 Values::Float(v) => v.clone(),
             };
-            case.target = Some(float_tensor(case.input.dtype, target.shape.clone(), values));
+            case.set_tensor(
+                "target",
+                Some(float_tensor(
+                    case.input().dtype,
+                    target.shape.clone(),
+                    values,
+                )),
+            );
         }
         Malformation::TargetDropDim => {
             let mut s = target.shape.clone();
             s.pop();
-            case.target = Some(reshape_target(&target, s));
+            case.set_tensor("target", Some(reshape_target(&target, s)));
         }
         Malformation::TargetExtraDim => {
             let mut s = target.shape.clone();
             s.push(classes.max(1));
-            case.target = Some(reshape_target(&target, s));
+            case.set_tensor("target", Some(reshape_target(&target, s)));
         }
         Malformation::TargetBatch => {
             let mut s = target.shape.clone();
@@ -255,30 +262,39 @@ fn malform(mut case: Case, how: Malformation) -> Case {
                 Some(first) => *first += 1,
                 None => s.push(3),
             }
-            case.target = Some(reshape_target(&target, s));
+            case.set_tensor("target", Some(reshape_target(&target, s)));
         }
         Malformation::TargetSize => {
             let mut s = target.shape.clone();
             if let Some(last) = s.last_mut() {
                 *last += 1;
             }
-            case.target = Some(reshape_target(&target, s));
+            case.set_tensor("target", Some(reshape_target(&target, s)));
         }
         Malformation::WeightLength => {
             let n = classes + 1;
-            case.weight = Some(float_tensor(case.input.dtype, vec![n], vec![1.0; n]));
+            case.set_tensor(
+                "weight",
+                Some(float_tensor(case.input().dtype, vec![n], vec![1.0; n])),
+            );
         }
         Malformation::WeightDtype => {
-            let other = if case.input.dtype == DType::Float32 {
+            let other = if case.input().dtype == DType::Float32 {
                 DType::Float64
             } else {
                 DType::Float32
             };
-            case.weight = Some(float_tensor(other, vec![classes], vec![0.5; classes]));
+            case.set_tensor(
+                "weight",
+                Some(float_tensor(other, vec![classes], vec![0.5; classes])),
+            );
         }
         Malformation::ScalarInput => {
-            case.input = float_tensor(case.input.dtype, vec![], vec![0.25]);
-            case.target = Some(TensorData::int(DType::Int64, vec![], vec![0]));
+            *case.input_mut() = float_tensor(case.input().dtype, vec![], vec![0.25]);
+            case.set_tensor(
+                "target",
+                Some(TensorData::int(DType::Int64, vec![], vec![0])),
+            );
         }
     }
     case
@@ -310,13 +326,13 @@ pub fn nll_loss_case() -> impl Strategy<Value = Case> {
                 )
                     .prop_map(move |(target, (grad, grad_output))| {
                         let mut case = Case::new(
-                            Op::NllLoss,
+                            Op::NLL_LOSS,
                             float_tensor(dtype, shape.clone(), values.clone()),
                         );
-                        case.target = Some(target);
-                        case.weight = weight.clone();
-                        case.ignore_index = ii;
-                        case.reduction = reduction;
+                        case.set_tensor("target", Some(target));
+                        case.set_tensor("weight", weight.clone());
+                        case.set_arg("ignore_index", ii);
+                        case.set_arg("reduction", reduction);
                         case.grad = grad;
                         case.grad_output = grad_output.filter(|_| grad);
                         malform(case, how)
@@ -366,14 +382,14 @@ pub fn cross_entropy_case() -> impl Strategy<Value = Case> {
                         (target, grad(dtype, out_shape)).prop_map(
                             move |(target, (grad, grad_output))| {
                                 let mut case = Case::new(
-                                    Op::CrossEntropy,
+                                    Op::CROSS_ENTROPY,
                                     float_tensor(dtype, shape.clone(), values.clone()),
                                 );
-                                case.target = Some(target);
-                                case.weight = weight.clone();
-                                case.ignore_index = ii;
-                                case.reduction = reduction;
-                                case.label_smoothing = ls;
+                                case.set_tensor("target", Some(target));
+                                case.set_tensor("weight", weight.clone());
+                                case.set_arg("ignore_index", ii);
+                                case.set_arg("reduction", reduction);
+                                case.set_arg("label_smoothing", ls);
                                 case.grad = grad;
                                 case.grad_output = grad_output.filter(|_| grad);
                                 if probabilities && matches!(how, Malformation::WeightDtype) {
@@ -428,7 +444,7 @@ pub fn softmax_case(op: Op) -> impl Strategy<Value = Case> {
         )
             .prop_map(move |(values, dim, (grad, grad_output))| {
                 let mut case = Case::new(op, float_tensor(dtype, shape.clone(), values));
-                case.dim = Some(dim);
+                case.set_arg("dim", dim);
                 case.grad = grad;
                 case.grad_output = grad_output.filter(|_| grad);
                 case
@@ -439,8 +455,8 @@ pub fn softmax_case(op: Op) -> impl Strategy<Value = Case> {
 /// Any case: every op.
 pub fn any_case() -> impl Strategy<Value = Case> {
     prop_oneof![
-        softmax_case(Op::LogSoftmax),
-        softmax_case(Op::Softmax),
+        softmax_case(Op::LOG_SOFTMAX),
+        softmax_case(Op::SOFTMAX),
         nll_loss_case(),
         cross_entropy_case(),
     ]

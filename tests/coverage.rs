@@ -23,16 +23,16 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     for case in cases {
         let op = case.op.name();
-        let ndim = case.input.shape.len();
+        let ndim = case.input().shape.len();
         seen.insert(format!("{op} {ndim}-D"));
-        seen.insert(format!("{op} {}", case.input.dtype.name()));
+        seen.insert(format!("{op} {}", case.input().dtype.name()));
         if case.grad {
             seen.insert(format!("{op} grad"));
         }
         if case.grad_output.is_some() {
             seen.insert(format!("{op} grad_output"));
         }
-        if let Values::Float(v) = &case.input.values {
+        if let Values::Float(v) = &case.input().values {
             if v.iter().any(|x| x.is_nan()) {
                 seen.insert(format!("{op} nan logit"));
             }
@@ -52,17 +52,17 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
         }
         let classes = match ndim {
             0 => 0,
-            1 => case.input.shape[0],
-            _ => case.input.shape[1],
+            1 => case.input().shape[0],
+            _ => case.input().shape[1],
         };
-        if ndim >= 2 && case.input.shape[0] == 0 {
+        if ndim >= 2 && case.input().shape[0] == 0 {
             seen.insert(format!("{op} empty batch"));
         }
         if classes == 1 {
             seen.insert(format!("{op} one class"));
         }
-        seen.insert(format!("{op} reduction {}", case.reduction.as_str()));
-        if let Some(w) = case.weight.as_ref().and_then(|w| w.floats()) {
+        seen.insert(format!("{op} reduction {}", case.reduction().as_str()));
+        if let Some(w) = case.weight().and_then(|w| w.floats()) {
             seen.insert(format!("{op} weight"));
             if w.contains(&0.0) {
                 seen.insert(format!("{op} zero weight"));
@@ -71,13 +71,13 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
                 seen.insert(format!("{op} negative weight"));
             }
         }
-        let ii = case.ignore_index;
+        let ii = case.ignore_index();
         if ii >= 0 && (ii as usize) < classes {
             seen.insert(format!("{op} ignore_index in range"));
         } else if ii != -100 {
             seen.insert(format!("{op} ignore_index out of range"));
         }
-        if let Some(t) = &case.target {
+        if let Some(t) = case.target() {
             match (&t.values, t.dtype) {
                 (Values::Int(v), dtype) => {
                     if dtype == DType::UInt8 {
@@ -93,14 +93,14 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
                         seen.insert(format!("{op} negative target"));
                     }
                 }
-                (Values::Float(_), _) if t.shape == case.input.shape => {
+                (Values::Float(_), _) if t.shape == case.input().shape => {
                     seen.insert(format!("{op} probability target"));
                 }
                 _ => {}
             }
         }
         if op == "cross_entropy" {
-            let ls = case.label_smoothing;
+            let ls = case.label_smoothing();
             let bucket = if ls < 0.0 {
                 "negative"
             } else if ls == 0.0 {
@@ -122,8 +122,8 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
 fn generators_cover_every_op_layout_option_and_error() {
     let mut cases = sample(nll_loss_case(), 3000, 1);
     cases.extend(sample(cross_entropy_case(), 3000, 2));
-    cases.extend(sample(softmax_case(Op::LogSoftmax), 800, 3));
-    cases.extend(sample(softmax_case(Op::Softmax), 800, 4));
+    cases.extend(sample(softmax_case(Op::LOG_SOFTMAX), 800, 3));
+    cases.extend(sample(softmax_case(Op::SOFTMAX), 800, 4));
     let seen = features(&cases);
     let mut missing = Vec::new();
     let mut expect = |name: String| {

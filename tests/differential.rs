@@ -5,7 +5,7 @@
 
 use lossparity::backend::{Backend, RustBackend, TorchBackend};
 use lossparity::case::{Case, DType, Op, TensorData};
-use lossparity::compare::{compare, Mode};
+use lossparity::compare::compare;
 use lossparity::losses::Reduction;
 
 /// A small deterministic generator (SplitMix64), so every run sees the same cases.
@@ -88,24 +88,31 @@ fn value_cases() -> Vec<Case> {
                     (false, Some(-1), 1.0),
                     (true, None, -0.5),
                 ] {
-                    for op in [Op::NllLoss, Op::CrossEntropy] {
-                        if op == Op::NllLoss && smoothing != 0.0 {
+                    for op in [Op::NLL_LOSS, Op::CROSS_ENTROPY] {
+                        if op == Op::NLL_LOSS && smoothing != 0.0 {
                             continue;
                         }
-                        let input = if op == Op::NllLoss {
+                        let input = if op == Op::NLL_LOSS {
                             floats(&mut rng, dtype, layout, -6.0, 0.0)
                         } else {
                             floats(&mut rng, dtype, layout, -8.0, 8.0)
                         };
                         let mut case = Case::new(op, input);
-                        case.target =
-                            Some(targets(&mut rng, &target_shape(layout), classes, ignore));
-                        case.ignore_index = ignore.unwrap_or(-100);
+                        case.set_tensor(
+                            "target",
+                            Some(targets(&mut rng, &target_shape(layout), classes, ignore)),
+                        );
+                        case.set_arg("ignore_index", ignore.unwrap_or(-100));
                         if weighted {
-                            case.weight = Some(floats(&mut rng, dtype, &[classes], -0.5, 2.0));
+                            case.set_tensor(
+                                "weight",
+                                Some(floats(&mut rng, dtype, &[classes], -0.5, 2.0)),
+                            );
                         }
-                        case.reduction = reduction;
-                        case.label_smoothing = smoothing;
+                        case.set_arg("reduction", reduction);
+                        if op == Op::CROSS_ENTROPY {
+                            case.set_arg("label_smoothing", smoothing);
+                        }
                         case.grad = true;
                         if reduction == Reduction::None {
                             let out_shape = target_shape(layout);
@@ -121,13 +128,18 @@ fn value_cases() -> Vec<Case> {
                 (Reduction::Sum, 0.3, true),
                 (Reduction::None, 0.0, true),
             ] {
-                let mut case =
-                    Case::new(Op::CrossEntropy, floats(&mut rng, dtype, layout, -5.0, 5.0));
-                case.target = Some(floats(&mut rng, dtype, layout, 0.0, 1.0));
-                case.reduction = reduction;
-                case.label_smoothing = smoothing;
+                let mut case = Case::new(
+                    Op::CROSS_ENTROPY,
+                    floats(&mut rng, dtype, layout, -5.0, 5.0),
+                );
+                case.set_tensor("target", Some(floats(&mut rng, dtype, layout, 0.0, 1.0)));
+                case.set_arg("reduction", reduction);
+                case.set_arg("label_smoothing", smoothing);
                 if weighted {
-                    case.weight = Some(floats(&mut rng, dtype, &[classes], 0.0, 2.0));
+                    case.set_tensor(
+                        "weight",
+                        Some(floats(&mut rng, dtype, &[classes], 0.0, 2.0)),
+                    );
                 }
                 case.grad = true;
                 if reduction == Reduction::None {
@@ -136,10 +148,10 @@ fn value_cases() -> Vec<Case> {
                 }
                 cases.push(case);
             }
-            for op in [Op::LogSoftmax, Op::Softmax] {
+            for op in [Op::LOG_SOFTMAX, Op::SOFTMAX] {
                 for dim in [0i64, -1, 1] {
                     let mut case = Case::new(op, floats(&mut rng, dtype, layout, -20.0, 20.0));
-                    case.dim = Some(dim);
+                    case.set_arg("dim", dim);
                     case.grad = true;
                     case.grad_output = Some(floats(&mut rng, dtype, layout, -1.0, 1.0));
                     cases.push(case);
@@ -354,11 +366,7 @@ fn check_all(cases: &[Case]) -> usize {
     for case in cases {
         let expected = torch.evaluate(case);
         let actual = rust.evaluate(case);
-        let mode = if case.op == Op::NllLoss {
-            Mode::Exact
-        } else {
-            Mode::Tolerant
-        };
+        let mode = case.op.spec().mode;
         if let Err(d) = compare(&expected, &actual, mode) {
             failures.push(format!(
                 "{d}\n  case:  {}\n  torch: {}\n  rust:  {}",

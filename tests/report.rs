@@ -36,12 +36,12 @@ fn read(dir: &Path, file: &str) -> String {
 #[test]
 fn the_same_seed_gives_a_byte_identical_report_json() {
     let (a, b) = (scratch("same-a"), scratch("same-b"));
-    report::run(&options(3, 300, &Op::ALL, None, &a)).unwrap();
-    report::run(&options(3, 300, &Op::ALL, None, &b)).unwrap();
+    report::run(&options(3, 300, &Op::all().collect::<Vec<_>>(), None, &a)).unwrap();
+    report::run(&options(3, 300, &Op::all().collect::<Vec<_>>(), None, &b)).unwrap();
     assert_eq!(read(&a, "report.json"), read(&b, "report.json"));
     assert!(read(&a, "report.json").contains("\"cases\": 300"));
     let c = scratch("same-c");
-    report::run(&options(4, 300, &Op::ALL, None, &c)).unwrap();
+    report::run(&options(4, 300, &Op::all().collect::<Vec<_>>(), None, &c)).unwrap();
     assert_ne!(read(&a, "report.json"), read(&c, "report.json"));
     for dir in [a, b, c] {
         let _ = std::fs::remove_dir_all(dir);
@@ -50,7 +50,7 @@ fn the_same_seed_gives_a_byte_identical_report_json() {
 
 /// Seed 16 draws, among its first 300 loss cases, one that diverges (a known
 /// divergence), so the merge of divergences and repro scripts is exercised too.
-const LOSS_OPS: [Op; 2] = [Op::NllLoss, Op::CrossEntropy];
+const LOSS_OPS: [Op; 2] = [Op::NLL_LOSS, Op::CROSS_ENTROPY];
 
 #[test]
 fn merged_shards_equal_the_unsharded_run() {
@@ -125,9 +125,9 @@ fn hand_cases() -> Vec<Case> {
         1.0, -2.5, 0.25, 3.0, 7.5, -1.0, 0.0, 2.0, -3.0, 1.5, 0.5, -0.75,
     ];
     let mut cases = Vec::new();
-    for op in [Op::LogSoftmax, Op::Softmax] {
+    for op in [Op::LOG_SOFTMAX, Op::SOFTMAX] {
         let mut c = f64_case(op, vec![3, 4], logits.clone());
-        c.dim = Some(1);
+        c.set_arg("dim", 1);
         c.grad = true;
         c.grad_output = Some(TensorData::float(
             DType::Float64,
@@ -137,34 +137,49 @@ fn hand_cases() -> Vec<Case> {
         cases.push(c);
     }
     for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
-        let mut c = f64_case(Op::NllLoss, vec![3, 4], logits.clone());
-        c.target = Some(TensorData::int(DType::Int64, vec![3], vec![2, -100, 0]));
-        c.weight = Some(TensorData::float(
-            DType::Float64,
-            vec![4],
-            vec![0.5, 2.0, 1.5, 1.0],
-        ));
-        c.reduction = reduction;
+        let mut c = f64_case(Op::NLL_LOSS, vec![3, 4], logits.clone());
+        c.set_tensor(
+            "target",
+            Some(TensorData::int(DType::Int64, vec![3], vec![2, -100, 0])),
+        );
+        c.set_tensor(
+            "weight",
+            Some(TensorData::float(
+                DType::Float64,
+                vec![4],
+                vec![0.5, 2.0, 1.5, 1.0],
+            )),
+        );
+        c.set_arg("reduction", reduction);
         c.grad = true;
         cases.push(c);
 
-        let mut c = f64_case(Op::CrossEntropy, vec![2, 3, 2], logits.clone());
-        c.target = Some(TensorData::int(DType::Int64, vec![2, 2], vec![0, 2, 1, 1]));
-        c.weight = Some(TensorData::float(
-            DType::Float64,
-            vec![3],
-            vec![0.3, 1.0, 2.5],
-        ));
-        c.label_smoothing = 0.2;
-        c.reduction = reduction;
+        let mut c = f64_case(Op::CROSS_ENTROPY, vec![2, 3, 2], logits.clone());
+        c.set_tensor(
+            "target",
+            Some(TensorData::int(DType::Int64, vec![2, 2], vec![0, 2, 1, 1])),
+        );
+        c.set_tensor(
+            "weight",
+            Some(TensorData::float(
+                DType::Float64,
+                vec![3],
+                vec![0.3, 1.0, 2.5],
+            )),
+        );
+        c.set_arg("label_smoothing", 0.2);
+        c.set_arg("reduction", reduction);
         c.grad = true;
         cases.push(c);
 
-        let mut c = f64_case(Op::CrossEntropy, vec![3, 4], logits.clone());
+        let mut c = f64_case(Op::CROSS_ENTROPY, vec![3, 4], logits.clone());
         let probs: Vec<f64> = (0..12).map(|i| ((i * 5) % 7) as f64 / 10.0).collect();
-        c.target = Some(TensorData::float(DType::Float64, vec![3, 4], probs));
-        c.label_smoothing = 0.1;
-        c.reduction = reduction;
+        c.set_tensor(
+            "target",
+            Some(TensorData::float(DType::Float64, vec![3, 4], probs)),
+        );
+        c.set_arg("label_smoothing", 0.1);
+        c.set_arg("reduction", reduction);
         c.grad = true;
         cases.push(c);
     }
@@ -186,13 +201,10 @@ fn the_reference_agrees_with_libtorch_within_policy_on_hand_cases() {
         let Ok(torch) = TorchBackend.evaluate(&case).result else {
             panic!("libtorch rejects {}", case.to_json());
         };
-        let torch_grad = torch.grad_input.unwrap().unwrap();
+        let torch_grad = torch.grad("input").unwrap().clone();
         let pairs = [
             (floats(&torch.output), &exact.output.values),
-            (
-                floats(&torch_grad),
-                &exact.grad_input.as_ref().unwrap().values,
-            ),
+            (floats(&torch_grad), &exact.grad("input").unwrap().values),
         ];
         for (t, e) in pairs {
             assert_eq!(t.len(), e.len(), "{}", case.to_json());
@@ -212,8 +224,8 @@ fn the_reference_is_exact_where_f64_arithmetic_is_not() {
     // log_softmax([0, -40])[0] = -log(1 + e^-40) = -4.2483542552915889863e-18 (mpmath);
     // f64 arithmetic gives 1 + e^-40 == 1, hence 0.
     let exact = -4.248_354_255_291_589e-18;
-    let mut case = f64_case(Op::LogSoftmax, vec![2], vec![0.0, -40.0]);
-    case.dim = Some(0);
+    let mut case = f64_case(Op::LOG_SOFTMAX, vec![2], vec![0.0, -40.0]);
+    case.set_arg("dim", 0);
     let reference = reference::evaluate(&case).unwrap().output.values[0];
     let value = |o: Outcome| floats(&o.result.unwrap().output)[0];
     let rust = value(RustBackend::default().evaluate(&case));
@@ -223,8 +235,8 @@ fn the_reference_is_exact_where_f64_arithmetic_is_not() {
     assert!((reference - exact).abs() <= (torch - exact).abs());
 
     // softmax([1, 2, 3]), correctly rounded (mpmath); libtorch is off by an ULP here.
-    let mut case = f64_case(Op::Softmax, vec![3], vec![1.0, 2.0, 3.0]);
-    case.dim = Some(0);
+    let mut case = f64_case(Op::SOFTMAX, vec![3], vec![1.0, 2.0, 3.0]);
+    case.set_arg("dim", 0);
     let reference = reference::evaluate(&case).unwrap().output.values;
     assert_eq!(
         reference,
@@ -245,8 +257,8 @@ fn nudged(outcome: &Outcome, at: usize, by: f64) -> Outcome {
 
 #[test]
 fn a_value_divergence_is_blamed_on_the_side_farther_from_the_reference() {
-    let mut case = f64_case(Op::Softmax, vec![4], vec![0.5, -1.0, 2.0, 0.0]);
-    case.dim = Some(0);
+    let mut case = f64_case(Op::SOFTMAX, vec![4], vec![0.5, -1.0, 2.0, 0.0]);
+    case.set_arg("dim", 0);
     let torch = TorchBackend.evaluate(&case);
     let off = nudged(&torch, 2, 1e-4);
     let class = |t: &Outcome, r: &Outcome| assess(0, &case, t, r).divergence.map(|(c, _)| c);

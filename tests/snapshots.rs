@@ -39,11 +39,7 @@ fn catalogue() -> Vec<(String, Case)> {
 }
 
 fn mode(case: &Case) -> Mode {
-    if case.op == Op::NllLoss {
-        Mode::Exact
-    } else {
-        Mode::Tolerant
-    }
+    case.op.spec().mode
 }
 
 // ---------------------------------------------------------------------------------
@@ -141,30 +137,30 @@ fn python_tensor(t: &TensorData, requires_grad: bool) -> String {
 
 /// The case as the lines of Python a PyTorch user would write.
 fn python_call(case: &Case) -> Vec<String> {
-    let grad = case.grad && case.input.dtype.is_float();
-    let mut lines = vec![format!("x = {}", python_tensor(&case.input, grad))];
+    let grad = case.grad && case.input().dtype.is_float();
+    let mut lines = vec![format!("x = {}", python_tensor(case.input(), grad))];
     let mut args = vec!["x".to_string()];
     let result = if case.op.is_loss() { "loss" } else { "out" };
     if case.op.is_loss() {
-        if let Some(t) = &case.target {
+        if let Some(t) = case.target() {
             lines.push(format!("target = {}", python_tensor(t, false)));
             args.push("target".into());
         }
-        if let Some(w) = &case.weight {
+        if let Some(w) = case.weight() {
             lines.push(format!("weight = {}", python_tensor(w, false)));
             args.push("weight=weight".into());
         }
-        if case.ignore_index != -100 {
-            args.push(format!("ignore_index={}", case.ignore_index));
+        if case.ignore_index() != -100 {
+            args.push(format!("ignore_index={}", case.ignore_index()));
         }
-        if case.reduction.as_str() != "mean" {
-            args.push(format!("reduction='{}'", case.reduction.as_str()));
+        if case.reduction().as_str() != "mean" {
+            args.push(format!("reduction='{}'", case.reduction().as_str()));
         }
-        if case.op == Op::CrossEntropy && case.label_smoothing != 0.0 {
-            args.push(format!("label_smoothing={:?}", case.label_smoothing));
+        if case.op == Op::CROSS_ENTROPY && case.label_smoothing() != 0.0 {
+            args.push(format!("label_smoothing={:?}", case.label_smoothing()));
         }
     } else {
-        args.push(format!("dim={}", case.dim.unwrap_or(0)));
+        args.push(format!("dim={}", case.dim().unwrap_or(0)));
     }
     lines.push(format!(
         "{result} = F.{}({})",
@@ -242,11 +238,15 @@ fn outcome_text(outcome: &Outcome) -> String {
     let mut out = String::new();
     match &outcome.result {
         Err(e) => error_line(&mut out, "error", e),
-        Ok(Computed { output, grad_input }) => {
+        Ok(Computed { output, grads }) => {
             tensor_lines(&mut out, "output", output);
-            match grad_input {
+            match grads {
                 None => {}
-                Some(Ok(g)) => tensor_lines(&mut out, "grad_input", g),
+                Some(Ok(grads)) => {
+                    for g in grads {
+                        tensor_lines(&mut out, &g.field(), &g.tensor);
+                    }
+                }
                 Some(Err(e)) => error_line(&mut out, "grad_error", e),
             }
         }
@@ -273,7 +273,7 @@ fn verdict(case: &Case, torch: &Outcome, result: &Result<(), Divergence>) -> Str
             )
         }
     };
-    match &computed.grad_input {
+    match &computed.grads {
         Some(Err(_)) => format!("agree: output {values}; the backward raises the same error"),
         _ => format!("agree: {values}"),
     }
@@ -388,7 +388,7 @@ fn the_catalogue_covers_every_error_of_the_semantics_notes() {
         .filter_map(|(_, case)| match TorchBackend.evaluate(case).result {
             Err(e) => Some(format!("{}: {}", e.kind, e.message)),
             Ok(Computed {
-                grad_input: Some(Err(e)),
+                grads: Some(Err(e)),
                 ..
             }) => Some(format!("{}: {}", e.kind, e.message)),
             Ok(_) => None,

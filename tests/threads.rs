@@ -45,7 +45,12 @@ fn big_cases() -> Vec<Case> {
                 }
             })
             .collect();
-        for op in [Op::LogSoftmax, Op::Softmax, Op::NllLoss, Op::CrossEntropy] {
+        for op in [
+            Op::LOG_SOFTMAX,
+            Op::SOFTMAX,
+            Op::NLL_LOSS,
+            Op::CROSS_ENTROPY,
+        ] {
             for (reduction, smoothing) in [
                 (Reduction::Mean, 0.0),
                 (Reduction::None, 0.0),
@@ -57,14 +62,17 @@ fn big_cases() -> Vec<Case> {
                 );
                 case.grad = true;
                 if op.is_loss() {
-                    case.target = Some(TensorData::int(
-                        DType::Int64,
-                        target_shape.clone(),
-                        targets.clone(),
-                    ));
-                    case.reduction = reduction;
-                    if op == Op::CrossEntropy {
-                        case.label_smoothing = smoothing;
+                    case.set_tensor(
+                        "target",
+                        Some(TensorData::int(
+                            DType::Int64,
+                            target_shape.clone(),
+                            targets.clone(),
+                        )),
+                    );
+                    case.set_arg("reduction", reduction);
+                    if op == Op::CROSS_ENTROPY {
+                        case.set_arg("label_smoothing", smoothing);
                     }
                     if reduction == Reduction::None {
                         case.grad_output = Some(TensorData::float(
@@ -74,7 +82,7 @@ fn big_cases() -> Vec<Case> {
                         ));
                     }
                 } else {
-                    case.dim = Some(1);
+                    case.set_arg("dim", 1);
                 }
                 cases.push(case);
             }
@@ -101,21 +109,17 @@ fn parallel_results_do_not_depend_on_the_thread_count_and_match_libtorch() {
             panic!(
                 "1 vs 4 threads differ on {} {:?}: {d}",
                 case.op.name(),
-                case.input.shape
+                &case.input().shape
             );
         }
         assert!(one.result.is_ok(), "{:?}", one.result);
-        let mode = if case.op == Op::NllLoss {
-            Mode::Exact
-        } else {
-            Mode::Tolerant
-        };
+        let mode = case.op.spec().mode;
         if let Err(d) = compare(&TorchBackend.evaluate(&case), &one, mode) {
             panic!(
                 "libtorch differs on {} {:?} {:?}: {d}",
                 case.op.name(),
-                case.input.shape,
-                case.reduction
+                &case.input().shape,
+                case.reduction()
             );
         }
     }

@@ -20,7 +20,7 @@ use super::kernels::{
 };
 use super::nll::{
     check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
-    weight_shape_error, NllPath, NllPlan,
+    weight_grad_refusal, weight_shape_error, NllPath, NllPlan,
 };
 use super::options::{row_major, CrossEntropyOptions, Reduction, Target};
 use super::softmax::{check_grad_shape, log_softmax, log_softmax_backward, rows_per_task};
@@ -94,6 +94,22 @@ fn cpp_double(v: f64) -> String {
 
 /// Every check of `cross_entropy` that libtorch makes before reading a value, in its
 /// order. `weight_shape` is the weight's shape when there is one.
+/// The checks of `cross_entropy` with class indices that come before its
+/// `log_softmax`: the label smoothing's range, then the class dimension of a 0-D input.
+pub(crate) fn index_checks_before_log_softmax(
+    input: &[usize],
+    label_smoothing: f64,
+) -> Result<(), LossError> {
+    if label_smoothing > 1.0 {
+        return Err(smoothing_error(label_smoothing));
+    }
+    if input.is_empty() {
+        // log_softmax over dim 1 of a 0-D tensor, which libtorch runs before nll_loss.
+        super::error::wrap_dim(1, 0)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn ce_plan(
     input: &[usize],
     target: &[usize],
@@ -153,13 +169,7 @@ pub(crate) fn ce_plan(
             input_shape: input.to_vec(),
         });
     }
-    if smoothing > 1.0 {
-        return Err(smoothing_error(smoothing));
-    }
-    if input.is_empty() {
-        // log_softmax over dim 1 of a 0-D tensor, which libtorch runs before nll_loss.
-        super::error::wrap_dim(1, 0)?;
-    }
+    index_checks_before_log_softmax(input, label_smoothing)?;
     let nll = nll_plan(input, target, target_dtype, weight)?;
     let classes = nll.classes;
     let path = if smoothing > 0.0 {
@@ -635,6 +645,121 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
     Ok((fwd.output, grad))
 }
 
+/// The gradient of `sum(cross_entropy(input, target) * grad_output)` with respect to a
+/// target of class probabilities (the input's shape), as PyTorch's autograd gives it:
+/// `-grad * weight[c] * log_softmax(input)[c]`, times `1 - label_smoothing` (the
+/// smoothed target is `target * (1 - ls) + ls / C`), where `grad` is `grad_output`
+/// (divided by the number of positions for `mean`).
+///
+/// Class indices have no gradient: PyTorch's error for an integer tensor that
+/// requires grad.
+///
+/// ```
+/// use lossparity_losses::{cross_entropy_target_backward, CrossEntropyOptions, Target};
+/// use ndarray::{arr0, array};
+///
+/// let logits = array![[0.0f64, 0.0]];
+/// let target = array![[0.25f64, 0.75]];
+/// let grad = cross_entropy_target_backward(arr0(1.0).view(), logits.view(),
+///     Target::Probabilities(target.view().into_dyn()), &CrossEntropyOptions::default())?;
+/// // log_softmax([0, 0]) = [-ln 2, -ln 2], so d loss / d target = [ln 2, ln 2]
+/// assert!((grad[[0, 1]] - std::f64::consts::LN_2).abs() < 1e-15);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn cross_entropy_target_backward<F: Float, D: Dimension, E: Dimension>(
+    grad_output: ArrayView<'_, F, E>,
+    input: ArrayView<'_, F, D>,
+    target: Target<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    let grad_output = grad_output.into_dyn();
+    let fwd = forward(input.into_dyn(), &target, options)?;
+    check_grad_shape(grad_output.shape(), fwd.output.shape())?;
+    let Some((logp, soft)) = &fwd.probabilities else {
+        return Err(LossError::runtime(
+            "only Tensors of floating point dtype can require gradients",
+            "a target of class indices is integer and has no gradient; only a target of \
+             class probabilities (floating point, the input's shape) has one",
+        ));
+    };
+    let mut grad = position_grads(&fwd, soft, &grad_output, options.reduction)?;
+    if let Some(w) = fwd.weight.as_deref() {
+        grad = grad * &weight_along_classes(w, soft.ndim(), fwd.plan.class_dim)?;
+    }
+    grad = grad * logp;
+    if let CePath::Probabilities { smoothing } = fwd.plan.path {
+        if smoothing > 0.0 {
+            let keep = F::of_f64(1.0 - smoothing);
+            grad.mapv_inplace(|g| g * keep);
+        }
+    }
+    Ok(grad)
+}
+
+/// The gradient of `sum(cross_entropy(input, target) * grad_output)` with respect to
+/// the class weights, shape `(C)`, for a target of class probabilities:
+/// `-sum over positions of grad * soft[c] * log_softmax(input)[c]` (compensated),
+/// where `soft` is the target after label smoothing.
+///
+/// With class indices PyTorch refuses a weight that requires grad, and so does this
+/// function, with PyTorch's error, after the checks PyTorch makes first. Without a
+/// weight there is nothing to differentiate: an error says so.
+///
+/// ```
+/// use lossparity_losses::{cross_entropy_weight_backward, CrossEntropyOptions, Target};
+/// use ndarray::{arr0, array};
+///
+/// let logits = array![[0.0f64, 0.0]];
+/// let target = array![[0.25f64, 0.75]];
+/// let weight = array![1.0f64, 2.0];
+/// let options = CrossEntropyOptions { weight: Some(weight.view().into_dyn()),
+///                                     ..CrossEntropyOptions::default() };
+/// let grad = cross_entropy_weight_backward(arr0(1.0).view(), logits.view(),
+///     Target::Probabilities(target.view().into_dyn()), &options)?;
+/// // d loss / d weight[c] = -target[c] * log_softmax(logits)[c] = target[c] * ln 2
+/// assert!((grad[[1]] - 0.75 * std::f64::consts::LN_2).abs() < 1e-15);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn cross_entropy_weight_backward<F: Float, D: Dimension, E: Dimension>(
+    grad_output: ArrayView<'_, F, E>,
+    input: ArrayView<'_, F, D>,
+    target: Target<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    let grad_output = grad_output.into_dyn();
+    let input = input.into_dyn();
+    if input.shape() != target.shape() {
+        index_checks_before_log_softmax(input.shape(), options.label_smoothing)?;
+        return Err(weight_grad_refusal(input.shape(), target.shape()));
+    }
+    let fwd = forward(input, &target, options)?;
+    check_grad_shape(grad_output.shape(), fwd.output.shape())?;
+    let (Some((logp, soft)), Some(_)) = (&fwd.probabilities, fwd.weight.as_deref()) else {
+        return Err(LossError::runtime(
+            "cross_entropy was given no weight, so it has no weight gradient",
+            "pass `weight` in the options to differentiate with respect to it",
+        ));
+    };
+    let terms = position_grads(&fwd, soft, &grad_output, options.reduction)? * soft * logp;
+    let class_dim = fwd.plan.class_dim;
+    Ok(terms
+        .lanes(Axis(class_dim))
+        .into_iter()
+        .fold(
+            vec![Vec::with_capacity(terms.len() / fwd.plan.classes.max(1)); fwd.plan.classes],
+            |mut per_class, lane| {
+                for (c, &v) in lane.iter().enumerate() {
+                    per_class[c].push(v);
+                }
+                per_class
+            },
+        )
+        .into_iter()
+        .map(compensated_sum)
+        .collect::<ndarray::Array1<F>>()
+        .into_dyn())
+}
+
 /// A position's `(max, log(sum(exp(x - max))))`, `None` where the max is not finite.
 type Stats<F> = Option<(F, F)>;
 
@@ -811,6 +936,22 @@ fn probability_grad<F: Float>(
     grad_output: &ArrayViewD<'_, F>,
     reduction: Reduction,
 ) -> Result<ArrayD<F>, LossError> {
+    let mut grad = position_grads(fwd, soft, grad_output, reduction)?;
+    if let Some(w) = fwd.weight.as_deref() {
+        grad = grad * &weight_along_classes(w, soft.ndim(), fwd.plan.class_dim)?;
+    }
+    Ok(grad * soft)
+}
+
+/// The gradient of the probability path's loss with respect to each term
+/// `weight[c] * soft[c] * logp[c]`: `-grad_output` for `none`, broadcast along the
+/// classes; the one `-grad_output` (over the positions for `mean`) otherwise.
+fn position_grads<F: Float>(
+    fwd: &Forward<'_, '_, F>,
+    soft: &ArrayD<F>,
+    grad_output: &ArrayViewD<'_, F>,
+    reduction: Reduction,
+) -> Result<ArrayD<F>, LossError> {
     let plan = &fwd.plan;
     let per_position: ArrayD<F> = match reduction {
         Reduction::None => grad_output
@@ -834,10 +975,7 @@ fn probability_grad<F: Float>(
             .ok_or_else(|| internal("grad broadcast"))?,
         |dst, &g| *dst = g,
     );
-    if let Some(w) = fwd.weight.as_deref() {
-        grad = grad * &weight_along_classes(w, soft.ndim(), plan.class_dim)?;
-    }
-    Ok(grad * soft)
+    Ok(grad)
 }
 
 /// The gradient of the index paths, row by row: the `nll_loss` gradient (and the

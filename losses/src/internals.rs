@@ -25,20 +25,27 @@ pub fn check_nll_loss_shapes(
     nll::nll_plan(input, target, target_dtype, weight).map(|_| ())
 }
 
-/// The checks of `torch.nn.functional.nll_loss`'s dispatcher (`nll_loss_nd`), which run
-/// before autograd looks at the arguments and before the kernel's own checks: at
-/// least one dimension, matching batch sizes, and for 3-D and 5-D+ inputs the
-/// target's size.
+/// PyTorch's refusal of a class weight that requires grad, for `nll_loss` and for
+/// `cross_entropy` with class indices: the error of `nll_loss_nd`'s checks if one
+/// fails, else autograd's.
 ///
 /// ```
-/// use lossparity_losses::internals::check_nll_loss_nd_shapes;
+/// use lossparity_losses::internals::weight_grad_refusal;
 ///
-/// assert!(check_nll_loss_nd_shapes(&[5], &[3]).is_ok()); // the kernel rejects it later
-/// let err = check_nll_loss_nd_shapes(&[2, 3], &[4]).unwrap_err();
-/// assert_eq!(err.message(), "Expected input batch_size (2) to match target batch_size (4).");
+/// let err = weight_grad_refusal(&[2, 3, 4], &[2, 4]);
+/// assert!(err.message().starts_with("The function 'nll_loss2d_forward' is not differentiable"));
 /// ```
-pub fn check_nll_loss_nd_shapes(input: &[usize], target: &[usize]) -> Result<(), LossError> {
-    nll::nd_checks(input, target)
+pub fn weight_grad_refusal(input: &[usize], target: &[usize]) -> LossError {
+    nll::weight_grad_refusal(input, target)
+}
+
+/// The checks `cross_entropy` with class indices makes before its `log_softmax`: the
+/// label smoothing's range, then the class dimension of a 0-D input.
+pub fn check_cross_entropy_before_log_softmax(
+    input: &[usize],
+    label_smoothing: f64,
+) -> Result<(), LossError> {
+    cross_entropy::index_checks_before_log_softmax(input, label_smoothing)
 }
 
 /// Runs every check `cross_entropy` makes before reading a value, in PyTorch's order.

@@ -27,7 +27,10 @@ mod nll;
 mod options;
 mod softmax;
 
-pub use cross_entropy::{cross_entropy, cross_entropy_backward, cross_entropy_with_grad};
+pub use cross_entropy::{
+    cross_entropy, cross_entropy_backward, cross_entropy_target_backward,
+    cross_entropy_weight_backward, cross_entropy_with_grad,
+};
 pub use error::{ErrorKind, LossError};
 pub use float::Float;
 pub use nll::{nll_loss, nll_loss_backward};

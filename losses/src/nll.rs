@@ -77,6 +77,30 @@ fn target_dtype_error(dtype: &str) -> LossError {
     )
 }
 
+/// PyTorch's refusal of a class weight that requires grad (by `nll_loss`, and by
+/// `cross_entropy` with class indices, which calls it), raised by autograd when
+/// `nll_loss_nd`, whose checks come first, calls the kernel: `nll_loss_forward` for 1-D
+/// and 2-D inputs, `nll_loss2d_forward` for the rest, which are reshaped to 4-D.
+pub(crate) fn weight_grad_refusal(input: &[usize], target: &[usize]) -> LossError {
+    if let Err(e) = nd_checks(input, target) {
+        return e;
+    }
+    let function = if input.len() <= 2 {
+        "nll_loss_forward"
+    } else {
+        "nll_loss2d_forward"
+    };
+    LossError::runtime(
+        format!(
+            "The function '{function}' is not differentiable with respect to argument \
+             'weight'. This input cannot have requires_grad True."
+        ),
+        "PyTorch computes no gradient for the class weights of nll_loss, nor of \
+         cross_entropy with class indices (only with class probabilities); pass \
+         weight.detach(), or differentiate with respect to the input only",
+    )
+}
+
 /// The checks of `nll_loss_nd`, PyTorch's dispatcher, in its order: they run before
 /// autograd sees the arguments and before the kernels' own checks.
 pub(crate) fn nd_checks(input: &[usize], target: &[usize]) -> Result<(), LossError> {

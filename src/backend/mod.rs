@@ -1,7 +1,7 @@
 //! One trait, two backends: the Rust losses and libtorch (through `tch`). Each turns a
 //! [`Case`] into an [`Outcome`].
 
-mod rust;
+pub(crate) mod rust;
 #[cfg(feature = "torch")]
 mod torch;
 

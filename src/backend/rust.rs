@@ -1,12 +1,15 @@
-//! The Rust backend: a case's tensors as `ndarray` arrays, handed to [`crate::losses`].
-//! Dtype combinations that the typed API cannot express (a weight of another float
-//! type, integer inputs) get libtorch's errors here, at the point libtorch raises them.
+//! The Rust backend: a case's tensors as `ndarray` arrays, handed to [`crate::losses`]
+//! by the op's registry entry. This file holds what every op shares: memory layouts,
+//! conversions, the forward-then-backward pattern, and the errors for dtype
+//! combinations the typed API cannot express (libtorch's, where libtorch raises them).
+//! Errors keep the losses' hints, so `explain` reads them from here.
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Slice};
 
 use super::Backend;
-use crate::case::{Case, CaseError, Computed, DType, Op, Outcome, TensorData, Values};
-use crate::losses::{self, CrossEntropyOptions, Float, LossError, NllLossOptions, Target};
+use crate::case::{Case, CaseError, Computed, DType, Grad, Outcome, TensorData, Values};
+use crate::losses::internals::{check_cross_entropy_shapes, check_nll_loss_shapes};
+use crate::losses::{Float, LossError, Target};
 
 /// Evaluates cases with the pure-Rust losses.
 #[derive(Debug, Default, Clone, Copy)]
@@ -36,13 +39,13 @@ impl RustBackend {
 }
 
 /// An array stored in some layout, viewed with its logical shape.
-struct Laid<A> {
+pub(crate) struct Laid<A> {
     storage: ArrayD<A>,
     layout: MemoryLayout,
 }
 
 impl<A: Clone + Default> Laid<A> {
-    fn new(array: ArrayD<A>, layout: MemoryLayout) -> Self {
+    pub(crate) fn new(array: ArrayD<A>, layout: MemoryLayout) -> Self {
         let storage = match layout {
             MemoryLayout::Contiguous => array,
             MemoryLayout::Transposed => array.reversed_axes().as_standard_layout().into_owned(),
@@ -61,7 +64,7 @@ impl<A: Clone + Default> Laid<A> {
         Laid { storage, layout }
     }
 
-    fn view(&self) -> ArrayViewD<'_, A> {
+    pub(crate) fn view(&self) -> ArrayViewD<'_, A> {
         match self.layout {
             MemoryLayout::Contiguous => self.storage.view(),
             MemoryLayout::Transposed => self.storage.view().reversed_axes(),
@@ -85,31 +88,67 @@ impl Backend for RustBackend {
     }
 
     fn evaluate(&self, case: &Case) -> Outcome {
-        let result = match case.input.dtype {
-            DType::Float32 => run::<f32>(case, self.layout),
-            DType::Float64 => run::<f64>(case, self.layout),
-            DType::Int64 | DType::UInt8 => Err(integer_input_error(case)),
-            DType::Float16 | DType::BFloat16 => Err(CaseError::new(
-                "Unsupported",
-                format!(
-                    "{} inputs are not implemented by the Rust losses (float32 and float64 are)",
-                    case.input.dtype.name()
-                ),
-            )),
-        };
         Outcome {
             id: case.id.clone(),
-            result,
+            result: (case.op.spec().rust)(case, self.layout),
         }
     }
 }
 
-fn case_error(e: LossError) -> CaseError {
-    CaseError::new(e.kind().as_str(), e.message())
+/// An op's Rust evaluation, written once for both float types; [`dispatch`] picks the
+/// type from the input's dtype.
+pub(crate) trait TypedOp {
+    /// A refusal that comes before anything else the call does (for an op whose
+    /// `grad_wrt` names a tensor PyTorch will not differentiate).
+    fn refusal(case: &Case) -> Option<CaseError> {
+        let _ = case;
+        None
+    }
+
+    /// libtorch's error for an integer input.
+    fn integer_input(case: &Case) -> CaseError;
+
+    /// The forward and, when asked, the gradients.
+    fn run<F: CaseFloat>(case: &Case, layout: MemoryLayout) -> Result<Computed, CaseError>;
+}
+
+/// Runs a [`TypedOp`] in the input's float type.
+pub(crate) fn dispatch<T: TypedOp>(
+    case: &Case,
+    layout: MemoryLayout,
+) -> Result<Computed, CaseError> {
+    if let Some(refusal) = T::refusal(case) {
+        return Err(refusal);
+    }
+    match case.input().dtype {
+        DType::Float32 => T::run::<f32>(case, layout),
+        DType::Float64 => T::run::<f64>(case, layout),
+        DType::Int64 | DType::UInt8 => Err(T::integer_input(case).with_hint(format!(
+            "the input holds integers ({}); losses and softmax need floating-point scores: \
+             pass input.float()",
+            case.input().dtype.name()
+        ))),
+        DType::Float16 | DType::BFloat16 => Err(CaseError::new(
+            "Unsupported",
+            format!(
+                "{} inputs are not implemented by the Rust losses (float32 and float64 are)",
+                case.input().dtype.name()
+            ),
+        )
+        .with_hint(UNSUPPORTED_HINT)),
+    }
+}
+
+const UNSUPPORTED_HINT: &str = "the Rust losses do not compute this dtype combination; libtorch \
+                                does (see the known divergences in src/known.rs)";
+
+/// A loss error as an outcome error, hint kept.
+pub(crate) fn case_error(e: LossError) -> CaseError {
+    CaseError::new(e.kind().as_str(), e.message()).with_hint(e.hint())
 }
 
 /// A float element type of the backend, and how to move it in and out of a case.
-trait CaseFloat: Float {
+pub(crate) trait CaseFloat: Float {
     const DTYPE: DType;
 }
 
@@ -149,16 +188,27 @@ fn malformed(what: &str) -> CaseError {
     ))
 }
 
-/// The target as the losses take it; a float target of another dtype is returned in
-/// the error position with its dtype name, for the caller to decide.
-enum CaseTarget<F> {
+/// A float tensor of the case in type `F`, laid out as asked.
+pub(crate) fn laid_floats<F: CaseFloat>(
+    t: &TensorData,
+    what: &str,
+    layout: MemoryLayout,
+) -> Result<Laid<F>, CaseError> {
+    Ok(Laid::new(
+        floats::<F>(t).ok_or_else(|| malformed(what))?,
+        layout,
+    ))
+}
+
+/// The target as the losses take it.
+pub(crate) enum CaseTarget<F> {
     Indices(Laid<i64>),
     Bytes(Laid<u8>),
     Probabilities(Laid<F>),
 }
 
 impl<F: CaseFloat> CaseTarget<F> {
-    fn view(&self) -> Target<'_, F> {
+    pub(crate) fn view(&self) -> Target<'_, F> {
         match self {
             CaseTarget::Indices(a) => Target::Indices(a.view()),
             CaseTarget::Bytes(a) => Target::Bytes(a.view()),
@@ -167,77 +217,16 @@ impl<F: CaseFloat> CaseTarget<F> {
     }
 }
 
-fn run<F: CaseFloat>(case: &Case, layout: MemoryLayout) -> Result<Computed, CaseError> {
-    let input = Laid::new(
-        floats::<F>(&case.input).ok_or_else(|| malformed("input"))?,
-        layout,
-    );
-    match case.op {
-        Op::LogSoftmax => {
-            let dim = case.dim.unwrap_or(0);
-            computed(
-                case,
-                layout,
-                losses::log_softmax(input.view(), dim),
-                &|go, y| losses::log_softmax_backward(go.view(), y.view(), dim),
-            )
-        }
-        Op::Softmax => {
-            let dim = case.dim.unwrap_or(0);
-            computed(
-                case,
-                layout,
-                losses::softmax(input.view(), dim),
-                &|go, y| losses::softmax_backward(go.view(), y.view(), dim),
-            )
-        }
-        Op::NllLoss | Op::CrossEntropy => run_loss::<F>(case, input, layout),
-    }
-}
-
-/// The gradient of an op for a given `grad_output` and the forward's output.
-type Backward<'a, F> = dyn Fn(&ArrayViewD<'_, F>, &ArrayD<F>) -> Result<ArrayD<F>, LossError> + 'a;
-
-/// The outcome of a forward and, when the case asks for it, of its backward with the
-/// case's `grad_output` (laid out like the other tensors): a backward error is kept
-/// beside the forward's output, as PyTorch's autograd raises it after the forward.
-fn computed<F: CaseFloat>(
+/// A loss's target and weight in type `F`, or libtorch's error when one of them is a
+/// float tensor of another type than the input.
+pub(crate) fn loss_tensors<F: CaseFloat>(
     case: &Case,
     layout: MemoryLayout,
-    output: Result<ArrayD<F>, LossError>,
-    backward: &Backward<F>,
-) -> Result<Computed, CaseError> {
-    let output = output.map_err(case_error)?;
-    let grad_input = if case.grad {
-        let go = Laid::new(grad_output::<F>(case, &output)?, layout);
-        Some(
-            backward(&go.view(), &output)
-                .map(|g| to_data(&g))
-                .map_err(case_error),
-        )
-    } else {
-        None
-    };
-    Ok(Computed {
-        output: to_data(&output),
-        grad_input,
-    })
-}
-
-fn run_loss<F: CaseFloat>(
-    case: &Case,
-    input: Laid<F>,
-    layout: MemoryLayout,
-) -> Result<Computed, CaseError> {
+) -> Result<(CaseTarget<F>, Option<Laid<F>>), CaseError> {
     let target_data = case
-        .target
-        .as_ref()
+        .target()
         .ok_or_else(|| CaseError::invalid_case("missing target"))?;
-    let foreign_weight = case
-        .weight
-        .as_ref()
-        .map(|w| w.dtype)
-        .filter(|&d| d != F::DTYPE);
+    let foreign_weight = case.weight().map(|w| w.dtype).filter(|&d| d != F::DTYPE);
     let foreign_target = Some(target_data.dtype).filter(|d| d.is_float() && *d != F::DTYPE);
     if foreign_weight.is_some() || foreign_target.is_some() {
         return Err(mixed_dtype_error::<F>(case, foreign_weight));
@@ -253,51 +242,53 @@ fn run_loss<F: CaseFloat>(
                 .mapv(|v| v as u8),
             layout,
         )),
-        _ => CaseTarget::Probabilities(Laid::new(
-            floats::<F>(target_data).ok_or_else(|| malformed("target"))?,
-            layout,
-        )),
+        _ => CaseTarget::Probabilities(laid_floats(target_data, "target", layout)?),
     };
-    let weight = match &case.weight {
-        Some(w) => Some(Laid::new(
-            floats::<F>(w).ok_or_else(|| malformed("weight"))?,
-            layout,
-        )),
-        None => None,
+    let weight = case
+        .weight()
+        .map(|w| laid_floats(w, "weight", layout))
+        .transpose()?;
+    Ok((target, weight))
+}
+
+/// The gradient of an op with respect to one tensor (by parameter name), for a given
+/// `grad_output` and the forward's output.
+pub(crate) type Backward<'a, F> =
+    dyn Fn(&str, &ArrayViewD<'_, F>, &ArrayD<F>) -> Result<ArrayD<F>, LossError> + 'a;
+
+/// The outcome of a forward and, when the case asks for it, of its backward with the
+/// case's `grad_output` (laid out like the other tensors), one gradient per tensor of
+/// `grad_wrt`: a backward error is kept beside the forward's output, as PyTorch's
+/// autograd raises it after the forward.
+pub(crate) fn computed<F: CaseFloat>(
+    case: &Case,
+    layout: MemoryLayout,
+    output: Result<ArrayD<F>, LossError>,
+    backward: &Backward<F>,
+) -> Result<Computed, CaseError> {
+    let output = output.map_err(case_error)?;
+    let grads = if case.grad {
+        let go = Laid::new(grad_output::<F>(case, &output)?, layout);
+        let grads: Result<Vec<Grad>, CaseError> = case
+            .grad_wrt()
+            .into_iter()
+            .map(|wrt| {
+                backward(wrt, &go.view(), &output)
+                    .map(|g| Grad {
+                        wrt,
+                        tensor: to_data(&g),
+                    })
+                    .map_err(case_error)
+            })
+            .collect();
+        Some(grads)
+    } else {
+        None
     };
-    match case.op {
-        Op::NllLoss => {
-            let options = NllLossOptions {
-                weight: weight.as_ref().map(|w| w.view()),
-                ignore_index: case.ignore_index,
-                reduction: case.reduction,
-            };
-            computed(
-                case,
-                layout,
-                losses::nll_loss(input.view(), target.view(), &options),
-                &|go, _| {
-                    losses::nll_loss_backward(go.view(), input.view(), target.view(), &options)
-                },
-            )
-        }
-        _ => {
-            let options = CrossEntropyOptions {
-                weight: weight.as_ref().map(|w| w.view()),
-                ignore_index: case.ignore_index,
-                reduction: case.reduction,
-                label_smoothing: case.label_smoothing,
-            };
-            computed(
-                case,
-                layout,
-                losses::cross_entropy(input.view(), target.view(), &options),
-                &|go, _| {
-                    losses::cross_entropy_backward(go.view(), input.view(), target.view(), &options)
-                },
-            )
-        }
-    }
+    Ok(Computed {
+        output: to_data(&output),
+        grads,
+    })
 }
 
 /// `grad_output` of the case, or ones of the output's shape.
@@ -308,43 +299,52 @@ fn grad_output<F: CaseFloat>(case: &Case, output: &ArrayD<F>) -> Result<ArrayD<F
     }
 }
 
+/// Every shape check of a classification loss, with the case's shapes and dtypes, in
+/// PyTorch's order (`cross_entropy`'s when `cross_entropy` is true).
+pub(crate) fn loss_shape_checks(case: &Case, cross_entropy: bool) -> Result<(), CaseError> {
+    let target = case.target();
+    let target_shape = target.map(|t| t.shape.clone()).unwrap_or_default();
+    let target_dtype = target.map(|t| t.dtype).unwrap_or(DType::Int64);
+    let weight_shape = case.weight().map(|w| w.shape.as_slice());
+    let checks = if cross_entropy {
+        check_cross_entropy_shapes(
+            &case.input().shape,
+            &target_shape,
+            target_dtype.torch_name(),
+            target_dtype.is_float(),
+            weight_shape,
+            case.ignore_index(),
+            case.label_smoothing(),
+        )
+    } else {
+        check_nll_loss_shapes(
+            &case.input().shape,
+            &target_shape,
+            target_dtype.torch_name(),
+            weight_shape,
+        )
+    };
+    checks.map_err(case_error)
+}
+
 /// A weight or probability target of another float type than the input. libtorch
 /// rejects the weight in `nll_loss` (after every shape check) and promotes in the
 /// probability path of `cross_entropy`; the Rust losses are typed, so the promotion is
 /// reported as unsupported rather than computed in the wrong precision.
 fn mixed_dtype_error<F: CaseFloat>(case: &Case, weight: Option<DType>) -> CaseError {
-    let target_data = case.target.as_ref();
-    let target_shape = target_data.map(|t| t.shape.clone()).unwrap_or_default();
-    let target_dtype = target_data.map(|t| t.dtype).unwrap_or(DType::Int64);
-    let weight_shape = case.weight.as_ref().map(|w| w.shape.clone());
-    let probabilities = case.op == Op::CrossEntropy && case.input.shape == target_shape;
-    let checks = if case.op == Op::CrossEntropy {
-        losses::internals::check_cross_entropy_shapes(
-            &case.input.shape,
-            &target_shape,
-            target_dtype.torch_name(),
-            target_dtype.is_float(),
-            weight_shape.as_deref(),
-            case.ignore_index,
-            case.label_smoothing,
-        )
-    } else {
-        losses::internals::check_nll_loss_shapes(
-            &case.input.shape,
-            &target_shape,
-            target_dtype.torch_name(),
-            weight_shape.as_deref(),
-        )
-    };
-    if let Err(e) = checks {
-        return case_error(e);
+    let cross_entropy = case.op.param("label_smoothing").is_some();
+    if let Err(e) = loss_shape_checks(case, cross_entropy) {
+        return e;
     }
+    let probabilities =
+        cross_entropy && case.target().map(|t| &t.shape) == Some(&case.input().shape);
     if probabilities {
         return CaseError::new(
             "Unsupported",
             "cross_entropy with class probabilities or a weight of another float type than \
              the input (libtorch promotes the result) is not implemented by the Rust losses",
-        );
+        )
+        .with_hint(UNSUPPORTED_HINT);
     }
     let found = weight.unwrap_or(DType::Float64);
     CaseError::new(
@@ -355,45 +355,21 @@ fn mixed_dtype_error<F: CaseFloat>(case: &Case, weight: Option<DType>) -> CaseEr
             found.torch_name()
         ),
     )
+    .with_hint(format!(
+        "the weight is {} but the input is {}; PyTorch does not convert it: pass \
+         weight.to(input.dtype)",
+        found.name(),
+        case.input().dtype.name()
+    ))
 }
 
-/// libtorch's error for an integer input: its kernels are dispatched on floating types
-/// only, and the check comes after the shape checks.
-fn integer_input_error(case: &Case) -> CaseError {
-    let dtype = case.input.dtype.torch_name();
-    let ndim = case.input.shape.len();
-    let not_implemented = |kernel: &str| {
-        CaseError::new(
-            "NotImplementedError",
-            format!("\"{kernel}\" not implemented for '{dtype}'"),
-        )
-    };
-    let softmax_kernel = |name: &str, dim: i64| -> CaseError {
-        match losses::internals::wrap_dim_checked(dim, ndim) {
-            Err(e) => case_error(e),
-            Ok(axis) if ndim == 0 || axis + 1 == ndim => {
-                not_implemented(&format!("{name}_lastdim_kernel_impl"))
-            }
-            Ok(_) => not_implemented(&format!("{name}_kernel_impl")),
-        }
-    };
-    match case.op {
-        Op::LogSoftmax => softmax_kernel("log_softmax", case.dim.unwrap_or(0)),
-        Op::Softmax => softmax_kernel("softmax", case.dim.unwrap_or(0)),
-        Op::CrossEntropy => softmax_kernel("log_softmax", if ndim == 1 { 0 } else { 1 }),
-        Op::NllLoss => {
-            let target = case.target.as_ref();
-            let shapes = losses::internals::check_nll_loss_shapes(
-                &case.input.shape,
-                &target.map(|t| t.shape.clone()).unwrap_or_default(),
-                target.map(|t| t.dtype.torch_name()).unwrap_or("Long"),
-                case.weight.as_ref().map(|w| w.shape.as_slice()),
-            );
-            match shapes {
-                Err(e) => case_error(e),
-                Ok(()) if ndim <= 2 => not_implemented("nll_loss_out_frame"),
-                Ok(()) => not_implemented("nll_loss2d_forward_out_frame"),
-            }
-        }
-    }
+/// libtorch's `NotImplementedError` for a kernel dispatched on floating types only.
+pub(crate) fn not_implemented(kernel: &str, case: &Case) -> CaseError {
+    CaseError::new(
+        "NotImplementedError",
+        format!(
+            "\"{kernel}\" not implemented for '{}'",
+            case.input().dtype.torch_name()
+        ),
+    )
 }

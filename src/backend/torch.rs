@@ -1,4 +1,5 @@
-//! The libtorch backend: a case run through `tch` on CPU, gradients by libtorch's
+//! The libtorch backend: a case's tensors made in `tch` on CPU (those of `grad_wrt`
+//! requiring grad), the op's registry entry calling libtorch, gradients by libtorch's
 //! autograd. Errors keep the first line of libtorch's message; the Python kind comes
 //! from the C++ exception class named in the backtrace (`c10::IndexError`, ...).
 //!
@@ -10,8 +11,7 @@
 use tch::{Kind, TchError, Tensor};
 
 use super::Backend;
-use crate::case::{Case, CaseError, Computed, DType, Op, Outcome, TensorData, Values};
-use crate::losses::Reduction;
+use crate::case::{Arg, Case, CaseError, Computed, DType, Grad, Outcome, TensorData, Values};
 
 /// Evaluates cases with libtorch.
 #[derive(Debug, Default, Clone, Copy)]
@@ -104,72 +104,47 @@ pub fn from_tensor(t: &Tensor) -> Result<TensorData, TchError> {
     })
 }
 
-fn reduction(r: Reduction) -> tch::Reduction {
-    match r {
-        Reduction::None => tch::Reduction::None,
-        Reduction::Mean => tch::Reduction::Mean,
-        Reduction::Sum => tch::Reduction::Sum,
-    }
-}
-
 fn run(case: &Case) -> Result<Computed, CaseError> {
-    let input = to_tensor(&case.input).map_err(torch_error)?;
-    let input = if case.grad && case.input.dtype.is_float() {
-        input.set_requires_grad(true)
-    } else {
-        input
-    };
-    let target = case
-        .target
-        .as_ref()
-        .map(to_tensor)
-        .transpose()
-        .map_err(torch_error)?;
-    let weight = case
-        .weight
-        .as_ref()
-        .map(to_tensor)
-        .transpose()
-        .map_err(torch_error)?;
-    let output = match case.op {
-        Op::LogSoftmax => input.f_log_softmax(case.dim.unwrap_or(0), None::<Kind>),
-        Op::Softmax => input.f_softmax(case.dim.unwrap_or(0), None::<Kind>),
-        Op::NllLoss | Op::CrossEntropy => {
-            let target = target
-                .as_ref()
-                .ok_or_else(|| CaseError::invalid_case("missing target"))?;
-            if case.op == Op::NllLoss {
-                input.f_nll_loss_nd(
-                    target,
-                    weight.as_ref(),
-                    reduction(case.reduction),
-                    case.ignore_index,
-                )
+    let wrt = case.grad_wrt();
+    let mut tensors: Vec<(&'static str, Tensor)> = Vec::new();
+    for (name, arg) in case.args() {
+        if let Arg::Tensor(t) = arg {
+            let tensor = to_tensor(t).map_err(torch_error)?;
+            let tensor = if wrt.contains(&name) && t.dtype.is_float() {
+                tensor.set_requires_grad(true)
             } else {
-                input.f_cross_entropy_loss(
-                    target,
-                    weight.as_ref(),
-                    reduction(case.reduction),
-                    case.ignore_index,
-                    case.label_smoothing,
-                )
-            }
+                tensor
+            };
+            tensors.push((name, tensor));
         }
     }
-    .map_err(torch_error)?;
-    let grad_input = if case.grad {
-        Some(gradient(case, &input, &output))
+    let lookup = |name: &str| {
+        tensors
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t.shallow_clone())
+    };
+    let output = (case.op.spec().torch)(case, &lookup).map_err(torch_error)?;
+    let grads = if case.grad {
+        let inputs: Vec<Tensor> = wrt.iter().filter_map(|n| lookup(n)).collect();
+        Some(gradients(case, &wrt, &inputs, &output))
     } else {
         None
     };
     Ok(Computed {
         output: from_tensor(&output).map_err(torch_error)?,
-        grad_input,
+        grads,
     })
 }
 
-/// The gradient of `sum(output * grad_output)` with respect to the input.
-fn gradient(case: &Case, input: &Tensor, output: &Tensor) -> Result<TensorData, CaseError> {
+/// The gradients of `sum(output * grad_output)` with respect to the `grad_wrt` tensors;
+/// zeros for one the output does not depend on.
+fn gradients(
+    case: &Case,
+    wrt: &[&'static str],
+    inputs: &[Tensor],
+    output: &Tensor,
+) -> Result<Vec<Grad>, CaseError> {
     let grad_output = match &case.grad_output {
         Some(g) => to_tensor(g).map_err(torch_error)?,
         None => output.f_ones_like().map_err(torch_error)?,
@@ -177,15 +152,25 @@ fn gradient(case: &Case, input: &Tensor, output: &Tensor) -> Result<TensorData, 
     let total = (output.f_mul(&grad_output))
         .and_then(|t| t.f_sum(None::<Kind>))
         .map_err(torch_error)?;
-    let grads = Tensor::f_run_backward(&[total], &[input], false, false).map_err(torch_error)?;
-    let grad = grads
-        .into_iter()
-        .next()
-        .ok_or_else(|| CaseError::new("RuntimeError", "libtorch returned no gradient"))?;
-    let grad = if grad.defined() {
-        grad
-    } else {
-        input.f_zeros_like().map_err(torch_error)?
-    };
-    from_tensor(&grad).map_err(torch_error)
+    let grads = Tensor::f_run_backward(&[total], inputs, false, false).map_err(torch_error)?;
+    if grads.len() != wrt.len() {
+        return Err(CaseError::new(
+            "RuntimeError",
+            "libtorch returned another number of gradients than asked for",
+        ));
+    }
+    wrt.iter()
+        .zip(grads.into_iter().zip(inputs))
+        .map(|(&name, (grad, input))| {
+            let grad = if grad.defined() {
+                grad
+            } else {
+                input.f_zeros_like().map_err(torch_error)?
+            };
+            Ok(Grad {
+                wrt: name,
+                tensor: from_tensor(&grad).map_err(torch_error)?,
+            })
+        })
+        .collect()
 }

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use lossparity::backend::{Backend, RustBackend};
-use lossparity::case::{Case, CaseError, DType, Op, Outcome};
-use lossparity::compare::{compare, Mode};
+use lossparity::case::{Case, CaseError, DType, InvalidCase, Op, Outcome};
+use lossparity::compare::compare;
 use lossparity::report::{Shard, Summary};
 
 #[derive(Parser)]
@@ -83,7 +83,7 @@ fn torch_backend() -> Result<Box<dyn Backend>> {
 
 /// Reads a case file line by line; blank lines are skipped, a broken line becomes an
 /// error naming its line number.
-fn read_cases(file: &str) -> Result<Vec<(usize, Result<Case, String>)>> {
+fn read_cases(file: &str) -> Result<Vec<(usize, Result<Case, InvalidCase>)>> {
     let reader: Box<dyn BufRead> = if file == "-" {
         Box::new(BufReader::new(io::stdin()))
     } else {
@@ -97,16 +97,19 @@ fn read_cases(file: &str) -> Result<Vec<(usize, Result<Case, String>)>> {
         if line.trim().is_empty() {
             continue;
         }
-        let case = Case::from_json(&line).map_err(|e| format!("line {}: {e}", i + 1));
+        let case = Case::from_json(&line).map_err(|e| InvalidCase {
+            message: format!("line {}: {}", i + 1, e.message),
+            ..e
+        });
         cases.push((i + 1, case));
     }
     Ok(cases)
 }
 
-fn invalid(message: String) -> Outcome {
+fn invalid(e: InvalidCase) -> Outcome {
     Outcome {
-        id: None,
-        result: Err(CaseError::invalid_case(message)),
+        id: e.id,
+        result: Err(CaseError::invalid_case(e.message)),
     }
 }
 
@@ -132,7 +135,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for (_, case) in read_cases(&file)? {
                 let outcome = match case {
                     Ok(case) => backend.evaluate(&case),
-                    Err(message) => invalid(message),
+                    Err(e) => invalid(e),
                 };
                 writeln!(out, "{}", outcome.to_json())?;
             }
@@ -145,20 +148,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             for (line, case) in read_cases(&file)? {
                 let case = match case {
                     Ok(case) => case,
-                    Err(message) => {
+                    Err(e) => {
                         invalid_lines += 1;
-                        writeln!(out, "INVALID  {message}")?;
+                        writeln!(out, "INVALID  {}", e.message)?;
                         continue;
                     }
                 };
                 let name = case.id.clone().unwrap_or_else(|| format!("line {line}"));
                 let expected = torch.evaluate(&case);
                 let actual = rust.evaluate(&case);
-                let mode = if case.op == Op::NllLoss {
-                    Mode::Exact
-                } else {
-                    Mode::Tolerant
-                };
+                let mode = case.op.spec().mode;
                 match compare(&expected, &actual, mode) {
                     Ok(()) => {
                         agree += 1;
@@ -193,7 +192,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         let name = case.id.clone().unwrap_or_else(|| format!("line {line}"));
                         writeln!(out, "== {name}\n{}", lossparity::explain::explain(&case))?;
                     }
-                    Err(message) => writeln!(out, "== INVALID {message}\n")?,
+                    Err(e) => writeln!(out, "== INVALID {}\n", e.message)?,
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -210,9 +209,8 @@ struct ReportArgs {
     /// Seed: the same seed and options give the same report.json, byte for byte.
     #[arg(long)]
     seed: u64,
-    /// Ops to draw cases of, comma-separated.
-    #[arg(long, value_delimiter = ',', value_parser = parse_op,
-          default_value = "log_softmax,softmax,nll_loss,cross_entropy")]
+    /// Ops to draw cases of, comma-separated [default: every op].
+    #[arg(long, value_delimiter = ',', value_parser = parse_op)]
     ops: Vec<Op>,
     /// Input dtypes to keep, comma-separated.
     #[arg(long, value_delimiter = ',', value_parser = parse_dtype, default_value = "float32,float64")]
@@ -238,12 +236,7 @@ struct MergeArgs {
 }
 
 fn parse_op(name: &str) -> Result<Op, String> {
-    Op::ALL
-        .into_iter()
-        .find(|op| op.name() == name)
-        .ok_or_else(|| {
-            format!("unknown op {name:?}; expected log_softmax, softmax, nll_loss or cross_entropy")
-        })
+    Op::named(name).ok_or_else(|| format!("unknown op {name:?}; expected one of {}", Op::names()))
 }
 
 fn parse_dtype(name: &str) -> Result<DType, String> {
@@ -275,7 +268,11 @@ fn report_command(args: ReportArgs) -> Result<ExitCode> {
     let options = lossparity::report::ReportOptions {
         seed: args.seed,
         cases: args.cases,
-        ops: args.ops,
+        ops: if args.ops.is_empty() {
+            Op::all().collect()
+        } else {
+            args.ops
+        },
         dtypes: args.dtypes,
         shard: args.shard,
         out: args.out,

@@ -29,13 +29,9 @@ pub struct Assessment {
     pub divergence: Option<(DivergenceClass, CaseEntry)>,
 }
 
-/// Tolerance mode of an op: `nll_loss` bit for bit, the rest under the policy.
+/// Tolerance mode of an op, from its registry entry.
 pub fn mode_of(op: Op) -> Mode {
-    if op == Op::NllLoss {
-        Mode::Exact
-    } else {
-        Mode::Tolerant
-    }
+    op.spec().mode
 }
 
 fn float_pair<'a>(t: &'a TensorData, r: &'a TensorData) -> Option<(&'a [f64], &'a [f64])> {
@@ -49,13 +45,15 @@ fn float_pair<'a>(t: &'a TensorData, r: &'a TensorData) -> Option<(&'a [f64], &'
 }
 
 /// The parts both sides computed with matching dtype and shape: `(part, torch, rust)`.
-fn value_parts<'a>(t: &'a Computed, r: &'a Computed) -> Vec<(&'static str, &'a [f64], &'a [f64])> {
+fn value_parts<'a>(t: &'a Computed, r: &'a Computed) -> Vec<(String, &'a [f64], &'a [f64])> {
     let mut parts = Vec::new();
     if let Some((a, b)) = float_pair(&t.output, &r.output) {
-        parts.push(("output", a, b));
-        if let (Some(Ok(tg)), Some(Ok(rg))) = (&t.grad_input, &r.grad_input) {
-            if let Some((a, b)) = float_pair(tg, rg) {
-                parts.push(("grad_input", a, b));
+        parts.push(("output".to_string(), a, b));
+        if let (Some(Ok(tg)), Some(Ok(rg))) = (&t.grads, &r.grads) {
+            for (tg, rg) in tg.iter().zip(rg).filter(|(t, r)| t.wrt == r.wrt) {
+                if let Some((a, b)) = float_pair(&tg.tensor, &rg.tensor) {
+                    parts.push((tg.field(), a, b));
+                }
             }
         }
     }
@@ -63,10 +61,7 @@ fn value_parts<'a>(t: &'a Computed, r: &'a Computed) -> Vec<(&'static str, &'a [
 }
 
 fn reference_part<'a>(reference: &'a Reference, part: &str) -> Option<&'a ReferenceTensor> {
-    match part {
-        "output" => Some(&reference.output),
-        _ => reference.grad_input.as_ref(),
-    }
+    reference.part(part)
 }
 
 fn class_of(d: &Divergence, who: WhoIsRight) -> DivergenceClass {
@@ -86,11 +81,11 @@ fn class_of(d: &Divergence, who: WhoIsRight) -> DivergenceClass {
 
 /// Assesses case `index` from libtorch's and the Rust outcome.
 pub fn assess(index: u64, case: &Case, torch: &Outcome, rust: &Outcome) -> Assessment {
-    let dtype = case.input.dtype;
+    let dtype = case.input().dtype;
     let group = GroupKey {
         op: case.op,
         dtype,
-        reduction: case.op.is_loss().then_some(case.reduction),
+        reduction: case.op.is_loss().then_some(case.reduction()),
     };
     let mut stats = GroupStats {
         cases: 1,
@@ -110,7 +105,8 @@ pub fn assess(index: u64, case: &Case, torch: &Outcome, rust: &Outcome) -> Asses
         }
         let (mut rust_acc, mut torch_acc) = (Extremes::default(), Extremes::default());
         let mut with_reference = reference.is_some();
-        for &(part, tv, rv) in &parts {
+        for (part, tv, rv) in &parts {
+            let (part, tv, rv) = (part.as_str(), *tv, *rv);
             let sides = measure(dtype, rv, tv, None, index, Some(&mut histogram));
             stats.sides.absorb(&sides);
             let exact = reference
@@ -243,7 +239,7 @@ fn entry(
         index,
         group,
         severity,
-        size: case.input.values.len() as u64,
+        size: case.input().values.len() as u64,
         divergence: description,
         element,
         rust_ratio,

@@ -7,7 +7,6 @@ use proptest::strategy::{SBoxedStrategy, Strategy, Union, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::case::{Case, DType, Op};
-use crate::strategies::{cross_entropy_case, nll_loss_case, softmax_case};
 
 /// The ChaCha key of case `index`: the seed (8 bytes, little-endian), the index (8
 /// bytes, little-endian), then 16 zero bytes.
@@ -23,14 +22,6 @@ pub struct CaseGenerator {
     seed: u64,
     dtypes: Vec<DType>,
     strategy: Union<SBoxedStrategy<Case>>,
-}
-
-fn strategy(op: Op) -> SBoxedStrategy<Case> {
-    match op {
-        Op::LogSoftmax | Op::Softmax => softmax_case(op).sboxed(),
-        Op::NllLoss => nll_loss_case().sboxed(),
-        Op::CrossEntropy => cross_entropy_case().sboxed(),
-    }
 }
 
 impl CaseGenerator {
@@ -55,7 +46,7 @@ impl CaseGenerator {
         Ok(CaseGenerator {
             seed,
             dtypes: dtypes.to_vec(),
-            strategy: Union::new(ops.iter().map(|&op| strategy(op))),
+            strategy: Union::new(ops.iter().map(|&op| (op.spec().strategy)())),
         })
     }
 
@@ -71,7 +62,7 @@ impl CaseGenerator {
                 .new_tree(&mut runner)
                 .expect("the case strategies never reject")
                 .current();
-            if self.dtypes.contains(&case.input.dtype) {
+            if self.dtypes.contains(&case.input().dtype) {
                 case.id = Some(format!("case-{index}"));
                 return case;
             }
@@ -85,8 +76,18 @@ mod tests {
 
     #[test]
     fn a_case_depends_only_on_seed_and_index() {
-        let generator = CaseGenerator::new(7, &Op::ALL, &[DType::Float32, DType::Float64]).unwrap();
-        let again = CaseGenerator::new(7, &Op::ALL, &[DType::Float32, DType::Float64]).unwrap();
+        let generator = CaseGenerator::new(
+            7,
+            &Op::all().collect::<Vec<_>>(),
+            &[DType::Float32, DType::Float64],
+        )
+        .unwrap();
+        let again = CaseGenerator::new(
+            7,
+            &Op::all().collect::<Vec<_>>(),
+            &[DType::Float32, DType::Float64],
+        )
+        .unwrap();
         for i in [0, 1, 57, 1000] {
             assert_eq!(generator.case(i), again.case(i));
         }
@@ -95,11 +96,11 @@ mod tests {
 
     #[test]
     fn filters_keep_only_the_selected_ops_and_dtypes() {
-        let generator = CaseGenerator::new(3, &[Op::Softmax], &[DType::Float64]).unwrap();
+        let generator = CaseGenerator::new(3, &[Op::SOFTMAX], &[DType::Float64]).unwrap();
         for i in 0..50 {
             let case = generator.case(i);
-            assert_eq!(case.op, Op::Softmax);
-            assert_eq!(case.input.dtype, DType::Float64);
+            assert_eq!(case.op, Op::SOFTMAX);
+            assert_eq!(case.input().dtype, DType::Float64);
             assert_eq!(case.id.as_deref(), Some(format!("case-{i}").as_str()));
         }
     }

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
 use crate::case::{Case, DType, Op};
-use crate::compare::Tolerance;
+use crate::compare::{Mode, Tolerance};
 use crate::losses::Reduction;
 
 use super::stats::{
@@ -240,7 +240,15 @@ pub fn to_json(report: &Report) -> String {
             Json::Obj(vec![
                 ("float32", policy(DType::Float32)),
                 ("float64", policy(DType::Float64)),
-                ("exact_ops", Json::Arr(vec![string(Op::NllLoss.name())])),
+                (
+                    "exact_ops",
+                    Json::Arr(
+                        Op::all()
+                            .filter(|op| op.spec().mode == Mode::Exact)
+                            .map(|op| string(op.name()))
+                            .collect(),
+                    ),
+                ),
             ]),
         ),
         ("totals", Json::Obj(stats_fields(&report.totals()))),
@@ -369,10 +377,7 @@ impl<'a> Reader<'a> {
 }
 
 fn parse_op(name: &str) -> Result<Op> {
-    Op::ALL
-        .into_iter()
-        .find(|o| o.name() == name)
-        .ok_or_else(|| anyhow!("unknown op {name:?}"))
+    Op::named(name).ok_or_else(|| anyhow!("unknown op {name:?}"))
 }
 
 fn parse_dtype(name: &str) -> Result<DType> {

@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::case::{Case, Outcome, TensorData};
+use crate::case::{Case, Computed, Outcome, TensorData};
 use crate::reference::{Reference, ReferenceTensor};
-use crate::repro::{python_repro, python_tensor};
+use crate::repro::{python_repro, python_tensor, python_variable};
 
 fn reference_tensor(t: &ReferenceTensor) -> String {
     python_tensor(&TensorData::float(
@@ -21,13 +21,29 @@ fn python_string(text: &str) -> String {
     serde_json::Value::String(text.to_string()).to_string()
 }
 
-/// Python assignments of one side's recorded output and gradient (or `None` and the
-/// error, printed).
-fn recorded(s: &mut String, side: &str, outcome: &Outcome) {
+/// Python assignments of one side's recorded output and gradients (`None` where it
+/// raised, and the error, printed).
+fn recorded(s: &mut String, side: &str, outcome: &Outcome, wrt: &[&str]) {
+    let grads = |s: &mut String, computed: Option<&Computed>| {
+        for name in wrt {
+            match computed.and_then(|c| c.grad(name)) {
+                Some(g) => {
+                    let _ = writeln!(s, "{side}_grad_{name} = {}", python_tensor(g));
+                    let _ = writeln!(
+                        s,
+                        "print('recorded {side} grad_{name}:', {side}_grad_{name})"
+                    );
+                }
+                None => {
+                    let _ = writeln!(s, "{side}_grad_{name} = None");
+                }
+            }
+        }
+    };
     match &outcome.result {
         Err(e) => {
             let _ = writeln!(s, "{side}_output = None");
-            let _ = writeln!(s, "{side}_grad = None");
+            grads(s, None);
             let _ = writeln!(
                 s,
                 "print('recorded {side}: raises', {})",
@@ -37,22 +53,13 @@ fn recorded(s: &mut String, side: &str, outcome: &Outcome) {
         Ok(c) => {
             let _ = writeln!(s, "{side}_output = {}", python_tensor(&c.output));
             let _ = writeln!(s, "print('recorded {side} output:', {side}_output)");
-            match &c.grad_input {
-                Some(Ok(g)) => {
-                    let _ = writeln!(s, "{side}_grad = {}", python_tensor(g));
-                    let _ = writeln!(s, "print('recorded {side} grad_input:', {side}_grad)");
-                }
-                Some(Err(e)) => {
-                    let _ = writeln!(s, "{side}_grad = None");
-                    let _ = writeln!(
-                        s,
-                        "print('recorded {side} backward: raises', {})",
-                        python_string(&format!("{}: {}", e.kind, e.message))
-                    );
-                }
-                None => {
-                    let _ = writeln!(s, "{side}_grad = None");
-                }
+            grads(s, Some(c));
+            if let Some(Err(e)) = &c.grads {
+                let _ = writeln!(
+                    s,
+                    "print('recorded {side} backward: raises', {})",
+                    python_string(&format!("{}: {}", e.kind, e.message))
+                );
             }
         }
     }
@@ -74,21 +81,26 @@ pub fn repro_script(
     );
     s.push_str("import torch\n\nnan, inf = float('nan'), float('inf')\n");
     s.push_str("torch.set_printoptions(precision=17)\n\n");
-    recorded(&mut s, "libtorch", torch);
-    recorded(&mut s, "rust", rust);
+    let wrt = case.grad_wrt();
+    recorded(&mut s, "libtorch", torch, &wrt);
+    recorded(&mut s, "rust", rust, &wrt);
     match reference {
         Some(r) => {
             let _ = writeln!(s, "reference_output = {}", reference_tensor(&r.output));
             s.push_str("print('reference output:', reference_output)\n");
-            match &r.grad_input {
-                Some(g) => {
-                    let _ = writeln!(s, "reference_grad = {}", reference_tensor(g));
-                    s.push_str("print('reference grad_input:', reference_grad)\n");
-                }
-                None => s.push_str("reference_grad = None\n"),
+        }
+        None => s.push_str("reference_output = None\n"),
+    }
+    for name in &wrt {
+        match reference.and_then(|r| r.grad(name)) {
+            Some(g) => {
+                let _ = writeln!(s, "reference_grad_{name} = {}", reference_tensor(g));
+                let _ = writeln!(s, "print('reference grad_{name}:', reference_grad_{name})");
+            }
+            None => {
+                let _ = writeln!(s, "reference_grad_{name} = None");
             }
         }
-        None => s.push_str("reference_output = None\nreference_grad = None\n"),
     }
     s.push_str("\n# The call in PyTorch.\n");
     s.push_str(&python_repro(case));
@@ -101,12 +113,14 @@ pub fn repro_script(
              if value is not None and value.shape == out.shape:\n        \
                  print(f'max |PyTorch output - recorded {name}|:', maxdiff(out, value))\n",
     );
-    if case.grad {
-        s.push_str(
-            "for name, value in [('libtorch', libtorch_grad), ('rust', rust_grad), \
-             ('reference', reference_grad)]:\n    \
-                 if value is not None and value.shape == x.grad.shape:\n        \
-                     print(f'max |PyTorch grad - recorded {name}|:', maxdiff(x.grad, value))\n",
+    for name in &wrt {
+        let var = python_variable(name);
+        let _ = writeln!(
+            s,
+            "for name, value in [('libtorch', libtorch_grad_{name}), ('rust', rust_grad_{name}), \
+             ('reference', reference_grad_{name})]:\n    \
+                 if value is not None and value.shape == {var}.grad.shape:\n        \
+                     print(f'max |PyTorch grad_{name} - recorded {{name}}|:', maxdiff({var}.grad, value))"
         );
     }
     s

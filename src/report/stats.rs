@@ -60,7 +60,7 @@ pub struct RunInfo {
     pub seed: u64,
     /// Number of cases of the whole run (all shards).
     pub cases: u64,
-    /// The ops drawn from, in [`Op::ALL`] order.
+    /// The ops drawn from, in the registry's order.
     pub ops: Vec<Op>,
     /// The input dtypes kept.
     pub dtypes: Vec<DType>,
@@ -70,7 +70,7 @@ pub struct RunInfo {
 
 /// The sort rank of an op, dtype or reduction, for a stable table order.
 pub(crate) fn op_rank(op: Op) -> usize {
-    Op::ALL.iter().position(|&o| o == op).unwrap_or(0)
+    op.rank()
 }
 
 pub(crate) fn dtype_rank(dtype: DType) -> usize {
@@ -751,7 +751,7 @@ mod tests {
         let entry = |index: u64, severity: f64| CaseEntry {
             index,
             group: GroupKey {
-                op: Op::Softmax,
+                op: Op::SOFTMAX,
                 dtype: DType::Float32,
                 reduction: None,
             },

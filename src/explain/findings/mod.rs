@@ -1,0 +1,5 @@
+//! The findings of `explain` beyond the outcome, by op family; each op's registry
+//! entry names its `reading` (how PyTorch reads the call) and its `findings`.
+
+pub(crate) mod loss;
+pub(crate) mod softmax;
