@@ -14,9 +14,9 @@ use rayon::prelude::*;
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{
-    columns_forward_backward, columns_one_hot_backward, columns_stats, compensated_sum,
-    log_softmax_backward_lane, one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane,
-    PARALLEL_MIN_ELEMENTS, TILE_ROWS,
+    columns_forward_backward, columns_stats, compensated_sum, log_softmax_backward_lane,
+    one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane, PARALLEL_MIN_ELEMENTS,
+    TILE_ROWS,
 };
 use super::nll::{
     check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
@@ -978,9 +978,10 @@ fn position_grads<F: Float>(
     Ok(grad)
 }
 
-/// The gradient of the index paths, row by row: the `nll_loss` gradient (and the
-/// smoothing term's), then `log_softmax`'s backward with the row's log-probabilities
-/// recomputed on the fly. Rows are independent, so they run in parallel.
+/// The gradient of the label-smoothed index path, position by position: the `nll_loss`
+/// gradient of the `1 - ls` part plus the smoothing term's, then `log_softmax`'s
+/// backward with the position's log-probabilities recomputed on the fly. The plain
+/// path never comes here: [`plain_rows_with_grad`] computes its gradient with its loss.
 fn index_grad<F: Float>(
     fwd: &Forward<'_, '_, F>,
     rows: &Rows<'_, F>,
@@ -990,115 +991,62 @@ fn index_grad<F: Float>(
     let plan = &fwd.plan;
     let reduction = options.reduction;
     let weight = fwd.weight.as_deref();
-    let (nll, smoothing) = match &plan.path {
-        CePath::Plain { nll } => (nll, None),
-        CePath::Smoothed { nll, smoothing } => (nll, Some(*smoothing)),
-        CePath::Probabilities { .. } => return Err(internal("index gradient of probabilities")),
+    let CePath::Smoothed { nll, smoothing } = &plan.path else {
+        return Err(internal("index gradient without label smoothing"));
     };
-    let entries = match smoothing {
-        None => nll_grad_entries(
-            nll,
-            grad_output,
-            &fwd.targets,
-            weight,
-            options.ignore_index,
-            reduction,
-            fwd.total_weight,
-        )?,
-        Some(ls) => {
-            let keep = F::of_f64(1.0 - ls);
-            nll_grad_entries(
-                nll,
-                &grad_output.mapv(|g| g * keep).view(),
-                &fwd.targets,
-                weight,
-                options.ignore_index,
-                reduction,
-                fwd.total_weight,
-            )?
-        }
-    };
+    let ls = *smoothing;
+    let keep = F::of_f64(1.0 - ls);
+    let entries = nll_grad_entries(
+        nll,
+        &grad_output.mapv(|g| g * keep).view(),
+        &fwd.targets,
+        weight,
+        options.ignore_index,
+        reduction,
+        fwd.total_weight,
+    )?;
     // The smoothing term's gradient per position, zero where the target is ignored.
-    let smooth_grad: Option<Vec<F>> = smoothing.map(|ls| {
-        let spread = F::of_f64(ls / plan.classes as f64);
-        let g = row_major(grad_output);
-        fwd.targets
-            .iter()
-            .enumerate()
-            .map(|(p, &t)| {
-                if t == options.ignore_index {
-                    return F::zero();
-                }
-                match reduction {
-                    Reduction::None => g[p] * spread,
-                    Reduction::Sum => g[0] * spread,
-                    Reduction::Mean => g[0] * spread / fwd.smooth_divisor,
-                }
-            })
-            .collect()
-    });
+    let spread = F::of_f64(ls / plan.classes as f64);
+    let g = row_major(grad_output);
+    let smooth: Vec<F> = fwd
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(p, &t)| {
+            if t == options.ignore_index {
+                return F::zero();
+            }
+            match reduction {
+                Reduction::None => g[p] * spread,
+                Reduction::Sum => g[0] * spread,
+                Reduction::Mean => g[0] * spread / fwd.smooth_divisor,
+            }
+        })
+        .collect();
     let classes = rows.classes;
     let mut out = vec![F::zero(); rows.x.len()];
     if out.is_empty() {
         return rows.to_input_layout(out);
     }
-    if smooth_grad.is_none() && rows.map == 1 {
-        let row_grad = |(p, o): (usize, &mut [F])| {
-            let row = &rows.x[p * classes..(p + 1) * classes];
-            match rows.stats[p] {
-                Some((max, lse)) => one_hot_log_softmax_backward_lane(row, max, lse, entries[p], o),
-                None => o.iter_mut().for_each(|v| *v = F::nan()),
-            }
-        };
-        if out.len() >= PARALLEL_MIN_ELEMENTS {
-            out.par_chunks_mut(classes).enumerate().for_each(row_grad);
-        } else {
-            out.chunks_mut(classes).enumerate().for_each(row_grad);
+    let (mut gl, mut y, mut o) = (
+        vec![F::zero(); classes],
+        vec![F::zero(); classes],
+        vec![F::zero(); classes],
+    );
+    for p in 0..rows.stats.len() {
+        gl.iter_mut().for_each(|v| *v = F::zero());
+        if let Some((class, value)) = entries[p] {
+            gl[class] = value;
         }
-    } else if smooth_grad.is_none() {
-        let map = rows.map;
-        let sample_grad = |(b, o): (usize, &mut [F])| {
-            let stats = &rows.stats[b * map..(b + 1) * map];
-            let hot = &entries[b * map..(b + 1) * map];
-            let x = &rows.x[b * classes * map..(b + 1) * classes * map];
-            columns_one_hot_backward(x, map, stats, hot, o);
-        };
-        if out.len() >= PARALLEL_MIN_ELEMENTS {
-            out.par_chunks_mut(classes * map)
-                .enumerate()
-                .for_each(sample_grad);
-        } else {
-            out.chunks_mut(classes * map)
-                .enumerate()
-                .for_each(sample_grad);
+        if fwd.targets[p] != options.ignore_index {
+            for (c, v) in gl.iter_mut().enumerate() {
+                *v += -smooth[p] * weight.map_or(F::one(), |w| w[c]);
+            }
         }
-    } else {
-        let row_grad = |(gl, y, o): &mut (Vec<F>, Vec<F>, Vec<F>), p: usize| {
-            gl.iter_mut().for_each(|v| *v = F::zero());
-            if let Some((class, value)) = entries[p] {
-                gl[class] = value;
-            }
-            if let Some(smooth) = &smooth_grad {
-                let gs = smooth[p];
-                if fwd.targets[p] != options.ignore_index {
-                    for (c, v) in gl.iter_mut().enumerate() {
-                        *v += -gs * weight.map_or(F::one(), |w| w[c]);
-                    }
-                }
-            }
-            rows.logp_row(p, y);
-            log_softmax_backward_lane(gl, y, o);
-        };
-        let mut bufs = (
-            vec![F::zero(); classes],
-            vec![F::zero(); classes],
-            vec![F::zero(); classes],
-        );
-        for p in 0..rows.stats.len() {
-            row_grad(&mut bufs, p);
-            for (c, &v) in bufs.2.iter().enumerate() {
-                out[rows.index(p, c)] = v;
-            }
+        rows.logp_row(p, &mut y);
+        log_softmax_backward_lane(&gl, &y, &mut o);
+        for (c, &v) in o.iter().enumerate() {
+            out[rows.index(p, c)] = v;
         }
     }
     rows.to_input_layout(out)

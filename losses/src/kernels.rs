@@ -733,36 +733,12 @@ pub(crate) fn columns_softmax<F: Float>(x: &[F], map: usize, out: &mut [F]) {
     }
 }
 
-/// [`one_hot_log_softmax_backward_lane`] for every position of a `(C, M)` block at
-/// once, strip by strip: `stats` and `hot` are the positions' log-sum-exps and their
-/// one non-zero gradient `(class, value)` (`None` where ignored).
-#[multiversion(targets(
-    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
-    "x86_64+avx2+avx+fma",
-    "aarch64+neon"
-))]
-pub(crate) fn columns_one_hot_backward<F: Float>(
-    x: &[F],
-    map: usize,
-    stats: &[Option<(F, F)>],
-    hot: &[Option<(usize, F)>],
-    out: &mut [F],
-) {
-    let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
-    for (start, width) in strips(map) {
-        for s in 0..width {
-            (max[s], lse[s]) = stats[start + s].unwrap_or((F::nan(), F::nan()));
-        }
-        strip_one_hot_backward(x, map, start, &max[..width], &lse[..width], hot, out);
-    }
-}
-
 /// The forward and backward of the plain cross-entropy on a `(C, M)` block in one
 /// sweep, strip by strip: each strip's log-sum-exps ([`columns_stats`]), the log-
 /// probability of each position's target class into `picked`, and the gradient given
-/// each position's one non-zero `nll_loss` gradient `hot`
-/// ([`columns_one_hot_backward`]), while the strip is in cache. The same bits as
-/// those kernels.
+/// each position's one non-zero `nll_loss` gradient `hot` (`(class, value)`, `None`
+/// where ignored), while the strip is in cache. The same bits as [`columns_stats`] and,
+/// position by position, [`one_hot_log_softmax_backward_lane`].
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
@@ -785,7 +761,7 @@ pub(crate) fn columns_forward_backward<F: Float>(
     }
 }
 
-/// One strip of [`columns_one_hot_backward`]: every entry is
+/// The gradient of one strip of [`columns_forward_backward`]: every entry is
 /// `0 - exp(logp) * (value + 0)`, the target's `value - exp(logp) * (value + 0)`: the
 /// bits of the general backward of a one-hot gradient.
 #[inline(always)]
