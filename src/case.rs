@@ -654,7 +654,7 @@ impl Case {
             })?;
             if !tensor.dtype.is_float() {
                 return Err(format!(
-                    "`grad_wrt` names `{name}`, a {} tensor; only floating-point tensors have \
+                    "`grad_wrt` names `{name}`, a tensor of dtype {}; only floating-point tensors have \
                      gradients",
                     tensor.dtype.name()
                 ));

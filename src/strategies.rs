@@ -182,6 +182,33 @@ fn grad(
     )
 }
 
+/// Which tensors a loss case differentiates (`grad_wrt`), before [`with_grad_wrt`]
+/// keeps only those the case has as floating-point tensors: mostly the default, then
+/// the target and weight of class probabilities, or a weight PyTorch refuses.
+fn grad_wrt() -> impl Strategy<Value = &'static [&'static str]> {
+    prop_oneof![
+        6 => Just(&[][..]),
+        2 => Just(&["input", "target"][..]),
+        1 => Just(&["input", "target", "weight"][..]),
+        1 => Just(&["weight"][..]),
+        1 => Just(&["input", "weight"][..]),
+    ]
+}
+
+/// The case with `grad_wrt` set to the names it can differentiate (floating-point
+/// tensors it has); the default when that leaves nothing or only the input.
+fn with_grad_wrt(mut case: Case, names: &[&'static str]) -> Case {
+    let names: Vec<&'static str> = names
+        .iter()
+        .copied()
+        .filter(|n| case.tensor(n).is_some_and(|t| t.dtype.is_float()))
+        .collect();
+    if case.grad && !names.is_empty() && names != ["input"] {
+        case.grad_wrt = Some(names);
+    }
+    case
+}
+
 /// A malformation applied to a valid loss case, to exercise PyTorch's errors.
 #[derive(Debug, Clone, Copy)]
 enum Malformation {
@@ -323,8 +350,9 @@ pub fn nll_loss_case() -> impl Strategy<Value = Case> {
                 (
                     index_target(tshape.clone(), classes, ii),
                     grad(dtype, out_shape),
+                    grad_wrt(),
                 )
-                    .prop_map(move |(target, (grad, grad_output))| {
+                    .prop_map(move |(target, (grad, grad_output), wrt)| {
                         let mut case = Case::new(
                             Op::NLL_LOSS,
                             float_tensor(dtype, shape.clone(), values.clone()),
@@ -335,7 +363,7 @@ pub fn nll_loss_case() -> impl Strategy<Value = Case> {
                         case.set_arg("reduction", reduction);
                         case.grad = grad;
                         case.grad_output = grad_output.filter(|_| grad);
-                        malform(case, how)
+                        with_grad_wrt(malform(case, how), wrt)
                     })
             })
     })
@@ -379,8 +407,8 @@ pub fn cross_entropy_case() -> impl Strategy<Value = Case> {
                         } else {
                             index_target(tshape.clone(), classes, ii).boxed()
                         };
-                        (target, grad(dtype, out_shape)).prop_map(
-                            move |(target, (grad, grad_output))| {
+                        (target, grad(dtype, out_shape), grad_wrt()).prop_map(
+                            move |(target, (grad, grad_output), wrt)| {
                                 let mut case = Case::new(
                                     Op::CROSS_ENTROPY,
                                     float_tensor(dtype, shape.clone(), values.clone()),
@@ -394,9 +422,9 @@ pub fn cross_entropy_case() -> impl Strategy<Value = Case> {
                                 case.grad_output = grad_output.filter(|_| grad);
                                 if probabilities && matches!(how, Malformation::WeightDtype) {
                                     // libtorch promotes instead of raising: not a malformation here.
-                                    return case;
+                                    return with_grad_wrt(case, wrt);
                                 }
-                                malform(case, how)
+                                with_grad_wrt(malform(case, how), wrt)
                             },
                         )
                     },

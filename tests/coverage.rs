@@ -8,9 +8,8 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use lossparity::backend::{Backend, RustBackend};
 use lossparity::case::{Case, DType, Op, Values};
-use lossparity::strategies::{cross_entropy_case, nll_loss_case, softmax_case};
 
-fn sample<S: Strategy<Value = Case>>(strategy: S, n: usize, seed: u8) -> Vec<Case> {
+fn sample(strategy: impl Strategy<Value = Case>, n: usize, seed: u8) -> Vec<Case> {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     (0..n)
@@ -31,6 +30,9 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
         }
         if case.grad_output.is_some() {
             seen.insert(format!("{op} grad_output"));
+        }
+        for wrt in case.grad_wrt() {
+            seen.insert(format!("{op} grad_wrt {wrt}"));
         }
         if let Values::Float(v) = &case.input().values {
             if v.iter().any(|x| x.is_nan()) {
@@ -120,10 +122,11 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
 
 #[test]
 fn generators_cover_every_op_layout_option_and_error() {
-    let mut cases = sample(nll_loss_case(), 3000, 1);
-    cases.extend(sample(cross_entropy_case(), 3000, 2));
-    cases.extend(sample(softmax_case(Op::LOG_SOFTMAX), 800, 3));
-    cases.extend(sample(softmax_case(Op::SOFTMAX), 800, 4));
+    let mut cases = Vec::new();
+    for op in Op::all() {
+        let n = if op.is_loss() { 3000 } else { 800 };
+        cases.extend(sample((op.spec().strategy)(), n, op.rank() as u8 + 1));
+    }
     let seen = features(&cases);
     let mut missing = Vec::new();
     let mut expect = |name: String| {
@@ -196,6 +199,17 @@ fn generators_cover_every_op_layout_option_and_error() {
         }
     }
     for what in [
+        "grad_wrt input",
+        "grad_wrt weight",
+        "error RuntimeError: The function",
+    ] {
+        expect(format!("nll_loss {what}"));
+    }
+    for what in [
+        "grad_wrt input",
+        "grad_wrt target",
+        "grad_wrt weight",
+        "error RuntimeError: The function",
         "probability target",
         "label_smoothing negative",
         "label_smoothing zero",
