@@ -137,17 +137,20 @@ fn python_tensor(t: &TensorData, requires_grad: bool) -> String {
 
 /// The case as the lines of Python a PyTorch user would write.
 fn python_call(case: &Case) -> Vec<String> {
-    let grad = case.grad && case.input().dtype.is_float();
-    let mut lines = vec![format!("x = {}", python_tensor(case.input(), grad))];
+    let wrt = case.grad_wrt();
+    let grad = |name: &str| {
+        wrt.contains(&name) && case.tensor(name).is_some_and(|t| t.dtype.is_float())
+    };
+    let mut lines = vec![format!("x = {}", python_tensor(case.input(), grad("input")))];
     let mut args = vec!["x".to_string()];
     let result = if case.op.is_loss() { "loss" } else { "out" };
     if case.op.is_loss() {
         if let Some(t) = case.target() {
-            lines.push(format!("target = {}", python_tensor(t, false)));
+            lines.push(format!("target = {}", python_tensor(t, grad("target"))));
             args.push("target".into());
         }
         if let Some(w) = case.weight() {
-            lines.push(format!("weight = {}", python_tensor(w, false)));
+            lines.push(format!("weight = {}", python_tensor(w, grad("weight"))));
             args.push("weight=weight".into());
         }
         if case.ignore_index() != -100 {
