@@ -62,6 +62,7 @@ mod long_rows;
 mod nll_kernels;
 mod nll_loss;
 mod one_sweep;
+mod probability_grads;
 
 fn a64(shape: &[usize], values: &[f64]) -> ArrayD<f64> {
     ArrayD::from_shape_vec(IxDyn(shape), values.to_vec()).unwrap()
