@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::case::{CaseError, Computed, DType, Outcome, TensorData, Values};
+use crate::losses::Float;
 
 /// `|actual - expected| <= atol + rtol * |expected|`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,8 +20,8 @@ impl Tolerance {
     /// `torch.testing.assert_close`'s defaults for a dtype (exact for integers).
     pub fn for_dtype(dtype: DType) -> Tolerance {
         let (atol, rtol) = match dtype {
-            DType::Float32 => (1.3e-6, 1e-5),
-            DType::Float64 => (1e-7, 1e-7),
+            DType::Float32 => (f32::ATOL, f32::RTOL),
+            DType::Float64 => (f64::ATOL, f64::RTOL),
             DType::Float16 => (1e-3, 1e-5),
             DType::BFloat16 => (1.6e-2, 1e-5),
             DType::Int64 | DType::UInt8 => (0.0, 0.0),

@@ -680,18 +680,66 @@ pub(crate) fn cross_entropy_op(case: &Case) -> Option<Reference> {
     } else {
         index_loss(case, &logp, &w, ls)?
     };
-    let grad_input = if case.grad {
-        grad_output(case, &out_shape).map(|g| {
-            let grad = log_softmax_backward(&grad_logp(&g), &p, lanes);
-            ReferenceTensor::of(shape.clone(), &grad)
-        })
-    } else {
-        None
-    };
+    let mut grads = Vec::new();
+    if let Some(g) = grad_output(case, &out_shape).filter(|_| case.grad) {
+        for wrt in case.grad_wrt() {
+            match wrt {
+                "input" => {
+                    let grad = log_softmax_backward(&grad_logp(&g), &p, lanes);
+                    grads.push(("input", ReferenceTensor::of(shape.clone(), &grad)));
+                }
+                "target" | "weight" if target.shape == *shape => {
+                    let (t, w) = probability_grads(case, &logp, lanes, &w, ls, &g)?;
+                    let grad = if wrt == "target" {
+                        ReferenceTensor::of(shape.clone(), &t)
+                    } else {
+                        ReferenceTensor::of(vec![classes], &w)
+                    };
+                    grads.push((wrt, grad));
+                }
+                _ => {}
+            }
+        }
+    }
     Some(Reference {
         output: ReferenceTensor::of(out_shape, &output),
-        grads: grad_input.map(|g| vec![("input", g)]).unwrap_or_default(),
+        grads,
     })
+}
+
+/// The gradients of the probability path with respect to the target and the weight:
+/// `-g_p * w_c * logp_c * (1 - ls)` per element, and `-sum_p g_p * t'_c * logp_c` per
+/// class, with `g_p` the gradient of the position's loss.
+fn probability_grads(
+    case: &Case,
+    logp: &[Dd],
+    lanes: Lanes,
+    w: &[Dd],
+    ls: f64,
+    g: &[Dd],
+) -> Option<(Vec<Dd>, Vec<Dd>)> {
+    let t = dd_values(case.target()?)?;
+    let classes = lanes.len;
+    let keep = if ls > 0.0 { Dd::ONE - ls } else { Dd::ONE };
+    let spread = if ls > 0.0 {
+        Dd::new(ls) / classes as f64
+    } else {
+        Dd::ZERO
+    };
+    let positions = Dd::new((lanes.outer * lanes.inner) as f64);
+    let mut target_grad = vec![Dd::ZERO; t.len()];
+    let mut weight_terms: Vec<Vec<Dd>> = vec![Vec::new(); classes];
+    let mut p = 0;
+    lanes.for_each(|at| {
+        let gp = position_grad(g, p, case.reduction(), positions);
+        for k in 0..classes {
+            let i = at(k);
+            target_grad[i] = -gp * w[k] * logp[i] * keep;
+            weight_terms[k].push(-gp * (t[i] * keep + spread) * logp[i]);
+        }
+        p += 1;
+    });
+    Some((target_grad, weight_terms.into_iter().map(sum).collect()))
 }
 
 /// The loss's output and shape, and its gradient with respect to log-probabilities.

@@ -180,7 +180,16 @@ fn hand_cases() -> Vec<Case> {
         );
         c.set_arg("label_smoothing", 0.1);
         c.set_arg("reduction", reduction);
+        c.set_tensor(
+            "weight",
+            Some(TensorData::float(
+                DType::Float64,
+                vec![4],
+                vec![0.3, 1.0, 2.5, -0.5],
+            )),
+        );
         c.grad = true;
+        c.grad_wrt = Some(vec!["input", "target", "weight"]);
         cases.push(c);
     }
     cases
@@ -201,11 +210,13 @@ fn the_reference_agrees_with_libtorch_within_policy_on_hand_cases() {
         let Ok(torch) = TorchBackend.evaluate(&case).result else {
             panic!("libtorch rejects {}", case.to_json());
         };
-        let torch_grad = torch.grad("input").unwrap().clone();
-        let pairs = [
-            (floats(&torch.output), &exact.output.values),
-            (floats(&torch_grad), &exact.grad("input").unwrap().values),
-        ];
+        let mut pairs = vec![(floats(&torch.output), &exact.output.values)];
+        for wrt in case.grad_wrt() {
+            let computed = torch.grad(wrt).expect("libtorch's gradient");
+            let reference = exact.grad(wrt).expect("the reference's gradient");
+            pairs.push((floats(computed), &reference.values));
+        }
+        assert_eq!(pairs.len(), 1 + case.grad_wrt().len());
         for (t, e) in pairs {
             assert_eq!(t.len(), e.len(), "{}", case.to_json());
             for (&t, &e) in t.iter().zip(e.iter()) {

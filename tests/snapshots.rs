@@ -138,10 +138,12 @@ fn python_tensor(t: &TensorData, requires_grad: bool) -> String {
 /// The case as the lines of Python a PyTorch user would write.
 fn python_call(case: &Case) -> Vec<String> {
     let wrt = case.grad_wrt();
-    let grad = |name: &str| {
-        wrt.contains(&name) && case.tensor(name).is_some_and(|t| t.dtype.is_float())
-    };
-    let mut lines = vec![format!("x = {}", python_tensor(case.input(), grad("input")))];
+    let grad =
+        |name: &str| wrt.contains(&name) && case.tensor(name).is_some_and(|t| t.dtype.is_float());
+    let mut lines = vec![format!(
+        "x = {}",
+        python_tensor(case.input(), grad("input"))
+    )];
     let mut args = vec!["x".to_string()];
     let result = if case.op.is_loss() { "loss" } else { "out" };
     if case.op.is_loss() {
