@@ -1,5 +1,6 @@
-// Gradients against autograd: nll_loss_backward, cross_entropy_backward (class indices,
-// class probabilities, label smoothing), log_softmax_backward and softmax_backward.
+// Gradients against autograd: nll_loss_backward, cross_entropy_backward and
+// cross_entropy_with_grad (class indices, class probabilities, label smoothing),
+// log_softmax_backward and softmax_backward.
 
 use ndarray::{arr0, array, s, ArrayD, IxDyn};
 
@@ -609,5 +610,100 @@ fn softmax_backward_matches_autograd() {
         let output = softmax(d.z.view(), dim).unwrap();
         let grad = softmax_backward(d.gz.view(), output.view(), dim).unwrap();
         assert_close(&grad, &[4, 3], &expected);
+    }
+}
+
+// torch 2.13.0 (TI = torch.tensor([0, 1, 2, 1])):
+//   F.cross_entropy(Z, T, weight=W, reduction='none')
+//     -> [0.4286635495409966, 0.8967070704462566, 0.20398496827494175, 1.4790820830533202]
+//   grad(lambda x: F.cross_entropy(x, T, weight=W, reduction='none'), Z, G4)
+//   F.cross_entropy(Z, TI, weight=W, ignore_index=1, label_smoothing=0.2, reduction='none')
+//     -> [0.738661523409311, 0.0, 1.7072605655547313, 0.0]
+//   grad(lambda x: F.cross_entropy(x, TI, weight=W, ignore_index=1, label_smoothing=0.2, reduction='none'), Z, G4)
+//   F.cross_entropy(Z, Q, reduction='none')
+//     -> [3.979640171098471, 4.319278942636939, 1.467493368356592, -0.5391825647918275]
+//   grad(lambda x: F.cross_entropy(x, Q, reduction='none'), Z, G4)
+#[test]
+fn cross_entropy_with_grad_gives_the_loss_and_autograds_gradient_on_every_path() {
+    let d = data();
+    let ti = array![0i64, 1, 2, 1];
+    let none = CrossEntropyOptions::default().reduction(Reduction::None);
+    let cases = [
+        (
+            Target::indices(d.t.view()),
+            none.clone().weight(d.w.view()),
+            [
+                0.4286635495409966,
+                0.8967070704462566,
+                0.20398496827494175,
+                1.4790820830533202,
+            ],
+            [
+                -0.05296409155435658,
+                0.002511868289021951,
+                0.05045222326533463,
+                -0.03377580036516366,
+                -0.5499044745664824,
+                0.5836802749316461,
+                0.08187951364474308,
+                -0.15377754046218964,
+                0.07189802681744666,
+                1.1003667481349237,
+                0.12438714147502614,
+                -1.22475388960995,
+            ],
+        ),
+        (
+            Target::indices(ti.view()),
+            none.clone()
+                .weight(d.w.view())
+                .ignore_index(1)
+                .label_smoothing(0.2),
+            [0.738661523409311, 0.0, 1.7072605655547313, 0.0],
+            [
+                -0.04039075106468837,
+                -0.029855417323113784,
+                0.07024616838780214,
+                0.0,
+                0.0,
+                0.0,
+                0.022566782989140825,
+                0.398917743381033,
+                -0.4214845263701737,
+                0.0,
+                0.0,
+                0.0,
+            ],
+        ),
+        (
+            Target::probabilities(d.q.view()),
+            none.clone(),
+            [
+                3.979640171098471,
+                4.319278942636939,
+                1.467493368356592,
+                -0.5391825647918275,
+            ],
+            [
+                -0.09019477821203094,
+                -0.24864911954331342,
+                0.33884389775534435,
+                1.3568595683319047,
+                -1.353611014317495,
+                -0.0032485540144095637,
+                -0.163876685156731,
+                0.3321569674431517,
+                -0.1682802822864206,
+                -1.4914049276678805,
+                1.3561837328616029,
+                0.13522119480627776,
+            ],
+        ),
+    ];
+    for (target, options, loss, grad) in cases {
+        let (got_loss, got_grad) =
+            cross_entropy_with_grad(d.g4.view(), d.z.view(), target, &options).unwrap();
+        assert_close(&got_loss, &[4], &loss);
+        assert_close(&got_grad, &[4, 3], &grad);
     }
 }

@@ -1,7 +1,7 @@
 // Which error wins when several checks fail: libtorch's order of checks, and the
 // forward's errors before the backward's.
 
-use ndarray::{array, s, ArrayD, IxDyn};
+use ndarray::{arr0, array, s, ArrayD, IxDyn};
 
 use super::*;
 
@@ -306,4 +306,22 @@ fn nll_backward_raises_the_forwards_target_error_before_its_own() {
             message,
         );
     }
+}
+
+// torch 2.13.0:
+//   F.cross_entropy(torch.tensor(1.0, dtype=D), torch.tensor([0]), weight=W.clone().requires_grad_())
+//     -> IndexError: Dimension out of range (expected to be in range of [-1, 0], but got 1)
+#[test]
+fn a_0d_inputs_class_dim_error_beats_the_weight_gradient_refusal() {
+    let d = data();
+    assert_err(
+        cross_entropy_weight_backward(
+            arr0(1.0).view(),
+            arr0(1.0).view(),
+            Target::indices(array![0i64].view()),
+            &ce_opts(Reduction::Mean).weight(d.w.view()),
+        ),
+        ErrorKind::IndexError,
+        "Dimension out of range (expected to be in range of [-1, 0], but got 1)",
+    );
 }
