@@ -63,6 +63,10 @@ mod nll_kernels;
 mod nll_loss;
 mod one_sweep;
 mod probability_grads;
+mod types;
+
+#[cfg(feature = "unstable-public-internals")]
+mod internals;
 
 fn a64(shape: &[usize], values: &[f64]) -> ArrayD<f64> {
     ArrayD::from_shape_vec(IxDyn(shape), values.to_vec()).unwrap()
