@@ -22,8 +22,8 @@ impl Tolerance {
         let (atol, rtol) = match dtype {
             DType::Float32 => (f32::ATOL, f32::RTOL),
             DType::Float64 => (f64::ATOL, f64::RTOL),
-            DType::Float16 => (1e-3, 1e-5),
-            DType::BFloat16 => (1.6e-2, 1e-5),
+            DType::Float16 => (1e-5, 1e-3),
+            DType::BFloat16 => (1e-5, 1.6e-2),
             DType::Int64 | DType::UInt8 => (0.0, 0.0),
         };
         Tolerance { atol, rtol }

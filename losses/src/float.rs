@@ -85,8 +85,8 @@ pub(crate) mod sealed {
 
 impl Float for f32 {
     const TORCH_NAME: &'static str = "Float";
-    const ATOL: f64 = 1.3e-6;
-    const RTOL: f64 = 1e-5;
+    const ATOL: f64 = 1e-5;
+    const RTOL: f64 = 1.3e-6;
     fn of_f64(v: f64) -> Self {
         v as f32
     }

@@ -115,7 +115,7 @@ pub fn explain(case: &Case) -> Explanation {
 
 /// A float rounded for display, so that text showing it changes only when behaviour
 /// does: 5 significant digits for `float32` (and narrower; its comparison tolerance is
-/// `rtol` 1e-5), 10 for `float64`, and magnitudes below `1e-7` (`float32`) or `1e-12`
+/// `atol` 1e-5 plus `rtol` 1.3e-6), 10 for `float64`, and magnitudes below `1e-7` (`float32`) or `1e-12`
 /// (`float64`), far under the comparison tolerances, shown as `0`.
 ///
 /// libtorch's vectorised kernels differ by a few ULP between machines (AVX2, AVX512,
