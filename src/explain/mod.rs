@@ -2,7 +2,7 @@
 //! outcome, as the Rust losses compute it, with the hint of any error) and what is
 //! probably wrong with it, each finding with the evidence that triggered it.
 //!
-//! Needs no libtorch: the outcome comes from [`RustBackend`], which agrees with
+//! Needs no libtorch: the outcome comes from [`RustBackend`](crate::backend::RustBackend), which agrees with
 //! libtorch on every case of the catalogue (`tests/snapshots.rs` checks that).
 //!
 //! Codes: `outcome` (always, first), `not-log-probabilities` (including
