@@ -25,6 +25,7 @@ mod float;
 mod kernels;
 mod nll;
 mod options;
+mod pointwise;
 mod softmax;
 
 pub use cross_entropy::{
@@ -35,6 +36,9 @@ pub use error::{ErrorKind, LossError};
 pub use float::Float;
 pub use nll::{nll_loss, nll_loss_backward};
 pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
+pub use pointwise::{
+    l1_loss, l1_loss_backward, mse_loss, mse_loss_backward, PointwiseGrads, PointwiseOptions,
+};
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
 
 #[cfg(feature = "unstable-public-internals")]
