@@ -20,8 +20,22 @@ pub struct KnownDivergence {
     pub example: &'static str,
 }
 
-fn rust_unsupported(_: &Case, d: &Divergence) -> bool {
-    matches!(d, Divergence::OneSided { raised: Side::Rust, error, .. } if error.kind == "Unsupported")
+/// The Rust side reports `Unsupported` with a message containing `what`.
+fn rust_unsupported(d: &Divergence, what: &str) -> bool {
+    matches!(d, Divergence::OneSided { raised: Side::Rust, error, .. }
+        if error.kind == "Unsupported" && error.message.contains(what))
+}
+
+fn mixed_floats(_: &Case, d: &Divergence) -> bool {
+    rust_unsupported(d, "float type")
+}
+
+fn half_inputs(_: &Case, d: &Divergence) -> bool {
+    rust_unsupported(d, "inputs are not implemented")
+}
+
+fn integer_arithmetic(_: &Case, d: &Divergence) -> bool {
+    rust_unsupported(d, "of integer tensors")
 }
 
 fn nul_truncated_message(_: &Case, d: &Divergence) -> bool {
@@ -73,12 +87,29 @@ pub const KNOWN_DIVERGENCES: &[KnownDivergence] = &[
     },
     KnownDivergence {
         name: "mixed-float-promotion",
-        reason: "cross_entropy with class probabilities and a target or weight of another \
-             float type than the input: libtorch promotes the result to the wider type. The \
-             Rust losses are typed (one float type per call) and report the case as \
-             Unsupported instead of computing it in the wrong precision.",
-        applies: rust_unsupported,
+        reason: "cross_entropy with class probabilities, mse_loss or l1_loss, with tensors of \
+             several float types: libtorch promotes the result to the wider type. The Rust \
+             losses are typed (one float type per call) and report the case as Unsupported \
+             instead of computing it in the wrong precision.",
+        applies: mixed_floats,
         example: r#"{"op":"cross_entropy","input":{"dtype":"float32","shape":[1,2],"data":[1.0,2.0]},"target":{"dtype":"float32","shape":[1,2],"data":[0.3,0.7]},"weight":{"dtype":"float64","shape":[2],"data":[1.0,1.0]}}"#,
+    },
+    KnownDivergence {
+        name: "half-precision-inputs",
+        reason: "float16 and bfloat16 inputs: libtorch computes them (with its own rounding \
+             points); the Rust losses implement float32 and float64 only and report the case \
+             as Unsupported rather than computing it differently.",
+        applies: half_inputs,
+        example: r#"{"op":"log_softmax","input":{"dtype":"float16","shape":[2],"data":[1.0,2.0]},"dim":0}"#,
+    },
+    KnownDivergence {
+        name: "integer-arithmetic",
+        reason: "l1_loss of an integer input and target with reduction 'none' or 'sum' \
+             (or a weighted mse_loss or l1_loss of integers): libtorch computes in the \
+             integers and returns an int64 result. The Rust losses compute floating point \
+             only and report the case as Unsupported.",
+        applies: integer_arithmetic,
+        example: r#"{"op":"l1_loss","input":{"dtype":"int64","shape":[2],"data":[1,2]},"target":{"dtype":"int64","shape":[2],"data":[0,1]},"reduction":"sum"}"#,
     },
     KnownDivergence {
         name: "rounding-order",

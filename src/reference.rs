@@ -894,6 +894,140 @@ pub fn higher_precision(case: &Case) -> Option<Reference> {
     }
 }
 
+/// A tensor's values, integers included (PyTorch promotes them exactly).
+fn dd_numbers(t: &TensorData) -> Option<Vec<Dd>> {
+    Some(match &t.values {
+        Values::Float(v) => v.iter().map(|&x| Dd::new(x)).collect(),
+        Values::Int(v) => v.iter().map(|&x| Dd::new(x as f64)).collect(),
+    })
+}
+
+/// For each element of the broadcast `shape` (row-major), the flat index of the
+/// element of a tensor of shape `from` it reads; `None` when `from` does not broadcast.
+fn broadcast_index(from: &[usize], shape: &[usize]) -> Option<Vec<usize>> {
+    let lead = shape.len().checked_sub(from.len())?;
+    let n: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    for flat in 0..n {
+        let (mut rest, mut index, mut stride) = (flat, 0, 1);
+        for axis in (0..shape.len()).rev() {
+            let i = rest % shape[axis];
+            rest /= shape[axis];
+            if axis >= lead {
+                let size = from[axis - lead];
+                if size != 1 && size != shape[axis] {
+                    return None;
+                }
+                index += if size == 1 { 0 } else { i * stride };
+                stride *= size;
+            }
+        }
+        out.push(index);
+    }
+    Some(out)
+}
+
+/// `mse_loss` (`squared`) or `l1_loss`, with the weighted path of
+/// `torch.nn.functional`: output and the gradients with respect to the input, the
+/// target and the weight.
+pub(crate) fn pointwise_op(case: &Case, squared: bool) -> Option<Reference> {
+    let (input, target) = (case.input(), case.target()?);
+    let rank = input.shape.len().max(target.shape.len());
+    let dim = |s: &[usize], i: usize| (i + s.len()).checked_sub(rank).map_or(1, |j| s[j]);
+    let shape: Vec<usize> = (0..rank)
+        .map(|i| match dim(&input.shape, i) {
+            1 => dim(&target.shape, i),
+            size => size,
+        })
+        .collect();
+    let (ix, iy) = (
+        broadcast_index(&input.shape, &shape)?,
+        broadcast_index(&target.shape, &shape)?,
+    );
+    let (x, y) = (dd_numbers(input)?, dd_numbers(target)?);
+    let w = match case.weight() {
+        Some(w) if w.shape == input.shape => Some(dd_numbers(w)?),
+        Some(_) => return None,
+        None => None,
+    };
+    let n = ix.len();
+    let d: Vec<Dd> = (0..n).map(|i| x[ix[i]] - y[iy[i]]).collect();
+    let e: Vec<Dd> = d
+        .iter()
+        .map(|&v| {
+            if squared {
+                v * v
+            } else if v.hi() < 0.0 {
+                -v
+            } else {
+                v
+            }
+        })
+        .collect();
+    let we: Vec<Dd> = match &w {
+        Some(w) => (0..n).map(|i| e[i] * w[ix[i]]).collect(),
+        None => e.clone(),
+    };
+    let reduction = case.reduction();
+    let total_weight = w.as_ref().map(|w| sum(w.iter().copied()));
+    let divisor = total_weight.unwrap_or(Dd::new(n as f64));
+    let (output, out_shape) = match reduction {
+        Reduction::None => (we.clone(), shape.clone()),
+        Reduction::Sum => (vec![sum(we.iter().copied())], Vec::new()),
+        Reduction::Mean => (vec![sum(we.iter().copied()) / divisor], Vec::new()),
+    };
+    let mut grads = Vec::new();
+    if let Some(g) = grad_output(case, &out_shape).filter(|_| case.grad) {
+        let g_at = |i: usize| match reduction {
+            Reduction::None => g[i],
+            Reduction::Sum => g[0],
+            Reduction::Mean => g[0] / divisor,
+        };
+        let slope = |v: Dd| {
+            if squared {
+                v + v
+            } else if v.hi() > 0.0 {
+                Dd::ONE
+            } else if v.hi() < 0.0 {
+                -Dd::ONE
+            } else {
+                Dd::ZERO
+            }
+        };
+        let (mut gx, mut gy) = (vec![Dd::ZERO; x.len()], vec![Dd::ZERO; y.len()]);
+        let mut gw = w.as_ref().map(|w| vec![Dd::ZERO; w.len()]);
+        for i in 0..n {
+            let de = match &w {
+                Some(w) => g_at(i) * w[ix[i]],
+                None => g_at(i),
+            };
+            let dx = slope(d[i]) * de;
+            gx[ix[i]] = gx[ix[i]] + dx;
+            gy[iy[i]] = gy[iy[i]] - dx;
+            if let Some(gw) = gw.as_mut() {
+                gw[ix[i]] = gw[ix[i]] + e[i] * g_at(i);
+            }
+        }
+        if let (Some(gw), Some(total), Reduction::Mean) = (gw.as_mut(), total_weight, reduction) {
+            let through_sum = -(g[0] * sum(we.iter().copied()) / (total * total));
+            gw.iter_mut().for_each(|v| *v = *v + through_sum);
+        }
+        for wrt in case.grad_wrt() {
+            let grad = match wrt {
+                "input" => ReferenceTensor::of(input.shape.clone(), &gx),
+                "target" => ReferenceTensor::of(target.shape.clone(), &gy),
+                "weight" => ReferenceTensor::of(input.shape.clone(), gw.as_deref()?),
+                _ => continue,
+            };
+            grads.push((wrt, grad));
+        }
+    }
+    Some(Reference {
+        output: ReferenceTensor::of(out_shape, &output),
+        grads,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

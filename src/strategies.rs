@@ -489,3 +489,106 @@ pub fn any_case() -> impl Strategy<Value = Case> {
         cross_entropy_case(),
     ]
 }
+
+/// Target shapes for an element-wise loss of an input of `shape`: mostly the same,
+/// sometimes one that broadcasts (the classic `(N, 1)` input against an `(N)` target
+/// among them), sometimes one that does not.
+fn pointwise_target_shape(shape: Vec<usize>) -> impl Strategy<Value = Vec<usize>> {
+    let trailing = shape.clone();
+    let bigger = shape.clone();
+    let wrong = shape.clone();
+    let squeezed = shape.clone();
+    prop_oneof![
+        12 => Just(shape),
+        2 => Just(trailing).prop_map(|s| s.iter().skip(1).copied().collect()),
+        2 => Just(squeezed).prop_map(|s| {
+            if s.last() == Some(&1) {
+                vec![s[0]]
+            } else {
+                s
+            }
+        }),
+        1 => (1..4usize).prop_map(move |k| {
+            let mut s = vec![k];
+            s.extend(&bigger);
+            s
+        }),
+        1 => Just(wrong).prop_map(|mut s| {
+            if let Some(last) = s.last_mut() {
+                *last += 2;
+            } else {
+                s.push(2);
+            }
+            s
+        }),
+    ]
+}
+
+/// `mse_loss` / `l1_loss` cases: any rank 0..=4 with empty sizes and `(N, 1)` columns,
+/// targets that broadcast or not (sometimes of integers, which PyTorch promotes),
+/// weights of the input's shape or not, with zeros and negative values, every
+/// reduction, and gradients with respect to the input, the target and the weight.
+pub fn pointwise_case(op: Op) -> impl Strategy<Value = Case> {
+    let shape = prop_oneof![
+        6 => prop::collection::vec(0..5usize, 0..=4),
+        2 => (1..6usize).prop_map(|n| vec![n, 1]),
+    ];
+    (float_dtype(), shape)
+        .prop_flat_map(|(dtype, shape)| (Just(dtype), Just(shape.clone()), pointwise_target_shape(shape)))
+        .prop_flat_map(move |(dtype, shape, tshape)| {
+            let n: usize = shape.iter().product();
+            let tn: usize = tshape.iter().product();
+            let weight = prop_oneof![
+                6 => Just(None),
+                3 => prop::collection::vec(prop_oneof![4 => 0.0..2.0f64, 1 => Just(0.0), 1 => -1.0..0.0f64], n)
+                    .prop_map(Some),
+                1 => Just(Some(vec![1.0; n + 1])),
+            ];
+            (
+                logits(n),
+                logits(tn),
+                prop::bool::weighted(0.1),
+                weight,
+                reduction(),
+                prop::bool::weighted(0.75),
+                grad_wrt(),
+            )
+                .prop_flat_map(move |(x, t, int_target, w, reduction, grad, wrt)| {
+                    let shape = shape.clone();
+                    let tshape = tshape.clone();
+                    let out: Vec<usize> = if reduction == Reduction::None {
+                        let rank = shape.len().max(tshape.len());
+                        let at = |s: &[usize], i: usize| {
+                            (i + s.len()).checked_sub(rank).map_or(1, |j| s[j])
+                        };
+                        (0..rank)
+                            .map(|i| match at(&shape, i) {
+                                1 => at(&tshape, i),
+                                size => size,
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    let grad_output = prop::option::weighted(0.5, uniform(dtype, out, -2.0, 2.0));
+                    grad_output.prop_map(move |grad_output| {
+                        let mut case = Case::new(op, float_tensor(dtype, shape.clone(), x.clone()));
+                        let target = if int_target {
+                            let v = t.iter().map(|v| if v.is_finite() { v.round() as i64 % 7 } else { 0 }).collect();
+                            TensorData::int(DType::Int64, tshape.clone(), v)
+                        } else {
+                            float_tensor(dtype, tshape.clone(), t.clone())
+                        };
+                        case.set_tensor("target", Some(target));
+                        if let Some(w) = &w {
+                            let wshape = if w.len() == n { shape.clone() } else { vec![w.len()] };
+                            case.set_tensor("weight", Some(float_tensor(dtype, wshape, w.clone())));
+                        }
+                        case.set_arg("reduction", reduction);
+                        case.grad = grad;
+                        case.grad_output = grad_output.filter(|_| grad);
+                        with_grad_wrt(case, wrt)
+                    })
+                })
+        })
+}

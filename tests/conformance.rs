@@ -13,7 +13,7 @@ use lossparity::case::{Case, Op};
 use lossparity::compare::{compare, Mode};
 use lossparity::known::{explain, KNOWN_DIVERGENCES};
 use lossparity::repro::python_repro;
-use lossparity::strategies::{cross_entropy_case, nll_loss_case, softmax_case};
+use lossparity::strategies::{cross_entropy_case, nll_loss_case, pointwise_case, softmax_case};
 
 /// Cases per property: `PROPTEST_CASES` when set, else enough for about ten thousand
 /// random cases in all.
@@ -78,6 +78,16 @@ proptest! {
 
     #[test]
     fn softmax_matches_libtorch(case in softmax_case(Op::SOFTMAX)) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn mse_loss_matches_libtorch(case in pointwise_case(Op::MSE_LOSS)) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn l1_loss_matches_libtorch(case in pointwise_case(Op::L1_LOSS)) {
         agrees(&case)?;
     }
 }

@@ -52,6 +52,17 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
         if !case.op.is_loss() {
             continue;
         }
+        if let Some(t) = case.target() {
+            if t.shape != case.input().shape {
+                seen.insert(format!("{op} broadcast target"));
+            }
+            if !t.dtype.is_float() {
+                seen.insert(format!("{op} {} target", t.dtype.name()));
+            }
+        }
+        if case.input().values.is_empty() {
+            seen.insert(format!("{op} empty input"));
+        }
         let classes = match ndim {
             0 => 0,
             1 => case.input().shape[0],
@@ -221,6 +232,36 @@ fn generators_cover_every_op_layout_option_and_error() {
         "error RuntimeError: ignore_index is",
     ] {
         expect(format!("cross_entropy {what}"));
+    }
+    for op in ["mse_loss", "l1_loss"] {
+        for ndim in 0..=4 {
+            expect(format!("{op} {ndim}-D"));
+        }
+        for what in [
+            "float32",
+            "float64",
+            "grad",
+            "grad_output",
+            "grad_wrt input",
+            "grad_wrt target",
+            "grad_wrt weight",
+            "nan logit",
+            "inf logit",
+            "huge logit",
+            "reduction none",
+            "reduction mean",
+            "reduction sum",
+            "weight",
+            "zero weight",
+            "negative weight",
+            "broadcast target",
+            "int64 target",
+            "empty input",
+            "error RuntimeError: The size",
+            "error ValueError: Weights and",
+        ] {
+            expect(format!("{op} {what}"));
+        }
     }
     assert!(
         missing.is_empty(),

@@ -7,7 +7,7 @@ mod torch;
 
 pub use rust::{MemoryLayout, RustBackend};
 #[cfg(feature = "torch")]
-pub use torch::TorchBackend;
+pub use torch::{from_tensor, to_tensor, torch_error, TorchBackend};
 
 use crate::case::{Case, Outcome};
 

@@ -139,7 +139,8 @@ pub(crate) fn dispatch<T: TypedOp>(
     }
 }
 
-const UNSUPPORTED_HINT: &str = "the Rust losses do not compute this dtype combination; libtorch \
+pub(crate) const UNSUPPORTED_HINT: &str =
+    "the Rust losses do not compute this dtype combination; libtorch \
                                 does (see the known divergences in src/known.rs)";
 
 /// A loss error as an outcome error, hint kept.
@@ -198,6 +199,21 @@ pub(crate) fn laid_floats<F: CaseFloat>(
         floats::<F>(t).ok_or_else(|| malformed(what))?,
         layout,
     ))
+}
+
+/// Any numeric tensor of the case in float type `F`, as PyTorch's type promotion
+/// converts an integer tensor combined with a float one; laid out as asked.
+pub(crate) fn laid_promoted<F: CaseFloat>(
+    t: &TensorData,
+    what: &str,
+    layout: MemoryLayout,
+) -> Result<Laid<F>, CaseError> {
+    let values: Vec<F> = match &t.values {
+        Values::Float(v) => v.iter().map(|&x| F::of_f64(x)).collect(),
+        Values::Int(v) => v.iter().map(|&x| F::of_f64(x as f64)).collect(),
+    };
+    let array = ArrayD::from_shape_vec(IxDyn(&t.shape), values).map_err(|_| malformed(what))?;
+    Ok(Laid::new(array, layout))
 }
 
 /// The target as the losses take it.

@@ -124,7 +124,7 @@ fn run(case: &Case) -> Result<Computed, CaseError> {
             .find(|(n, _)| *n == name)
             .map(|(_, t)| t.shallow_clone())
     };
-    let output = (case.op.spec().torch)(case, &lookup).map_err(torch_error)?;
+    let output = (case.op.spec().torch)(case, &lookup)?;
     let grads = if case.grad {
         let inputs: Vec<Tensor> = wrt.iter().filter_map(|n| lookup(n)).collect();
         Some(gradients(case, &wrt, &inputs, &output))

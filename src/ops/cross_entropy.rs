@@ -42,13 +42,15 @@ pub static CROSS_ENTROPY: OpSpec = OpSpec {
         let missing = super::softmax::missing;
         let input = t("input").ok_or_else(|| missing("input"))?;
         let target = t("target").ok_or_else(|| missing("target"))?;
-        input.f_cross_entropy_loss(
-            &target,
-            t("weight").as_ref(),
-            super::nll_loss::torch_reduction(case),
-            case.ignore_index(),
-            case.label_smoothing(),
-        )
+        input
+            .f_cross_entropy_loss(
+                &target,
+                t("weight").as_ref(),
+                super::nll_loss::torch_reduction(case),
+                case.ignore_index(),
+                case.label_smoothing(),
+            )
+            .map_err(crate::backend::torch_error)
     },
     reference: crate::reference::cross_entropy_op,
     strategy: || crate::strategies::cross_entropy_case().sboxed(),

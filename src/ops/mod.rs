@@ -9,6 +9,7 @@
 
 mod cross_entropy;
 mod nll_loss;
+mod pointwise;
 mod softmax;
 
 use std::fmt;
@@ -23,6 +24,7 @@ use crate::reference::Reference;
 
 pub use cross_entropy::CROSS_ENTROPY;
 pub use nll_loss::NLL_LOSS;
+pub use pointwise::{L1_LOSS, MSE_LOSS};
 pub use softmax::{LOG_SOFTMAX, SOFTMAX};
 
 /// What kind of value a parameter takes in a case.
@@ -91,10 +93,11 @@ pub const REDUCTION: Param = Param {
 pub type RustEval = fn(&Case, MemoryLayout) -> Result<Computed, CaseError>;
 
 /// libtorch's side of an op: the call on tensors already made from the case (those of
-/// `grad_wrt` requiring grad), looked up by parameter name.
+/// `grad_wrt` requiring grad), looked up by parameter name, as `torch.nn.functional`
+/// makes it (its checks written in Python included, raised as their Python errors).
 #[cfg(feature = "torch")]
 pub type TorchCall =
-    fn(&Case, &dyn Fn(&str) -> Option<tch::Tensor>) -> Result<tch::Tensor, tch::TchError>;
+    fn(&Case, &dyn Fn(&str) -> Option<tch::Tensor>) -> Result<tch::Tensor, CaseError>;
 
 /// Everything the harness knows about one op.
 pub struct OpSpec {
@@ -136,7 +139,14 @@ impl OpSpec {
 }
 
 /// Every op the harness implements, in a fixed order (the report's order).
-pub static REGISTRY: [&OpSpec; 4] = [&LOG_SOFTMAX, &SOFTMAX, &NLL_LOSS, &CROSS_ENTROPY];
+pub static REGISTRY: [&OpSpec; 6] = [
+    &LOG_SOFTMAX,
+    &SOFTMAX,
+    &NLL_LOSS,
+    &CROSS_ENTROPY,
+    &MSE_LOSS,
+    &L1_LOSS,
+];
 
 /// The losses of `torch.nn.functional` that the case format names but lossparity
 /// does not implement yet: a case calling one is an `InvalidCase` saying so.
@@ -144,8 +154,6 @@ pub const NOT_YET_BUILT: &[&str] = &[
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "kl_div",
-    "mse_loss",
-    "l1_loss",
     "smooth_l1_loss",
     "huber_loss",
     "poisson_nll_loss",
@@ -176,6 +184,10 @@ impl Op {
     pub const NLL_LOSS: Op = Op(&NLL_LOSS);
     /// `cross_entropy`.
     pub const CROSS_ENTROPY: Op = Op(&CROSS_ENTROPY);
+    /// `mse_loss`.
+    pub const MSE_LOSS: Op = Op(&MSE_LOSS);
+    /// `l1_loss`.
+    pub const L1_LOSS: Op = Op(&L1_LOSS);
 
     /// The op called `name` (the `torch.nn.functional` name), if it is built.
     pub fn named(name: &str) -> Option<Op> {

@@ -43,12 +43,14 @@ pub static NLL_LOSS: OpSpec = OpSpec {
         let missing = super::softmax::missing;
         let input = t("input").ok_or_else(|| missing("input"))?;
         let target = t("target").ok_or_else(|| missing("target"))?;
-        input.f_nll_loss_nd(
-            &target,
-            t("weight").as_ref(),
-            torch_reduction(case),
-            case.ignore_index(),
-        )
+        input
+            .f_nll_loss_nd(
+                &target,
+                t("weight").as_ref(),
+                torch_reduction(case),
+                case.ignore_index(),
+            )
+            .map_err(crate::backend::torch_error)
     },
     reference: crate::reference::nll_op,
     strategy: || crate::strategies::nll_loss_case().sboxed(),

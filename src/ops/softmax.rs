@@ -7,6 +7,8 @@ use super::{Default, Kind, OpSpec, Param};
 use crate::backend::rust::{
     case_error, computed, dispatch, laid_floats, not_implemented, CaseFloat, TypedOp,
 };
+#[cfg(feature = "torch")]
+use crate::backend::torch_error;
 use crate::backend::MemoryLayout;
 use crate::case::{Case, CaseError, Computed};
 use crate::compare::Mode;
@@ -35,7 +37,9 @@ pub static LOG_SOFTMAX: OpSpec = OpSpec {
     #[cfg(feature = "torch")]
     torch: |case, t| {
         let input = t("input").ok_or_else(|| missing("input"))?;
-        input.f_log_softmax(case.dim().unwrap_or(0), None::<tch::Kind>)
+        input
+            .f_log_softmax(case.dim().unwrap_or(0), None::<tch::Kind>)
+            .map_err(torch_error)
     },
     reference: crate::reference::softmax_op,
     strategy: || crate::strategies::softmax_case(LOG_SOFTMAX.op()).sboxed(),
@@ -50,15 +54,17 @@ pub static SOFTMAX: OpSpec = OpSpec {
     #[cfg(feature = "torch")]
     torch: |case, t| {
         let input = t("input").ok_or_else(|| missing("input"))?;
-        input.f_softmax(case.dim().unwrap_or(0), None::<tch::Kind>)
+        input
+            .f_softmax(case.dim().unwrap_or(0), None::<tch::Kind>)
+            .map_err(torch_error)
     },
     strategy: || crate::strategies::softmax_case(SOFTMAX.op()).sboxed(),
     ..LOG_SOFTMAX
 };
 
 #[cfg(feature = "torch")]
-pub(super) fn missing(name: &str) -> tch::TchError {
-    tch::TchError::Kind(format!("the case has no `{name}`"))
+pub(super) fn missing(name: &str) -> CaseError {
+    CaseError::invalid_case(format!("the case has no `{name}`"))
 }
 
 /// libtorch's error for an integer input of a softmax over `dim`: its kernels are

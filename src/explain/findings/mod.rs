@@ -2,4 +2,5 @@
 //! entry names its `reading` (how PyTorch reads the call) and its `findings`.
 
 pub(crate) mod loss;
+pub(crate) mod pointwise;
 pub(crate) mod softmax;

@@ -1,0 +1,241 @@
+//! `mse_loss` and `l1_loss`: element-wise losses of an input against a broadcastable
+//! target, with PyTorch 2.13's optional per-element weight (handled in Python by
+//! `torch.nn.functional`, so both sides compose it the way Python does). Differentiable
+//! in the input, the target and the weight.
+
+use proptest::strategy::Strategy;
+
+use super::{Default, OpSpec, Param, REDUCTION};
+use crate::backend::rust::{case_error, computed, laid_promoted, CaseFloat, UNSUPPORTED_HINT};
+use crate::backend::MemoryLayout;
+use crate::case::{Case, CaseError, Computed, DType};
+use crate::compare::Mode;
+use crate::explain::findings as explain;
+use crate::losses::{self, PointwiseGrads, PointwiseOptions};
+
+const PARAMS: &[Param] = &[
+    Param::tensor("input", Default::Required),
+    Param::tensor("target", Default::Required),
+    REDUCTION,
+    Param::tensor("weight", Default::Absent),
+];
+
+/// `torch.nn.functional.mse_loss(input, target, reduction='mean', weight=None)`.
+pub static MSE_LOSS: OpSpec = OpSpec {
+    name: "mse_loss",
+    params: PARAMS,
+    differentiable: &["input", "target", "weight"],
+    default_grad_wrt: &["input"],
+    mode: Mode::Tolerant,
+    is_loss: true,
+    rust: |case, layout| rust(Loss::Squared, case, layout),
+    #[cfg(feature = "torch")]
+    torch: |case, t| torch(Loss::Squared, case, t),
+    reference: |case| crate::reference::pointwise_op(case, true),
+    strategy: || crate::strategies::pointwise_case(MSE_LOSS.op()).sboxed(),
+    reading: explain::pointwise::reading,
+    findings: explain::pointwise::findings,
+};
+
+/// `torch.nn.functional.l1_loss(input, target, reduction='mean', weight=None)`.
+pub static L1_LOSS: OpSpec = OpSpec {
+    name: "l1_loss",
+    rust: |case, layout| rust(Loss::Absolute, case, layout),
+    #[cfg(feature = "torch")]
+    torch: |case, t| torch(Loss::Absolute, case, t),
+    reference: |case| crate::reference::pointwise_op(case, false),
+    strategy: || crate::strategies::pointwise_case(L1_LOSS.op()).sboxed(),
+    ..MSE_LOSS
+};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Loss {
+    Squared,
+    Absolute,
+}
+
+/// The tensors of the case that take part in type promotion.
+fn tensors(case: &Case) -> Vec<&crate::case::TensorData> {
+    ["input", "target", "weight"]
+        .into_iter()
+        .filter_map(|n| case.tensor(n))
+        .collect()
+}
+
+/// The checks before the loss: broadcasting (libtorch's `broadcast_tensors`), then the
+/// weight's shape (Python).
+fn shape_checks(case: &Case) -> Result<(), CaseError> {
+    let input = &case.input().shape;
+    let target = case.target().map(|t| t.shape.clone()).unwrap_or_default();
+    let zeros = |s: &[usize]| ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(s));
+    let (x, y) = (zeros(input), zeros(&target));
+    let w = case.weight().map(|w| zeros(&w.shape));
+    let options = PointwiseOptions {
+        reduction: case.reduction(),
+        weight: w.as_ref().map(|w| w.view()),
+    };
+    losses::mse_loss(x.view(), y.view(), &options)
+        .map(|_| ())
+        .map_err(case_error)
+}
+
+fn rust(loss: Loss, case: &Case, layout: MemoryLayout) -> Result<Computed, CaseError> {
+    let floats: Vec<DType> = tensors(case)
+        .iter()
+        .map(|t| t.dtype)
+        .filter(|d| d.is_float())
+        .collect();
+    if floats.iter().any(|d| *d != floats[0])
+        || floats
+            .iter()
+            .any(|d| !matches!(d, DType::Float32 | DType::Float64))
+    {
+        shape_checks(case)?;
+        return Err(CaseError::new(
+            "Unsupported",
+            format!(
+                "{} with tensors of several float types or a half type (libtorch promotes) \
+                 is not implemented by the Rust losses",
+                case.op
+            ),
+        )
+        .with_hint(UNSUPPORTED_HINT));
+    }
+    match floats.first() {
+        Some(DType::Float32) => typed::<f32>(loss, case, layout),
+        Some(_) => typed::<f64>(loss, case, layout),
+        None => Err(integer_error(loss, case)),
+    }
+}
+
+/// libtorch's outcome when every tensor holds integers: the broadcast and weight
+/// checks first; then `mse_loss` has no integer kernel, `l1_loss`'s `mean` cannot pick
+/// a result dtype, and what computes in integers is not implemented here.
+fn integer_error(loss: Loss, case: &Case) -> CaseError {
+    if let Err(e) = shape_checks(case) {
+        return e;
+    }
+    let dtype = if tensors(case).iter().any(|t| t.dtype == DType::Int64) {
+        DType::Int64
+    } else {
+        DType::UInt8
+    };
+    let hint = format!(
+        "the input and target hold integers ({}); losses need floating-point values: pass \
+         input.float() and target.float()",
+        dtype.name()
+    );
+    let weighted = case.weight().is_some();
+    match (loss, weighted, case.reduction()) {
+        (Loss::Squared, false, _) => CaseError::new(
+            "NotImplementedError",
+            format!("\"mse_cpu\" not implemented for '{}'", dtype.torch_name()),
+        )
+        .with_hint(hint),
+        (Loss::Absolute, false, losses::Reduction::Mean) => CaseError::new(
+            "RuntimeError",
+            format!(
+                "mean(): could not infer output dtype. Input dtype must be either a floating \
+                 point or complex dtype. Got: {}",
+                dtype.torch_name()
+            ),
+        )
+        .with_hint(hint),
+        _ => CaseError::new(
+            "Unsupported",
+            format!(
+                "{} of integer tensors (libtorch computes in integers) is not implemented by \
+                 the Rust losses",
+                case.op
+            ),
+        )
+        .with_hint(UNSUPPORTED_HINT),
+    }
+}
+
+fn typed<F: CaseFloat>(
+    loss: Loss,
+    case: &Case,
+    layout: MemoryLayout,
+) -> Result<Computed, CaseError> {
+    let input = laid_promoted::<F>(case.input(), "input", layout)?;
+    let target = case
+        .target()
+        .ok_or_else(|| CaseError::invalid_case("missing target"))
+        .and_then(|t| laid_promoted::<F>(t, "target", layout))?;
+    let weight = case
+        .weight()
+        .map(|w| laid_promoted::<F>(w, "weight", layout))
+        .transpose()?;
+    let options = PointwiseOptions {
+        reduction: case.reduction(),
+        weight: weight.as_ref().map(|w| w.view()),
+    };
+    let (x, y) = (input.view(), target.view());
+    let forward = match loss {
+        Loss::Squared => losses::mse_loss(x.view(), y.view(), &options),
+        Loss::Absolute => losses::l1_loss(x.view(), y.view(), &options),
+    };
+    let backward = |wrt: &str, go: &ndarray::ArrayViewD<'_, F>, _: &ndarray::ArrayD<F>| {
+        let grads: PointwiseGrads<F> = match loss {
+            Loss::Squared => losses::mse_loss_backward(go.view(), x.view(), y.view(), &options),
+            Loss::Absolute => losses::l1_loss_backward(go.view(), x.view(), y.view(), &options),
+        }?;
+        match wrt {
+            "target" => Ok(grads.target),
+            // Parsing admits `weight` in grad_wrt only when the case has one.
+            "weight" => Ok(grads
+                .weight
+                .unwrap_or_else(|| ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])))),
+            _ => Ok(grads.input),
+        }
+    };
+    computed(case, layout, forward, &backward)
+}
+
+#[cfg(feature = "torch")]
+fn torch(
+    loss: Loss,
+    case: &Case,
+    t: &dyn Fn(&str) -> Option<tch::Tensor>,
+) -> Result<tch::Tensor, CaseError> {
+    use crate::backend::torch_error;
+    use tch::{Kind, Tensor};
+
+    let missing = super::softmax::missing;
+    let input = t("input").ok_or_else(|| missing("input"))?;
+    let target = t("target").ok_or_else(|| missing("target"))?;
+    let expanded = Tensor::f_broadcast_tensors(&[&input, &target]).map_err(torch_error)?;
+    let (x, y) = (&expanded[0], &expanded[1]);
+    let reduction = super::nll_loss::torch_reduction(case);
+    let Some(weight) = t("weight") else {
+        return match loss {
+            Loss::Squared => x.f_mse_loss(y, reduction),
+            Loss::Absolute => x.f_l1_loss(y, reduction),
+        }
+        .map_err(torch_error);
+    };
+    // torch.nn.functional's weighted path, in Python: the shape check, then the
+    // composition it writes out.
+    if weight.size() != input.size() {
+        return Err(CaseError::new(
+            "ValueError",
+            "Weights and input must have the same size.",
+        ));
+    }
+    let diff = x.f_sub(y).map_err(torch_error)?;
+    let errors = match loss {
+        Loss::Squared => diff.f_pow_tensor_scalar(2),
+        Loss::Absolute => diff.f_abs(),
+    }
+    .map_err(torch_error)?;
+    let weighted = errors.f_mul(&weight).map_err(torch_error)?;
+    match case.reduction() {
+        losses::Reduction::None => Ok(weighted),
+        losses::Reduction::Sum => weighted.f_sum(None::<Kind>),
+        losses::Reduction::Mean => weighted
+            .f_sum(None::<Kind>)
+            .and_then(|s| s.f_div(&weight.f_sum(None::<Kind>)?)),
+    }
+    .map_err(torch_error)
+}
