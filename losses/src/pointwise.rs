@@ -21,12 +21,13 @@ pub struct PointwiseOptions<'a, F> {
     /// How the element losses are combined; `mean` by default.
     pub reduction: Reduction,
     /// Per-element weights of the input's shape (new in PyTorch 2.13). With a weight,
-    /// `mean` is `sum(weight * loss) / sum(weight)`.
+    /// `mean` is `sum(weight * loss) / sum(weight)`, where `sum(weight)` runs over the
+    /// weight's own elements even when the target broadcasts the loss to more.
     pub weight: Option<ArrayViewD<'a, F>>,
 }
 
 impl<'a, F> PointwiseOptions<'a, F> {
-    /// The given reduction, no weight.
+    /// The given reduction (the weight, if any, is kept).
     pub fn reduction(mut self, reduction: Reduction) -> Self {
         self.reduction = reduction;
         self
@@ -67,7 +68,9 @@ impl Kind {
         }
     }
 
-    /// d loss / d difference, PyTorch's: `2 d` and `sgn(d)` (0 at 0, NaN for NaN).
+    /// d loss / d difference, PyTorch's: `2 d` and `sgn(d)`. torch's `sgn` is `+0` for
+    /// `±0` and for NaN (torch.sgn(nan) = 0), so a NaN difference gives l1 a zero
+    /// gradient, and an infinite or NaN grad_output still a NaN one.
     fn slope<F: Float>(self, d: F) -> F {
         match self {
             Kind::Squared => d + d,
@@ -77,7 +80,7 @@ impl Kind {
                 } else if d < F::zero() {
                     -F::one()
                 } else {
-                    d * F::zero()
+                    F::zero()
                 }
             }
         }
@@ -150,8 +153,8 @@ pub fn mse_loss_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
 }
 
 /// The gradients of `sum(l1_loss(input, target) * grad_output)` with respect to the
-/// input, the target and the weight; where `input == target` the slope is 0, as
-/// PyTorch's `sgn`.
+/// input, the target and the weight. The slope is PyTorch's `sgn(input - target)`: 0
+/// where `input == target`, and 0 where the difference is NaN (`torch.sgn(nan)` is 0).
 pub fn l1_loss_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
     grad_output: ArrayView<'_, F, G>,
     input: ArrayView<'_, F, D>,
@@ -172,7 +175,9 @@ pub fn l1_loss_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
 pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, LossError> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
-    for i in 0..n {
+    // libtorch's infer_size walks from the last dimension, so with several mismatches
+    // it names the rightmost one.
+    for i in (0..n).rev() {
         let da = (i + a.len()).checked_sub(n).map_or(1, |j| a[j]);
         let db = (i + b.len()).checked_sub(n).map_or(1, |j| b[j]);
         out[i] = match (da, db) {
@@ -262,7 +267,7 @@ fn chunked_sum<F: Float>(n: usize, f: impl Fn(usize) -> F + Sync) -> F {
         while width > 1 {
             width /= 2;
             for k in 0..width {
-                acc[k] = acc[k] + acc[k + width];
+                acc[k] += acc[k + width];
             }
         }
         acc[0]
@@ -282,6 +287,21 @@ struct Prepared<'a, F: Clone> {
     x: Cow<'a, [F]>,
     y: Cow<'a, [F]>,
     w: Option<Cow<'a, [F]>>,
+}
+
+/// What `mean` divides by: `sum(weight)` over the weight's own elements (torch's
+/// Python code sums the weight before it is broadcast), else the element count.
+fn mean_denominator<F: Float>(
+    weight: Option<&ArrayViewD<'_, F>>,
+    n: usize,
+) -> Result<F, LossError> {
+    Ok(match weight {
+        Some(w) => {
+            let own = expanded(w, w.shape())?;
+            chunked_sum(own.len(), |i| own[i])
+        }
+        None => F::of_f64(n as f64),
+    })
 }
 
 fn prepare<'a, F: Float>(
@@ -325,10 +345,9 @@ fn forward<F: Float>(
             ArrayD::from_shape_vec(IxDyn(&p.shape), values).map_err(super::nll::internal)?
         }
         Reduction::Sum => scalar(chunked_sum(n, term)),
-        Reduction::Mean => match &p.w {
-            Some(w) => scalar(chunked_sum(n, term) / chunked_sum(n, |i| w[i])),
-            None => scalar(chunked_sum(n, term) / F::of_f64(n as f64)),
-        },
+        Reduction::Mean => {
+            scalar(chunked_sum(n, term) / mean_denominator(options.weight.as_ref(), n)?)
+        }
     })
 }
 
@@ -372,26 +391,19 @@ fn backward<F: Float>(
         Reduction::None => g[i],
         _ => g[0],
     };
-    // The gradient of each weighted element loss `w_i * e_i`, and of the weight sum
-    // a weighted mean divides by.
-    let (scale, weight_sum) = match (&p.w, options.reduction) {
-        (Some(w), Reduction::Mean) => {
-            let total = chunked_sum(n, |i| w[i]);
-            (F::one() / total, Some(total))
-        }
-        (None, Reduction::Mean) => (F::one() / F::of_f64(n as f64), None),
-        _ => (F::one(), None),
+    // Divided, not multiplied by a reciprocal, as autograd's div and mean backwards do.
+    let denominator = match options.reduction {
+        Reduction::Mean => Some(mean_denominator(options.weight.as_ref(), n)?),
+        _ => None,
     };
-    let de = |i: usize| {
-        let g = g_at(i);
-        let g = match weight_sum {
-            Some(total) => g / total,
-            None => g * scale,
-        };
-        match &p.w {
-            Some(w) => g * w[i],
-            None => g,
-        }
+    let g_scaled = |i: usize| match denominator {
+        Some(total) => g_at(i) / total,
+        None => g_at(i),
+    };
+    // The gradient of each element loss `e_i` (weighted: of `w_i * e_i`).
+    let de = |i: usize| match &p.w {
+        Some(w) => g_scaled(i) * w[i],
+        None => g_scaled(i),
     };
     let dx: Vec<F> = (0..n)
         .map(|i| kind.slope(p.x[i] - p.y[i]) * de(i))
@@ -400,18 +412,29 @@ fn backward<F: Float>(
     let weight = match (&p.w, options.weight.as_ref()) {
         (Some(_), Some(w)) => {
             let e = |i: usize| kind.loss(p.x[i] - p.y[i]);
-            let direct: Vec<F> = (0..n)
-                .map(|i| match weight_sum {
-                    Some(total) => e(i) * (g_at(i) / total),
-                    None => e(i) * g_at(i),
-                })
-                .collect();
-            let mut grad = sum_to(direct, &p.shape, w.shape())?;
-            if let (Some(total), Some(ws)) = (weight_sum, &p.w) {
-                let loss_sum = chunked_sum(n, |i| e(i) * ws[i]);
-                let through_sum = -(g_at(0) * loss_sum / (total * total));
-                grad.mapv_inplace(|v| v + through_sum);
+            if let (Some(_), Some(ws), Reduction::Mean) = (denominator, &p.w, options.reduction) {
+                // A weighted mean depends on each weight directly and through its
+                // denominator: `e * g / W - g * S / W^2`, two terms that can nearly
+                // cancel, so that any rounding of their parts is amplified (libtorch's
+                // result, formed in `F`, can be off by far more than the tolerance). The
+                // whole gradient is formed in f64 from the inputs and rounded once.
+                let own = expanded(w, w.shape())?;
+                let total = super::kernels::compensated_sum(own.iter().map(|v| v.to_f64_exact()));
+                let e64 = |i: usize| kind.loss(p.x[i].to_f64_exact() - p.y[i].to_f64_exact());
+                let sum =
+                    super::kernels::compensated_sum((0..n).map(|i| e64(i) * ws[i].to_f64_exact()));
+                let g = g_at(0).to_f64_exact();
+                let direct: Vec<f64> = (0..n).map(|i| e64(i) * g / total).collect();
+                let through = g * sum / total / total;
+                let grad = sum_to(direct, &p.shape, w.shape())?;
+                return Ok(PointwiseGrads {
+                    input: sum_to(dx, &p.shape, input.shape())?,
+                    target: sum_to(dy, &p.shape, target.shape())?,
+                    weight: Some(grad.mapv(|v| F::of_f64(v - through))),
+                });
             }
+            let direct: Vec<F> = (0..n).map(|i| e(i) * g_scaled(i)).collect();
+            let grad = sum_to(direct, &p.shape, w.shape())?;
             Some(grad)
         }
         _ => None,

@@ -62,6 +62,7 @@ mod long_rows;
 mod nll_kernels;
 mod nll_loss;
 mod one_sweep;
+mod pointwise;
 mod probability_grads;
 mod types;
 
