@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use lossparity::losses::{
-    cross_entropy, cross_entropy_with_grad, log_softmax, nll_loss, nll_loss_backward,
-    CrossEntropyOptions, Float, NllLossOptions, Target,
+    cross_entropy, cross_entropy_with_grad, l1_loss, l1_loss_backward, log_softmax, mse_loss,
+    mse_loss_backward, nll_loss, nll_loss_backward, CrossEntropyOptions, Float, NllLossOptions,
+    PointwiseOptions, Target,
 };
 use ndarray::{arr0, ArrayD, IxDyn};
 use tch::{Kind, Reduction, Tensor};
@@ -37,15 +38,23 @@ enum Op {
     NllLossFwdBwd,
     CrossEntropy,
     CrossEntropyFwdBwd,
+    MseLoss,
+    MseLossFwdBwd,
+    L1Loss,
+    L1LossFwdBwd,
 }
 
 impl Op {
-    const ALL: [Op; 5] = [
+    const ALL: [Op; 9] = [
         Op::LogSoftmax,
         Op::NllLoss,
         Op::NllLossFwdBwd,
         Op::CrossEntropy,
         Op::CrossEntropyFwdBwd,
+        Op::MseLoss,
+        Op::MseLossFwdBwd,
+        Op::L1Loss,
+        Op::L1LossFwdBwd,
     ];
 
     fn name(self) -> &'static str {
@@ -55,6 +64,10 @@ impl Op {
             Op::NllLossFwdBwd => "nll_loss_fwd_bwd",
             Op::CrossEntropy => "cross_entropy",
             Op::CrossEntropyFwdBwd => "cross_entropy_fwd_bwd",
+            Op::MseLoss => "mse_loss",
+            Op::MseLossFwdBwd => "mse_loss_fwd_bwd",
+            Op::L1Loss => "l1_loss",
+            Op::L1LossFwdBwd => "l1_loss_fwd_bwd",
         }
     }
 }
@@ -270,6 +283,30 @@ fn run_rust<F: Elem>(op: Op, inp: &RustInputs<F>) -> RustResult<F> {
             .expect("cross_entropy_with_grad");
             (loss, Some(grad))
         }
+        // The element-wise losses compare the logits with `logp`, a target of their shape.
+        Op::MseLoss => (
+            mse_loss(inp.x.view(), inp.logp.view(), &PointwiseOptions::default())
+                .expect("mse_loss"),
+            None,
+        ),
+        Op::MseLossFwdBwd => {
+            let options = PointwiseOptions::default();
+            let loss = mse_loss(inp.x.view(), inp.logp.view(), &options).expect("mse_loss");
+            let grads = mse_loss_backward(one.view(), inp.x.view(), inp.logp.view(), &options)
+                .expect("mse_loss_backward");
+            (loss, Some(grads.input))
+        }
+        Op::L1Loss => (
+            l1_loss(inp.x.view(), inp.logp.view(), &PointwiseOptions::default()).expect("l1_loss"),
+            None,
+        ),
+        Op::L1LossFwdBwd => {
+            let options = PointwiseOptions::default();
+            let loss = l1_loss(inp.x.view(), inp.logp.view(), &options).expect("l1_loss");
+            let grads = l1_loss_backward(one.view(), inp.x.view(), inp.logp.view(), &options)
+                .expect("l1_loss_backward");
+            (loss, Some(grads.input))
+        }
     }
 }
 
@@ -302,6 +339,10 @@ fn run_torch(op: Op, inp: &TorchInputs) -> (Tensor, Option<Tensor>) {
                 .cross_entropy_loss(&inp.target, none, Reduction::Mean, -100, 0.0),
             &inp.x_grad,
         ),
+        Op::MseLoss => (inp.x.mse_loss(&inp.logp, Reduction::Mean), None),
+        Op::MseLossFwdBwd => grad_of(inp.x_grad.mse_loss(&inp.logp, Reduction::Mean), &inp.x_grad),
+        Op::L1Loss => (inp.x.l1_loss(&inp.logp, Reduction::Mean), None),
+        Op::L1LossFwdBwd => grad_of(inp.x_grad.l1_loss(&inp.logp, Reduction::Mean), &inp.x_grad),
     }
 }
 
