@@ -281,6 +281,79 @@ fn chunked_sum<F: Float>(n: usize, f: impl Fn(usize) -> F + Sync) -> F {
     sums.into_iter().fold(F::zero(), |a, b| a + b)
 }
 
+/// The sum of `e(x[i] - y[i])` (times `w[i]` with a weight) in [`chunked_sum`]'s order
+/// and with its bits, over slices, so that the loop vectorises.
+fn pair_sum<F: Float>(x: &[F], y: &[F], w: Option<&[F]>, e: impl Fn(F) -> F + Sync) -> F {
+    let chunk_sum = |c: usize| {
+        let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(x.len()));
+        let (xs, ys) = (&x[lo..hi], &y[lo..hi]);
+        let mut acc = [F::zero(); LANES];
+        let (mut xc, mut yc) = (xs.chunks_exact(LANES), ys.chunks_exact(LANES));
+        match w.map(|w| &w[lo..hi]) {
+            None => {
+                for (a, b) in (&mut xc).zip(&mut yc) {
+                    for k in 0..LANES {
+                        acc[k] += e(a[k] - b[k]);
+                    }
+                }
+                for (k, (a, b)) in xc.remainder().iter().zip(yc.remainder()).enumerate() {
+                    acc[k] += e(*a - *b);
+                }
+            }
+            Some(ws) => {
+                let mut wc = ws.chunks_exact(LANES);
+                for ((a, b), v) in (&mut xc).zip(&mut yc).zip(&mut wc) {
+                    for k in 0..LANES {
+                        acc[k] += e(a[k] - b[k]) * v[k];
+                    }
+                }
+                let rest = xc
+                    .remainder()
+                    .iter()
+                    .zip(yc.remainder())
+                    .zip(wc.remainder());
+                for (k, ((a, b), v)) in rest.enumerate() {
+                    acc[k] += e(*a - *b) * *v;
+                }
+            }
+        }
+        let mut width = LANES;
+        while width > 1 {
+            width /= 2;
+            for k in 0..width {
+                acc[k] += acc[k + width];
+            }
+        }
+        acc[0]
+    };
+    let chunks = x.len().div_ceil(CHUNK);
+    let sums: Vec<F> = if chunks > 1 {
+        (0..chunks).into_par_iter().map(chunk_sum).collect()
+    } else {
+        (0..chunks).map(chunk_sum).collect()
+    };
+    sums.into_iter().fold(F::zero(), |a, b| a + b)
+}
+
+/// The element losses `e(x[i] - y[i])` (times `w[i]`), in parallel on large inputs.
+fn pair_map<F: Float>(x: &[F], y: &[F], w: Option<&[F]>, e: impl Fn(F) -> F + Sync) -> Vec<F> {
+    let n = x.len();
+    match w {
+        None if n >= CHUNK => x.par_iter().zip(y).map(|(a, b)| e(*a - *b)).collect(),
+        None => x.iter().zip(y).map(|(a, b)| e(*a - *b)).collect(),
+        Some(w) if n >= CHUNK => (x, y, w)
+            .into_par_iter()
+            .map(|(a, b, v)| e(*a - *b) * *v)
+            .collect(),
+        Some(w) => x
+            .iter()
+            .zip(y)
+            .zip(w)
+            .map(|((a, b), v)| e(*a - *b) * *v)
+            .collect(),
+    }
+}
+
 /// The forward's pieces: broadcast shape, expanded values and the weight.
 struct Prepared<'a, F: Clone> {
     shape: Vec<usize>,
@@ -327,27 +400,24 @@ fn forward<F: Float>(
 ) -> Result<ArrayD<F>, LossError> {
     let p = prepare(&input, &target, options)?;
     let n = p.x.len();
-    let term = |i: usize| {
-        let e = kind.loss(p.x[i] - p.y[i]);
-        match &p.w {
-            Some(w) => e * w[i],
-            None => e,
-        }
-    };
+    let (x, y, w) = (&p.x[..], &p.y[..], p.w.as_deref());
     let scalar = |v: F| ArrayD::from_elem(IxDyn(&[]), v);
+    let squared = |d: F| d * d;
+    let absolute = |d: F| d.abs();
+    let sum = || match kind {
+        Kind::Squared => pair_sum(x, y, w, squared),
+        Kind::Absolute => pair_sum(x, y, w, absolute),
+    };
     Ok(match options.reduction {
         Reduction::None => {
-            let values: Vec<F> = if n >= CHUNK {
-                (0..n).into_par_iter().map(term).collect()
-            } else {
-                (0..n).map(term).collect()
+            let values = match kind {
+                Kind::Squared => pair_map(x, y, w, squared),
+                Kind::Absolute => pair_map(x, y, w, absolute),
             };
             ArrayD::from_shape_vec(IxDyn(&p.shape), values).map_err(super::nll::internal)?
         }
-        Reduction::Sum => scalar(chunked_sum(n, term)),
-        Reduction::Mean => {
-            scalar(chunked_sum(n, term) / mean_denominator(options.weight.as_ref(), n)?)
-        }
+        Reduction::Sum => scalar(sum()),
+        Reduction::Mean => scalar(sum() / mean_denominator(options.weight.as_ref(), n)?),
     })
 }
 
@@ -405,10 +475,26 @@ fn backward<F: Float>(
         Some(w) => g_scaled(i) * w[i],
         None => g_scaled(i),
     };
-    let dx: Vec<F> = (0..n)
-        .map(|i| kind.slope(p.x[i] - p.y[i]) * de(i))
-        .collect();
-    let dy: Vec<F> = dx.iter().map(|&v| -v).collect();
+    let dx: Vec<F> = match (&p.w, options.reduction) {
+        // One gradient for every element: a plain pass over the slices, which
+        // vectorises.
+        (None, Reduction::Sum | Reduction::Mean) => {
+            let c = de(0);
+            let (x, y) = (&p.x[..], &p.y[..]);
+            match kind {
+                Kind::Squared => pair_map(x, y, None, |d| Kind::Squared.slope(d) * c),
+                Kind::Absolute => pair_map(x, y, None, |d| Kind::Absolute.slope(d) * c),
+            }
+        }
+        _ => (0..n)
+            .map(|i| kind.slope(p.x[i] - p.y[i]) * de(i))
+            .collect(),
+    };
+    let dy: Vec<F> = if n >= CHUNK {
+        dx.par_iter().map(|&v| -v).collect()
+    } else {
+        dx.iter().map(|&v| -v).collect()
+    };
     let weight = match (&p.w, options.weight.as_ref()) {
         (Some(_), Some(w)) => {
             let e = |i: usize| kind.loss(p.x[i] - p.y[i]);
