@@ -263,15 +263,26 @@ fn chunked_sum<F: Float>(n: usize, f: impl Fn(usize) -> F + Sync) -> F {
         for (k, a) in acc.iter_mut().enumerate().take(hi - i) {
             *a += f(i + k);
         }
-        let mut width = LANES;
-        while width > 1 {
-            width /= 2;
-            for k in 0..width {
-                acc[k] += acc[k + width];
-            }
-        }
-        acc[0]
+        fold_lanes(acc)
     };
+    sum_chunks(n, chunk_sum)
+}
+
+/// The lanes of a chunk folded pairwise: 8 sums of two, 4 of those, 2, 1.
+fn fold_lanes<F: Float>(mut acc: [F; LANES]) -> F {
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for k in 0..width {
+            acc[k] += acc[k + width];
+        }
+    }
+    acc[0]
+}
+
+/// The sums of the chunks of `n` elements (in parallel when there are several), added
+/// in order.
+fn sum_chunks<F: Float>(n: usize, chunk_sum: impl Fn(usize) -> F + Sync + Send) -> F {
     let chunks = n.div_ceil(CHUNK);
     let sums: Vec<F> = if chunks > 1 {
         (0..chunks).into_par_iter().map(chunk_sum).collect()
@@ -317,22 +328,9 @@ fn pair_sum<F: Float>(x: &[F], y: &[F], w: Option<&[F]>, e: impl Fn(F) -> F + Sy
                 }
             }
         }
-        let mut width = LANES;
-        while width > 1 {
-            width /= 2;
-            for k in 0..width {
-                acc[k] += acc[k + width];
-            }
-        }
-        acc[0]
+        fold_lanes(acc)
     };
-    let chunks = x.len().div_ceil(CHUNK);
-    let sums: Vec<F> = if chunks > 1 {
-        (0..chunks).into_par_iter().map(chunk_sum).collect()
-    } else {
-        (0..chunks).map(chunk_sum).collect()
-    };
-    sums.into_iter().fold(F::zero(), |a, b| a + b)
+    sum_chunks(x.len(), chunk_sum)
 }
 
 /// The element losses `e(x[i] - y[i])` (times `w[i]`), in parallel on large inputs.
