@@ -4,7 +4,7 @@
 //! integer input, a weight of another float type). Not a stable API.
 
 use crate::error::{wrap_dim, LossError};
-use crate::{cross_entropy, nll};
+use crate::{cross_entropy, nll, pointwise};
 
 /// Runs every check `nll_loss` makes before reading a value (shapes, the target's
 /// dtype by PyTorch name: `Long`, `Byte`, `Float`, ...), in PyTorch's order.
@@ -46,6 +46,24 @@ pub fn check_cross_entropy_before_log_softmax(
     label_smoothing: f64,
 ) -> Result<(), LossError> {
     cross_entropy::index_checks_before_log_softmax(input, label_smoothing)
+}
+
+/// The checks of `mse_loss` and `l1_loss` before any value is read, in PyTorch's order
+/// (broadcasting, then the weight's shape): the broadcast shape, or the error.
+///
+/// ```
+/// use lossparity_losses::internals::check_pointwise_shapes;
+///
+/// assert_eq!(check_pointwise_shapes(&[3, 1], &[3], None).unwrap(), vec![3, 3]);
+/// let err = check_pointwise_shapes(&[2], &[2], Some(&[3])).unwrap_err();
+/// assert_eq!(err.message(), "Weights and input must have the same size.");
+/// ```
+pub fn check_pointwise_shapes(
+    input: &[usize],
+    target: &[usize],
+    weight: Option<&[usize]>,
+) -> Result<Vec<usize>, LossError> {
+    pointwise::check(input, target, weight)
 }
 
 /// Runs every check `cross_entropy` makes before reading a value, in PyTorch's order.

@@ -206,7 +206,7 @@ pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, Lo
 
 /// The checks, in PyTorch's order: broadcasting (libtorch), then the weight's shape
 /// (Python).
-fn check(
+pub(crate) fn check(
     input: &[usize],
     target: &[usize],
     weight: Option<&[usize]>,

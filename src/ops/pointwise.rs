@@ -11,6 +11,7 @@ use crate::backend::MemoryLayout;
 use crate::case::{Case, CaseError, Computed, DType};
 use crate::compare::Mode;
 use crate::explain::findings as explain;
+use crate::losses::internals::check_pointwise_shapes;
 use crate::losses::{self, PointwiseGrads, PointwiseOptions};
 
 const PARAMS: &[Param] = &[
@@ -65,18 +66,14 @@ fn tensors(case: &Case) -> Vec<&crate::case::TensorData> {
 /// The checks before the loss: broadcasting (libtorch's `broadcast_tensors`), then the
 /// weight's shape (Python).
 fn shape_checks(case: &Case) -> Result<(), CaseError> {
-    let input = &case.input().shape;
     let target = case.target().map(|t| t.shape.clone()).unwrap_or_default();
-    let zeros = |s: &[usize]| ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(s));
-    let (x, y) = (zeros(input), zeros(&target));
-    let w = case.weight().map(|w| zeros(&w.shape));
-    let options = PointwiseOptions {
-        reduction: case.reduction(),
-        weight: w.as_ref().map(|w| w.view()),
-    };
-    losses::mse_loss(x.view(), y.view(), &options)
-        .map(|_| ())
-        .map_err(case_error)
+    check_pointwise_shapes(
+        &case.input().shape,
+        &target,
+        case.weight().map(|w| w.shape.as_slice()),
+    )
+    .map(|_| ())
+    .map_err(case_error)
 }
 
 fn rust(loss: Loss, case: &Case, layout: MemoryLayout) -> Result<Computed, CaseError> {

@@ -4,19 +4,12 @@
 
 use crate::case::Case;
 use crate::explain::{shape_str, Diagnostic};
+use crate::losses::internals::check_pointwise_shapes;
 use crate::losses::Reduction;
 
 /// The broadcast shape of two shapes, `None` when they do not broadcast.
 fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let rank = a.len().max(b.len());
-    let at = |s: &[usize], i: usize| (i + s.len()).checked_sub(rank).map_or(1, |j| s[j]);
-    (0..rank)
-        .map(|i| match (at(a, i), at(b, i)) {
-            (x, y) if x == y || y == 1 => Some(x),
-            (1, y) => Some(y),
-            _ => None,
-        })
-        .collect()
+    check_pointwise_shapes(a, b, None).ok()
 }
 
 /// How PyTorch reads the call: the shapes, what they broadcast to, and the reduction.
