@@ -20,6 +20,7 @@
 //! ```
 
 mod cross_entropy;
+mod elementwise;
 mod error;
 mod float;
 mod kernels;
