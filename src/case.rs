@@ -294,6 +294,8 @@ pub enum Arg {
     Float(f64),
     /// A string (`reduction`).
     Str(String),
+    /// A boolean (`log_target`, `full`, ...).
+    Bool(bool),
 }
 
 /// Fields a case may hold besides its op's parameters.
@@ -325,10 +327,7 @@ impl Case {
         for (i, p) in op.spec().params.iter().enumerate() {
             let value = match p.default {
                 _ if i == 0 => Some(Arg::Tensor(input.clone())),
-                Default::Required | Default::Absent => None,
-                Default::Int(v) => Some(Arg::Int(v)),
-                Default::Float(v) => Some(Arg::Float(v)),
-                Default::Str(v) => Some(Arg::Str(v.to_string())),
+                default => default_arg(default),
             };
             if let Some(v) = value {
                 args.push((p.name, v));
@@ -353,9 +352,10 @@ impl Case {
             .ok_or_else(|| format!("{op} has no parameter `{name}`"))?;
         let fits = match (&value, param.kind) {
             (None, _) => param.default != Default::Required,
-            (Some(Arg::Tensor(_)), Kind::Tensor)
+            (Some(Arg::Tensor(_)), Kind::Tensor | Kind::TensorOrFloat)
             | (Some(Arg::Int(_)), Kind::Int)
-            | (Some(Arg::Float(_)), Kind::Float) => true,
+            | (Some(Arg::Float(_)), Kind::Float | Kind::TensorOrFloat)
+            | (Some(Arg::Bool(_)), Kind::Bool) => true,
             (Some(Arg::Str(s)), Kind::Choice(choices)) => choices.contains(&s.as_str()),
             _ => false,
         };
@@ -454,6 +454,23 @@ impl Case {
         match self.arg(name)? {
             Arg::Float(v) => Some(*v),
             _ => None,
+        }
+    }
+
+    /// The boolean parameter `name`, if present.
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.arg(name)? {
+            Arg::Bool(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// `reduction` as written (`"mean"` where the op has none), for the ops whose
+    /// reductions go beyond [`Reduction`] (`kl_div`'s `batchmean`).
+    pub fn reduction_name(&self) -> &str {
+        match self.arg("reduction") {
+            Some(Arg::Str(s)) => s,
+            _ => "mean",
         }
     }
 
@@ -591,10 +608,10 @@ impl Case {
                 (None, Default::Required) => {
                     return Err(format!("missing `{}`, required by {op}", param.name))
                 }
-                (None, Default::Absent) => continue,
-                (None, Default::Int(v)) => Arg::Int(v),
-                (None, Default::Float(v)) => Arg::Float(v),
-                (None, Default::Str(v)) => Arg::Str(v.to_string()),
+                (None, default) => match default_arg(default) {
+                    Some(v) => v,
+                    None => continue,
+                },
             };
             args.push((param.name, value));
         }
@@ -686,6 +703,9 @@ impl Case {
                 Arg::Str(s) => {
                     let _ = write!(out, "{}", Value::String(s.clone()));
                 }
+                Arg::Bool(v) => {
+                    let _ = write!(out, "{v}");
+                }
             }
         }
         let _ = write!(out, ",\"grad\":{}", self.grad);
@@ -702,6 +722,17 @@ impl Case {
     }
 }
 
+/// The value a parameter takes when the case does not give it, if any.
+fn default_arg(default: Default) -> Option<Arg> {
+    match default {
+        Default::Required | Default::Absent => None,
+        Default::Int(v) => Some(Arg::Int(v)),
+        Default::Float(v) => Some(Arg::Float(v)),
+        Default::Str(v) => Some(Arg::Str(v.to_string())),
+        Default::Bool(v) => Some(Arg::Bool(v)),
+    }
+}
+
 fn parse_arg(param: &Param, v: &Value) -> Result<Arg, String> {
     let name = param.name;
     Ok(match param.kind {
@@ -712,6 +743,15 @@ fn parse_arg(param: &Param, v: &Value) -> Result<Arg, String> {
         ),
         Kind::Float => Arg::Float(
             parse_float(v).ok_or_else(|| format!("`{name}` is {v}; it must be a number"))?,
+        ),
+        Kind::Bool => Arg::Bool(
+            v.as_bool()
+                .ok_or_else(|| format!("`{name}` is {v}; it must be true or false"))?,
+        ),
+        Kind::TensorOrFloat if v.is_object() => Arg::Tensor(TensorData::parse(v, name)?),
+        Kind::TensorOrFloat => Arg::Float(
+            parse_float(v)
+                .ok_or_else(|| format!("`{name}` is {v}; it must be a tensor or a number"))?,
         ),
         Kind::Choice(choices) => match v.as_str() {
             Some(s) if choices.contains(&s) => Arg::Str(s.to_string()),
@@ -744,6 +784,12 @@ impl From<i64> for Arg {
 impl From<f64> for Arg {
     fn from(v: f64) -> Arg {
         Arg::Float(v)
+    }
+}
+
+impl From<bool> for Arg {
+    fn from(v: bool) -> Arg {
+        Arg::Bool(v)
     }
 }
 

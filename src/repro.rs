@@ -79,6 +79,7 @@ pub fn python_repro(case: &Case) -> String {
             Some(Arg::Int(v)) => v.to_string(),
             Some(Arg::Float(v)) => python_float(DType::Float64, *v),
             Some(Arg::Str(v)) => format!("'{v}'"),
+            Some(Arg::Bool(v)) => if *v { "True" } else { "False" }.to_string(),
         };
         args.push(
             if param.default == Default::Required && param.kind == Kind::Tensor {

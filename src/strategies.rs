@@ -6,8 +6,12 @@
 //! probability targets, logits from tiny to +-1e4 with occasional infinities and NaN,
 //! random `grad_output`, and deliberately malformed calls (wrong dtypes and shapes).
 
+mod elementwise;
+
 use proptest::prelude::*;
 use proptest::sample::select;
+
+pub use elementwise::{elementwise_case, Draw, ElementwiseCases, Extra, ExtraShape};
 
 use crate::case::{Case, DType, Op, TensorData, Values};
 use crate::losses::Reduction;

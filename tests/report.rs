@@ -288,3 +288,72 @@ fn a_value_divergence_is_blamed_on_the_side_farther_from_the_reference() {
     );
     assert_eq!(class(&torch, &torch), None);
 }
+
+/// Draws `n` cases of `op`'s strategy whose tensors are all float64 (the reference's
+/// own precision is then what is compared).
+fn float64_cases(op: Op, n: usize) -> Vec<Case> {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let strategy = (op.spec().strategy)();
+    let mut cases = Vec::new();
+    for _ in 0..n * 20 {
+        let case = strategy.new_tree(&mut runner).expect("strategy").current();
+        let all_f64 = case.args().all(|(_, a)| match a {
+            lossparity::case::Arg::Tensor(t) => t.dtype == DType::Float64 || !t.dtype.is_float(),
+            _ => true,
+        });
+        if all_f64 && case.input().dtype == DType::Float64 {
+            cases.push(case);
+        }
+        if cases.len() == n {
+            break;
+        }
+    }
+    cases
+}
+
+/// Every op's reference, on its own random cases: wherever libtorch computes a
+/// value, the reference has one of the same shape, and each element is within the
+/// float64 tolerance of libtorch's or of the Rust losses' (an element both miss means
+/// the reference's formula is wrong; one side alone missing is that side's rounding).
+#[test]
+fn every_ops_reference_agrees_with_libtorch_or_rust_on_random_float64_cases() {
+    let tol = Tolerance::for_dtype(DType::Float64);
+    let close = |a: f64, e: f64| a == e || (a.is_nan() && e.is_nan()) || tol.accepts(a, e);
+    for op in Op::all() {
+        let mut checked = 0;
+        for case in float64_cases(op, 150) {
+            let Ok(torch) = TorchBackend.evaluate(&case).result else {
+                continue;
+            };
+            let Ok(rust) = RustBackend::default().evaluate(&case).result else {
+                continue;
+            };
+            let exact = reference::evaluate(&case)
+                .unwrap_or_else(|| panic!("no reference for {}", case.to_json()));
+            let mut parts = vec![("output", &torch.output, &rust.output, &exact.output)];
+            if let (Some(Ok(_)), Some(Ok(_))) = (&torch.grads, &rust.grads) {
+                for wrt in case.grad_wrt() {
+                    let e = exact
+                        .grad(wrt)
+                        .unwrap_or_else(|| panic!("no reference grad_{wrt}: {}", case.to_json()));
+                    parts.push((wrt, torch.grad(wrt).unwrap(), rust.grad(wrt).unwrap(), e));
+                }
+            }
+            for (part, t, r, e) in parts {
+                assert_eq!(t.shape, e.shape, "{op} {part}: {}", case.to_json());
+                for ((&t, &r), &e) in floats(t).iter().zip(floats(r)).zip(&e.values) {
+                    assert!(
+                        close(t, e) || close(r, e),
+                        "{op} {part}: torch {t}, rust {r}, reference {e}: {}",
+                        case.to_json()
+                    );
+                }
+            }
+            checked += 1;
+        }
+        assert!(checked >= 20, "{op}: only {checked} float64 cases computed");
+    }
+}

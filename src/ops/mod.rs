@@ -8,6 +8,7 @@
 //! [`OpSpec`], a line in [`REGISTRY`], its catalogue cases and snapshots, its bench.
 
 mod cross_entropy;
+mod elementwise;
 mod nll_loss;
 mod pointwise;
 mod softmax;
@@ -38,6 +39,11 @@ pub enum Kind {
     Float,
     /// One of the listed strings.
     Choice(&'static [&'static str]),
+    /// A JSON boolean (`log_target`, `full`, ...).
+    Bool,
+    /// A tensor object or a JSON number (`gaussian_nll_loss`'s `var`, which PyTorch
+    /// takes as either).
+    TensorOrFloat,
 }
 
 /// A parameter's value when the case does not give it.
@@ -53,6 +59,8 @@ pub enum Default {
     Float(f64),
     /// A string.
     Str(&'static str),
+    /// A boolean.
+    Bool(bool),
 }
 
 /// One parameter of a `torch.nn.functional` function.
@@ -73,6 +81,24 @@ impl Param {
             name,
             kind: Kind::Tensor,
             default,
+        }
+    }
+
+    /// A boolean parameter.
+    pub const fn bool(name: &'static str, default: bool) -> Param {
+        Param {
+            name,
+            kind: Kind::Bool,
+            default: Default::Bool(default),
+        }
+    }
+
+    /// A number parameter.
+    pub const fn float(name: &'static str, default: f64) -> Param {
+        Param {
+            name,
+            kind: Kind::Float,
+            default: Default::Float(default),
         }
     }
 

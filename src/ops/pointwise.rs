@@ -5,8 +5,9 @@
 
 use proptest::strategy::Strategy;
 
+use super::elementwise::{integers_unsupported, laid, required, Promoted};
 use super::{Default, OpSpec, Param, REDUCTION};
-use crate::backend::rust::{case_error, computed, laid_promoted, CaseFloat, UNSUPPORTED_HINT};
+use crate::backend::rust::{case_error, computed, CaseFloat};
 use crate::backend::MemoryLayout;
 use crate::case::{Case, CaseError, Computed, DType};
 use crate::compare::Mode;
@@ -77,32 +78,17 @@ fn shape_checks(case: &Case) -> Result<(), CaseError> {
 }
 
 fn rust(loss: Loss, case: &Case, layout: MemoryLayout) -> Result<Computed, CaseError> {
-    let floats: Vec<DType> = tensors(case)
-        .iter()
-        .map(|t| t.dtype)
-        .filter(|d| d.is_float())
-        .collect();
-    if floats.iter().any(|d| *d != floats[0])
-        || floats
-            .iter()
-            .any(|d| !matches!(d, DType::Float32 | DType::Float64))
-    {
-        shape_checks(case)?;
-        return Err(CaseError::new(
-            "Unsupported",
-            format!(
-                "{} with tensors of several float types or a half type (libtorch promotes) \
-                 is not implemented by the Rust losses",
-                case.op
-            ),
-        )
-        .with_hint(UNSUPPORTED_HINT));
+    let integers = |case: &Case| integer_error(loss, case);
+    Promoted {
+        case,
+        names: &["input", "target", "weight"],
+        shape_checks: &shape_checks,
+        integers: &integers,
     }
-    match floats.first() {
-        Some(DType::Float32) => typed::<f32>(loss, case, layout),
-        Some(_) => typed::<f64>(loss, case, layout),
-        None => Err(integer_error(loss, case)),
-    }
+    .run(
+        || typed::<f32>(loss, case, layout),
+        || typed::<f64>(loss, case, layout),
+    )
 }
 
 /// libtorch's outcome when every tensor holds integers: the broadcast and weight
@@ -138,15 +124,7 @@ fn integer_error(loss: Loss, case: &Case) -> CaseError {
             ),
         )
         .with_hint(hint),
-        _ => CaseError::new(
-            "Unsupported",
-            format!(
-                "{} of integer tensors (libtorch computes in integers) is not implemented by \
-                 the Rust losses",
-                case.op
-            ),
-        )
-        .with_hint(UNSUPPORTED_HINT),
+        _ => integers_unsupported(case),
     }
 }
 
@@ -155,15 +133,9 @@ fn typed<F: CaseFloat>(
     case: &Case,
     layout: MemoryLayout,
 ) -> Result<Computed, CaseError> {
-    let input = laid_promoted::<F>(case.input(), "input", layout)?;
-    let target = case
-        .target()
-        .ok_or_else(|| CaseError::invalid_case("missing target"))
-        .and_then(|t| laid_promoted::<F>(t, "target", layout))?;
-    let weight = case
-        .weight()
-        .map(|w| laid_promoted::<F>(w, "weight", layout))
-        .transpose()?;
+    let input = required::<F>(case, "input", layout)?;
+    let target = required::<F>(case, "target", layout)?;
+    let weight = laid::<F>(case, "weight", layout)?;
     let options = PointwiseOptions {
         reduction: case.reduction(),
         weight: weight.as_ref().map(|w| w.view()),

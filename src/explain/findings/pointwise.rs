@@ -2,10 +2,9 @@
 //! of different shapes that broadcast into a larger loss than either, the classic
 //! `(N, 1)` prediction against an `(N)` target.
 
-use crate::case::Case;
+use crate::case::{Arg, Case};
 use crate::explain::{shape_str, Diagnostic};
 use crate::losses::internals::check_pointwise_shapes;
-use crate::losses::Reduction;
 
 /// The broadcast shape of two shapes, `None` when they do not broadcast.
 fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
@@ -37,22 +36,47 @@ pub(crate) fn reading(case: &Case, raised: bool) -> String {
     if raised {
         return parts.join("; ");
     }
-    parts.push(match (case.reduction(), case.weight().is_some()) {
-        (Reduction::None, _) => "reduction='none': one loss per element".to_string(),
-        (Reduction::Sum, _) => "reduction='sum': the plain sum of the element losses".to_string(),
-        (Reduction::Mean, false) => {
-            "reduction='mean' divides the sum by the number of elements".to_string()
+    let options: Vec<String> = case
+        .args()
+        .filter(|(n, _)| *n != "reduction")
+        .filter_map(|(n, a)| match a {
+            Arg::Bool(v) => Some(format!("{n}={}", if *v { "True" } else { "False" })),
+            Arg::Float(v) => Some(format!("{n}={v}")),
+            Arg::Int(v) => Some(format!("{n}={v}")),
+            _ => None,
+        })
+        .collect();
+    if !options.is_empty() {
+        parts.push(options.join(", "));
+    }
+    let weighted_sum = case.weight().is_some() && matches!(case.op.name(), "mse_loss" | "l1_loss");
+    let classes = case.op.name() == "multilabel_soft_margin_loss";
+    parts.push(match case.reduction_name() {
+        "none" if classes => {
+            "reduction='none': one loss per sample (the mean over its classes)".to_string()
         }
-        (Reduction::Mean, true) => {
+        "none" => "reduction='none': one loss per element".to_string(),
+        "sum" => "reduction='sum': the plain sum of the element losses".to_string(),
+        "batchmean" => format!(
+            "reduction='batchmean' divides the sum by the batch size ({})",
+            case.input().shape.first().copied().unwrap_or(1)
+        ),
+        _ if weighted_sum => {
             "reduction='mean' with a weight divides sum(weight * loss) by sum(weight)".to_string()
         }
+        _ if classes => {
+            "reduction='mean': the mean over samples of each sample's mean over classes".to_string()
+        }
+        _ => "reduction='mean' divides the sum by the number of elements".to_string(),
     });
     parts.join("; ")
 }
 
 /// The findings of an element-wise loss call.
 pub(crate) fn findings(case: &Case) -> Vec<Diagnostic> {
-    broadcast_mistake(case).into_iter().collect()
+    let mut out: Vec<Diagnostic> = broadcast_mistake(case).into_iter().collect();
+    out.extend(super::elementwise::findings(case));
+    out
 }
 
 fn broadcast_mistake(case: &Case) -> Option<Diagnostic> {

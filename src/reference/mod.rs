@@ -7,7 +7,11 @@
 //! needs to stay in bounds, and returns `None` for a call PyTorch would reject.
 //! Non-finite values propagate as IEEE arithmetic on the same formula would.
 
+mod elementwise;
+
 use std::ops::{Add, Div, Mul, Neg, Sub};
+
+pub(crate) use elementwise::{elementwise, Dual, Mean, Shape};
 
 use crate::backend::{Backend, RustBackend};
 use crate::case::{Case, DType, Op, TensorData, Values};
@@ -928,103 +932,26 @@ fn broadcast_index(from: &[usize], shape: &[usize]) -> Option<Vec<usize>> {
 }
 
 /// `mse_loss` (`squared`) or `l1_loss`, with the weighted path of
-/// `torch.nn.functional`: output and the gradients with respect to the input, the
-/// target and the weight.
+/// `torch.nn.functional` (its `mean` divides by the weight's own sum): output and the
+/// gradients with respect to the input, the target and the weight.
 pub(crate) fn pointwise_op(case: &Case, squared: bool) -> Option<Reference> {
-    let (input, target) = (case.input(), case.target()?);
-    let rank = input.shape.len().max(target.shape.len());
-    let dim = |s: &[usize], i: usize| (i + s.len()).checked_sub(rank).map_or(1, |j| s[j]);
-    let shape: Vec<usize> = (0..rank)
-        .map(|i| match dim(&input.shape, i) {
-            1 => dim(&target.shape, i),
-            size => size,
-        })
-        .collect();
-    let (ix, iy) = (
-        broadcast_index(&input.shape, &shape)?,
-        broadcast_index(&target.shape, &shape)?,
-    );
-    let (x, y) = (dd_numbers(input)?, dd_numbers(target)?);
-    let w = match case.weight() {
-        Some(w) if w.shape == input.shape => Some(dd_numbers(w)?),
-        Some(_) => return None,
-        None => None,
-    };
-    let n = ix.len();
-    let d: Vec<Dd> = (0..n).map(|i| x[ix[i]] - y[iy[i]]).collect();
-    let e: Vec<Dd> = d
-        .iter()
-        .map(|&v| {
-            if squared {
-                v * v
-            } else if v.hi() < 0.0 {
-                -v
-            } else {
-                v
-            }
-        })
-        .collect();
-    let we: Vec<Dd> = match &w {
-        Some(w) => (0..n).map(|i| e[i] * w[ix[i]]).collect(),
-        None => e.clone(),
-    };
-    let reduction = case.reduction();
-    let total_weight = w.as_ref().map(|w| sum(w.iter().copied()));
-    let divisor = total_weight.unwrap_or(Dd::new(n as f64));
-    let (output, out_shape) = match reduction {
-        Reduction::None => (we.clone(), shape.clone()),
-        Reduction::Sum => (vec![sum(we.iter().copied())], Vec::new()),
-        Reduction::Mean => (vec![sum(we.iter().copied()) / divisor], Vec::new()),
-    };
-    let mut grads = Vec::new();
-    if let Some(g) = grad_output(case, &out_shape).filter(|_| case.grad) {
-        let g_at = |i: usize| match reduction {
-            Reduction::None => g[i],
-            Reduction::Sum => g[0],
-            Reduction::Mean => g[0] / divisor,
-        };
-        let slope = |v: Dd| {
-            if squared {
-                v + v
-            } else if v.hi() > 0.0 {
-                Dd::ONE
-            } else if v.hi() < 0.0 {
-                -Dd::ONE
-            } else {
-                Dd::ZERO
-            }
-        };
-        let (mut gx, mut gy) = (vec![Dd::ZERO; x.len()], vec![Dd::ZERO; y.len()]);
-        let mut gw = w.as_ref().map(|w| vec![Dd::ZERO; w.len()]);
-        for i in 0..n {
-            let de = match &w {
-                Some(w) => g_at(i) * w[ix[i]],
-                None => g_at(i),
-            };
-            let dx = slope(d[i]) * de;
-            gx[ix[i]] = gx[ix[i]] + dx;
-            gy[iy[i]] = gy[iy[i]] - dx;
-            if let Some(gw) = gw.as_mut() {
-                gw[ix[i]] = gw[ix[i]] + e[i] * g_at(i);
-            }
-        }
-        if let (Some(gw), Some(total), Reduction::Mean) = (gw.as_mut(), total_weight, reduction) {
-            let through_sum = -(g[0] * sum(we.iter().copied()) / (total * total));
-            gw.iter_mut().for_each(|v| *v = *v + through_sum);
-        }
-        for wrt in case.grad_wrt() {
-            let grad = match wrt {
-                "input" => ReferenceTensor::of(input.shape.clone(), &gx),
-                "target" => ReferenceTensor::of(target.shape.clone(), &gy),
-                "weight" => ReferenceTensor::of(input.shape.clone(), gw.as_deref()?),
-                _ => continue,
-            };
-            grads.push((wrt, grad));
+    if let (Some(w), true) = (case.weight(), case.target().is_some()) {
+        if w.shape != case.input().shape {
+            return None;
         }
     }
-    Some(Reference {
-        output: ReferenceTensor::of(out_shape, &output),
-        grads,
+    let shape = Shape {
+        tensors: &["input", "target", "weight"],
+        mean: Mean::SumOf("weight"),
+        class_mean: false,
+    };
+    elementwise(case, shape, |a| {
+        let d = a[0]? - a[1]?;
+        let e = if squared { d * d } else { d.abs() };
+        Some(match a[2] {
+            Some(w) => e * w,
+            None => e,
+        })
     })
 }
 

@@ -1,0 +1,340 @@
+//! The reference of the element-wise losses: each element's loss written once as a
+//! function of its arguments in double-double arithmetic, differentiated forward (each
+//! value carries its partial derivatives), then reduced the way the op reduces.
+//!
+//! Forward-mode derivatives keep the reference independent of the Rust losses'
+//! hand-written backwards: a gradient formula written wrong there cannot be written
+//! wrong the same way here.
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use super::{broadcast_index, dd_numbers, grad_output, sum, Dd, Reference, ReferenceTensor};
+use crate::case::Case;
+
+/// At most this many tensors take part in one element's loss.
+const ARGS: usize = 4;
+
+/// A value and its partial derivatives with respect to the element's arguments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dual {
+    v: Dd,
+    d: [Dd; ARGS],
+}
+
+impl Dual {
+    /// A constant: no derivative.
+    pub(crate) fn constant(v: f64) -> Dual {
+        Dual {
+            v: Dd::new(v),
+            d: [Dd::ZERO; ARGS],
+        }
+    }
+
+    fn argument(v: Dd, k: usize) -> Dual {
+        let mut d = [Dd::ZERO; ARGS];
+        d[k] = Dd::ONE;
+        Dual { v, d }
+    }
+
+    /// The value, rounded to f64.
+    pub(crate) fn value(self) -> f64 {
+        self.v.hi()
+    }
+
+    /// `f(self)` whose derivative is `df` at `self`.
+    fn chain(self, v: Dd, df: Dd) -> Dual {
+        Dual {
+            v,
+            d: self.d.map(|d| if d == Dd::ZERO { d } else { d * df }),
+        }
+    }
+
+    /// The natural logarithm.
+    pub(crate) fn ln(self) -> Dual {
+        self.chain(self.v.ln(), Dd::ONE / self.v)
+    }
+
+    /// `ln(1 + self)`.
+    pub(crate) fn ln_1p(self) -> Dual {
+        self.chain(self.v.ln_1p(), Dd::ONE / (self.v + 1.0))
+    }
+
+    /// `e^self`.
+    pub(crate) fn exp(self) -> Dual {
+        let e = self.v.exp();
+        self.chain(e, e)
+    }
+
+    /// `|self|`, with torch's `sgn` as the slope: 0 at 0 and at NaN.
+    pub(crate) fn abs(self) -> Dual {
+        let h = self.v.hi();
+        let (v, s) = if h > 0.0 {
+            (self.v, 1.0)
+        } else if h < 0.0 {
+            (-self.v, -1.0)
+        } else {
+            (self.v, 0.0)
+        };
+        let v = if h.is_nan() { Dd::new(f64::NAN) } else { v };
+        self.chain(v, Dd::new(s))
+    }
+
+    /// `self` where `keep`, else `other` (both differentiated where chosen).
+    pub(crate) fn select(keep: bool, a: Dual, b: Dual) -> Dual {
+        if keep {
+            a
+        } else {
+            b
+        }
+    }
+
+    /// `max(self, c)` for a constant `c`, as `clamp(min=c)`: the value `c` below it,
+    /// the derivative passed where `self >= c` (torch's clamp backward).
+    pub(crate) fn clamp_min(self, c: f64) -> Dual {
+        if self.v.hi() >= c || self.v.hi().is_nan() {
+            self
+        } else {
+            Dual::constant(c)
+        }
+    }
+}
+
+macro_rules! dual_ops {
+    ($($trait:ident $method:ident),*) => {$(
+        impl $trait<f64> for Dual {
+            type Output = Dual;
+            fn $method(self, o: f64) -> Dual {
+                <Dual as $trait<Dual>>::$method(self, Dual::constant(o))
+            }
+        }
+    )*};
+}
+dual_ops!(Add add, Sub sub, Mul mul, Div div);
+
+impl Add for Dual {
+    type Output = Dual;
+    fn add(self, o: Dual) -> Dual {
+        let mut d = self.d;
+        for (a, b) in d.iter_mut().zip(o.d) {
+            *a = *a + b;
+        }
+        Dual { v: self.v + o.v, d }
+    }
+}
+
+impl Sub for Dual {
+    type Output = Dual;
+    fn sub(self, o: Dual) -> Dual {
+        self + -o
+    }
+}
+
+impl Neg for Dual {
+    type Output = Dual;
+    fn neg(self) -> Dual {
+        Dual {
+            v: -self.v,
+            d: self.d.map(|d| -d),
+        }
+    }
+}
+
+impl Mul for Dual {
+    type Output = Dual;
+    fn mul(self, o: Dual) -> Dual {
+        let mut d = [Dd::ZERO; ARGS];
+        for (k, slot) in d.iter_mut().enumerate() {
+            // A zero partial contributes nothing, even against an infinite value.
+            let a = if self.d[k] == Dd::ZERO {
+                Dd::ZERO
+            } else {
+                self.d[k] * o.v
+            };
+            let b = if o.d[k] == Dd::ZERO {
+                Dd::ZERO
+            } else {
+                o.d[k] * self.v
+            };
+            *slot = a + b;
+        }
+        Dual { v: self.v * o.v, d }
+    }
+}
+
+impl Div for Dual {
+    type Output = Dual;
+    fn div(self, o: Dual) -> Dual {
+        let q = self.v / o.v;
+        let mut d = [Dd::ZERO; ARGS];
+        for (k, slot) in d.iter_mut().enumerate() {
+            let a = if self.d[k] == Dd::ZERO {
+                Dd::ZERO
+            } else {
+                self.d[k] / o.v
+            };
+            let b = if o.d[k] == Dd::ZERO {
+                Dd::ZERO
+            } else {
+                o.d[k] * q / o.v
+            };
+            *slot = a - b;
+        }
+        Dual { v: q, d }
+    }
+}
+
+/// What an element-wise loss's `mean` divides by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Mean {
+    /// The number of elements of the broadcast shape.
+    Count,
+    /// The sum of the named tensor's own elements (the weighted means written in
+    /// Python, which sum the weight before it is broadcast).
+    SumOf(&'static str),
+}
+
+/// How an element-wise loss is laid out and reduced.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    /// The tensors that broadcast together, the element function's arguments in order.
+    pub tensors: &'static [&'static str],
+    /// The `mean` reduction's divisor.
+    pub mean: Mean,
+    /// Averaged over the last dimension before the reduction (`multilabel_soft_margin_loss`).
+    pub class_mean: bool,
+}
+
+/// The reference of an element-wise loss: `element` gets, for each element of the
+/// broadcast shape, the values of `shape.tensors` there (`None` for an absent one).
+/// `reduction` may also be `batchmean` (the sum divided by the input's first size).
+/// `None` when the tensors do not broadcast or `element` has no value (a required
+/// tensor is absent).
+pub(crate) fn elementwise(
+    case: &Case,
+    shape: Shape,
+    element: impl Fn(&[Option<Dual>]) -> Option<Dual>,
+) -> Option<Reference> {
+    let present: Vec<(usize, &'static str)> = shape
+        .tensors
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| case.tensor(n).is_some())
+        .map(|(k, &n)| (k, n))
+        .collect();
+    let rank = present
+        .iter()
+        .filter_map(|(_, n)| Some(case.tensor(n)?.shape.len()))
+        .max()?;
+    let mut full = vec![1usize; rank];
+    for (_, n) in &present {
+        let s = &case.tensor(n)?.shape;
+        for (i, &size) in s.iter().enumerate() {
+            let at = rank - s.len() + i;
+            match (full[at], size) {
+                (a, b) if a == b || b == 1 => {}
+                (1, b) => full[at] = b,
+                _ => return None,
+            }
+        }
+    }
+    let indices: Vec<Option<Vec<usize>>> = shape
+        .tensors
+        .iter()
+        .map(|n| match case.tensor(n) {
+            Some(t) => broadcast_index(&t.shape, &full),
+            None => None,
+        })
+        .collect();
+    let values: Vec<Option<Vec<Dd>>> = shape
+        .tensors
+        .iter()
+        .map(|n| case.tensor(n).and_then(dd_numbers))
+        .collect();
+    let n: usize = full.iter().product();
+    let losses: Vec<Dual> = (0..n)
+        .map(|i| {
+            let args: Vec<Option<Dual>> = (0..shape.tensors.len())
+                .map(|k| {
+                    let (ix, v) = (indices[k].as_ref()?, values[k].as_ref()?);
+                    Some(Dual::argument(v[ix[i]], k))
+                })
+                .collect();
+            element(&args)
+        })
+        .collect::<Option<_>>()?;
+    // Rows of the class mean: the last dimension averaged first.
+    let (rows, per_row, row_shape) = if shape.class_mean && !full.is_empty() {
+        let c = *full.last()?;
+        (n / c.max(1), c, full[..full.len() - 1].to_vec())
+    } else {
+        (n, 1, full.clone())
+    };
+    let row_scale = Dd::new(per_row as f64);
+    let row_losses: Vec<Dual> = (0..rows)
+        .map(|r| {
+            let total = (0..per_row).fold(Dual::constant(0.0), |a, j| a + losses[r * per_row + j]);
+            if shape.class_mean {
+                total / per_row as f64
+            } else {
+                total
+            }
+        })
+        .collect();
+    let reduction = case.reduction_name();
+    let divisor = match (reduction, shape.mean) {
+        ("mean", Mean::Count) => Some(Dd::new(rows as f64)),
+        ("mean", Mean::SumOf(name)) => match case.tensor(name) {
+            Some(t) => Some(sum(dd_numbers(t)?)),
+            None => Some(Dd::new(rows as f64)),
+        },
+        ("batchmean", _) => Some(Dd::new(
+            case.input().shape.first().copied().unwrap_or(1) as f64
+        )),
+        _ => None,
+    };
+    let total = || sum(row_losses.iter().map(|l| l.v));
+    let (output, out_shape) = match (reduction, divisor) {
+        ("none", _) => (row_losses.iter().map(|l| l.v).collect(), row_shape.clone()),
+        (_, Some(d)) => (vec![total() / d], Vec::new()),
+        _ => (vec![total()], Vec::new()),
+    };
+    let mut grads = Vec::new();
+    if let Some(g) = grad_output(case, &out_shape).filter(|_| case.grad) {
+        let g_at = |r: usize| {
+            let g = if reduction == "none" { g[r] } else { g[0] };
+            let g = match divisor {
+                Some(d) => g / d,
+                None => g,
+            };
+            if shape.class_mean {
+                g / row_scale
+            } else {
+                g
+            }
+        };
+        for wrt in case.grad_wrt() {
+            let Some(k) = shape.tensors.iter().position(|n| *n == wrt) else {
+                continue;
+            };
+            let (Some(t), Some(ix)) = (case.tensor(wrt), indices[k].as_ref()) else {
+                continue;
+            };
+            let mut grad = vec![Dd::ZERO; t.values.len()];
+            for (i, l) in losses.iter().enumerate() {
+                grad[ix[i]] = grad[ix[i]] + g_at(i / per_row) * l.d[k];
+            }
+            if let (Mean::SumOf(name), "mean", Some(d)) = (shape.mean, reduction, divisor) {
+                if name == wrt {
+                    // The divisor is this tensor's sum: each element also moves it.
+                    let through = -(g[0] * total() / (d * d));
+                    grad.iter_mut().for_each(|v| *v = *v + through);
+                }
+            }
+            grads.push((wrt, ReferenceTensor::of(t.shape.clone(), &grad)));
+        }
+    }
+    Some(Reference {
+        output: ReferenceTensor::of(out_shape, &output),
+        grads,
+    })
+}
