@@ -484,14 +484,19 @@ pub fn softmax_case(op: Op) -> impl Strategy<Value = Case> {
     })
 }
 
-/// Any case: every op.
+/// Cases of every element-wise loss of the registry that draws its cases from an
+/// [`ElementwiseCases`] description, each op equally often.
+pub fn elementwise_ops_case() -> impl Strategy<Value = Case> {
+    let strategies: Vec<_> = Op::all()
+        .filter_map(|op| op.spec().cases)
+        .map(|spec| elementwise_case(spec).boxed())
+        .collect();
+    proptest::strategy::Union::new(strategies)
+}
+
+/// Any case: every op of the registry, each equally often.
 pub fn any_case() -> impl Strategy<Value = Case> {
-    prop_oneof![
-        softmax_case(Op::LOG_SOFTMAX),
-        softmax_case(Op::SOFTMAX),
-        nll_loss_case(),
-        cross_entropy_case(),
-    ]
+    proptest::strategy::Union::new(Op::all().map(|op| (op.spec().strategy)()))
 }
 
 /// Target shapes for an element-wise loss of an input of `shape`: mostly the same,

@@ -7,7 +7,8 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use lossparity::backend::{Backend, RustBackend};
-use lossparity::case::{Case, DType, Op, Values};
+use lossparity::case::{Arg, Case, DType, Op, Values};
+use lossparity::strategies::{Draw, ElementwiseCases};
 
 fn sample(strategy: impl Strategy<Value = Case>, n: usize, seed: u8) -> Vec<Case> {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]);
@@ -48,6 +49,9 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
         if let Err(e) = &RustBackend::default().evaluate(case).result {
             let words: Vec<&str> = e.message.split(' ').take(2).collect();
             seen.insert(format!("{op} error {}: {}", e.kind, words.join(" ")));
+        }
+        if case.op.spec().cases.is_some() {
+            elementwise_features(case, &mut seen);
         }
         if !case.op.is_loss() {
             continue;
@@ -131,6 +135,112 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
     seen
 }
 
+/// The value classes of a tensor's values: where they lie against 0 and 1.
+fn value_classes(values: &[f64]) -> BTreeSet<&'static str> {
+    values
+        .iter()
+        .map(|&x| match x {
+            x if x.is_nan() => "nan",
+            x if x.is_infinite() => "inf",
+            x if x < 0.0 => "negative",
+            0.0 => "zero",
+            x if x < 1.0 => "in (0, 1)",
+            1.0 => "one",
+            _ => "above one",
+        })
+        .collect()
+}
+
+/// The value classes a draw is expected to reach.
+fn draw_classes(draw: Draw) -> &'static [&'static str] {
+    match draw {
+        Draw::Logits => &["negative", "in (0, 1)", "above one", "nan", "inf"],
+        Draw::Probabilities => &["zero", "in (0, 1)", "one", "negative", "above one"],
+        Draw::LogProbabilities => &["negative", "zero", "inf", "in (0, 1)"],
+        Draw::Positive => &["zero", "in (0, 1)", "above one", "negative"],
+        Draw::Signs => &["negative", "one", "zero"],
+        Draw::Binary => &["zero", "one", "in (0, 1)", "negative"],
+    }
+}
+
+/// Features of an element-wise loss drawn from its description: its options' values,
+/// its extra tensors and how they broadcast, the value classes of each tensor.
+fn elementwise_features(case: &Case, seen: &mut BTreeSet<String>) {
+    let op = case.op.name();
+    seen.insert(format!("{op} reduction-name {}", case.reduction_name()));
+    for (name, arg) in case.args() {
+        match arg {
+            Arg::Bool(v) => {
+                seen.insert(format!("{op} {name}={v}"));
+            }
+            Arg::Float(v) => {
+                seen.insert(format!("{op} {name}={v}"));
+            }
+            Arg::Tensor(t) => {
+                if name != "input" {
+                    seen.insert(format!("{op} tensor {name}"));
+                    if t.shape != case.input().shape {
+                        seen.insert(format!("{op} tensor {name} of another shape"));
+                    }
+                }
+                if let Some(v) = t.floats() {
+                    for class in value_classes(v) {
+                        seen.insert(format!("{op} {name} value {class}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What an element-wise loss's description promises its cases reach.
+fn elementwise_expectations(spec: &ElementwiseCases) -> Vec<String> {
+    let op = spec.op.name();
+    let mut out = Vec::new();
+    for ndim in 0..=spec.max_rank {
+        out.push(format!("{op} {ndim}-D"));
+    }
+    for what in [
+        "float32",
+        "float64",
+        "grad",
+        "grad_output",
+        "broadcast target",
+        "empty input",
+    ] {
+        out.push(format!("{op} {what}"));
+    }
+    for r in spec.reductions {
+        out.push(format!("{op} reduction-name {r}"));
+    }
+    for b in spec.bools {
+        out.push(format!("{op} {b}=true"));
+        out.push(format!("{op} {b}=false"));
+    }
+    for (name, values) in spec.numbers {
+        for v in *values {
+            out.push(format!("{op} {name}={v}"));
+        }
+    }
+    for e in spec.extras {
+        out.push(format!("{op} tensor {}", e.name));
+        out.push(format!("{op} tensor {} of another shape", e.name));
+        for class in draw_classes(e.draw) {
+            out.push(format!("{op} {} value {class}", e.name));
+        }
+    }
+    for (name, draw) in [("input", spec.input), ("target", spec.target)] {
+        for class in draw_classes(draw) {
+            out.push(format!("{op} {name} value {class}"));
+        }
+    }
+    for wrt in spec.op.spec().differentiable {
+        out.push(format!("{op} grad_wrt {wrt}"));
+    }
+    out
+}
+
 #[test]
 fn generators_cover_every_op_layout_option_and_error() {
     let mut cases = Vec::new();
@@ -145,6 +255,13 @@ fn generators_cover_every_op_layout_option_and_error() {
             missing.push(name);
         }
     };
+    for op in Op::all() {
+        if let Some(spec) = op.spec().cases {
+            for name in elementwise_expectations(spec) {
+                expect(name);
+            }
+        }
+    }
     for op in ["log_softmax", "softmax"] {
         for ndim in 0..=5 {
             expect(format!("{op} {ndim}-D"));

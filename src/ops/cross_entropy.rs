@@ -56,6 +56,7 @@ pub static CROSS_ENTROPY: OpSpec = OpSpec {
     strategy: || crate::strategies::cross_entropy_case().sboxed(),
     reading: explain::loss::reading,
     findings: explain::loss::findings,
+    cases: None,
 };
 
 /// The class dimension `log_softmax` runs over: 0 for a 1-D input, else 1.

@@ -155,6 +155,9 @@ pub struct OpSpec {
     pub reading: fn(&Case, bool) -> String,
     /// `explain`'s findings beyond the outcome.
     pub findings: fn(&Case) -> Vec<Diagnostic>,
+    /// The description its random cases are drawn from, for an element-wise loss
+    /// built on [`crate::strategies::elementwise_case`] (the coverage test reads it).
+    pub cases: Option<&'static crate::strategies::ElementwiseCases>,
 }
 
 impl OpSpec {

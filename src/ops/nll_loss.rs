@@ -56,6 +56,7 @@ pub static NLL_LOSS: OpSpec = OpSpec {
     strategy: || crate::strategies::nll_loss_case().sboxed(),
     reading: explain::loss::reading,
     findings: explain::loss::findings,
+    cases: None,
 };
 
 /// The case's reduction as tch's.

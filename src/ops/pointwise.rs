@@ -37,6 +37,7 @@ pub static MSE_LOSS: OpSpec = OpSpec {
     strategy: || crate::strategies::pointwise_case(MSE_LOSS.op()).sboxed(),
     reading: explain::pointwise::reading,
     findings: explain::pointwise::findings,
+    cases: None,
 };
 
 /// `torch.nn.functional.l1_loss(input, target, reduction='mean', weight=None)`.

@@ -45,6 +45,7 @@ pub static LOG_SOFTMAX: OpSpec = OpSpec {
     strategy: || crate::strategies::softmax_case(LOG_SOFTMAX.op()).sboxed(),
     reading: explain::softmax::reading,
     findings: explain::softmax::findings,
+    cases: None,
 };
 
 /// `torch.nn.functional.softmax(input, dim)`.

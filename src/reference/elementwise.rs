@@ -88,6 +88,47 @@ impl Dual {
         }
     }
 
+    /// `max(self, c)` in value with the derivative of `self` everywhere: a clamp made
+    /// in place under `no_grad`, which autograd does not see (`gaussian_nll_loss`).
+    pub(crate) fn at_least(self, c: f64) -> Dual {
+        let v = if self.v.hi() < c { Dd::new(c) } else { self.v };
+        Dual { v, d: self.d }
+    }
+
+    /// torch's `xlogy(a, b)`: `a * ln(b)`, 0 where `a` is 0 (unless `b` is NaN); its
+    /// derivatives are autograd's, `ln(b)` where `a != 0` (else 0) and `a / b` (NaN
+    /// at `a = b = 0`).
+    pub(crate) fn xlogy(a: Dual, b: Dual) -> Dual {
+        let zero = a.v.hi() == 0.0 && !b.v.hi().is_nan();
+        let v = if zero { Dd::ZERO } else { a.v * b.v.ln() };
+        let da = if a.v.hi() != 0.0 { b.v.ln() } else { Dd::ZERO };
+        let db = a.v / b.v;
+        let mut d = [Dd::ZERO; ARGS];
+        for (k, slot) in d.iter_mut().enumerate() {
+            let x = if a.d[k] == Dd::ZERO {
+                Dd::ZERO
+            } else {
+                a.d[k] * da
+            };
+            let y = if b.d[k] == Dd::ZERO {
+                Dd::ZERO
+            } else {
+                b.d[k] * db
+            };
+            *slot = x + y;
+        }
+        Dual { v, d }
+    }
+
+    /// 0, as `masked_fill` writes it, with the derivative autograd gives through it:
+    /// each partial times 0 (NaN where the masked value's derivative is not finite).
+    pub(crate) fn masked(self) -> Dual {
+        Dual {
+            v: Dd::ZERO,
+            d: self.d.map(|d| if d == Dd::ZERO { d } else { d * 0.0 }),
+        }
+    }
+
     /// `max(self, c)` for a constant `c`, as `clamp(min=c)`: the value `c` below it,
     /// the derivative passed where `self >= c` (torch's clamp backward).
     pub(crate) fn clamp_min(self, c: f64) -> Dual {
