@@ -327,7 +327,7 @@ impl Case {
         for (i, p) in op.spec().params.iter().enumerate() {
             let value = match p.default {
                 _ if i == 0 => Some(Arg::Tensor(input.clone())),
-                default => default_arg(default),
+                default => Arg::from_default(default),
             };
             if let Some(v) = value {
                 args.push((p.name, v));
@@ -608,7 +608,7 @@ impl Case {
                 (None, Default::Required) => {
                     return Err(format!("missing `{}`, required by {op}", param.name))
                 }
-                (None, default) => match default_arg(default) {
+                (None, default) => match Arg::from_default(default) {
                     Some(v) => v,
                     None => continue,
                 },
@@ -722,14 +722,16 @@ impl Case {
     }
 }
 
-/// The value a parameter takes when the case does not give it, if any.
-fn default_arg(default: Default) -> Option<Arg> {
-    match default {
-        Default::Required | Default::Absent => None,
-        Default::Int(v) => Some(Arg::Int(v)),
-        Default::Float(v) => Some(Arg::Float(v)),
-        Default::Str(v) => Some(Arg::Str(v.to_string())),
-        Default::Bool(v) => Some(Arg::Bool(v)),
+impl Arg {
+    /// The value a parameter takes when the case does not give it, if any.
+    pub fn from_default(default: Default) -> Option<Arg> {
+        match default {
+            Default::Required | Default::Absent => None,
+            Default::Int(v) => Some(Arg::Int(v)),
+            Default::Float(v) => Some(Arg::Float(v)),
+            Default::Str(v) => Some(Arg::Str(v.to_string())),
+            Default::Bool(v) => Some(Arg::Bool(v)),
+        }
     }
 }
 

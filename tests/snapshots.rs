@@ -14,9 +14,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use lossparity::backend::{Backend, RustBackend, TorchBackend};
-use lossparity::case::{Case, CaseError, Computed, DType, Op, Outcome, TensorData, Values};
+use lossparity::case::{Arg, Case, CaseError, Computed, DType, Outcome, TensorData, Values};
 use lossparity::compare::{compare, Divergence, Mode, Tolerance};
 use lossparity::explain::{explain, rounded};
+use lossparity::ops::Default;
 
 const CATALOGUE: &str = include_str!("../cases/catalogue.jsonl");
 
@@ -146,26 +147,32 @@ fn python_call(case: &Case) -> Vec<String> {
     )];
     let mut args = vec!["x".to_string()];
     let result = if case.op.is_loss() { "loss" } else { "out" };
-    if case.op.is_loss() {
-        if let Some(t) = case.target() {
-            lines.push(format!("target = {}", python_tensor(t, grad("target"))));
-            args.push("target".into());
-        }
-        if let Some(w) = case.weight() {
-            lines.push(format!("weight = {}", python_tensor(w, grad("weight"))));
-            args.push("weight=weight".into());
-        }
-        if case.ignore_index() != -100 {
-            args.push(format!("ignore_index={}", case.ignore_index()));
-        }
-        if case.reduction().as_str() != "mean" {
-            args.push(format!("reduction='{}'", case.reduction().as_str()));
-        }
-        if case.op == Op::CROSS_ENTROPY && case.label_smoothing() != 0.0 {
-            args.push(format!("label_smoothing={:?}", case.label_smoothing()));
-        }
-    } else {
-        args.push(format!("dim={}", case.dim().unwrap_or(0)));
+    // The registry's parameters in PyTorch's order: tensors as variables (required
+    // ones positional), other values only where they differ from the default (`dim`
+    // always, since softmax without it is deprecated).
+    for param in &case.op.spec().params[1..] {
+        let Some(arg) = case.arg(param.name) else {
+            continue;
+        };
+        let name = param.name;
+        let value = match arg {
+            Arg::Tensor(t) => {
+                lines.push(format!("{name} = {}", python_tensor(t, grad(name))));
+                if param.default == Default::Required {
+                    args.push(name.to_string());
+                    continue;
+                }
+                name.to_string()
+            }
+            _ if name != "dim" && Some(arg) == Arg::from_default(param.default).as_ref() => {
+                continue
+            }
+            Arg::Int(v) => v.to_string(),
+            Arg::Float(v) => format!("{v:?}"),
+            Arg::Str(v) => format!("'{v}'"),
+            Arg::Bool(v) => if *v { "True" } else { "False" }.to_string(),
+        };
+        args.push(format!("{name}={value}"));
     }
     lines.push(format!(
         "{result} = F.{}({})",
