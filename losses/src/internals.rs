@@ -94,3 +94,86 @@ pub fn check_cross_entropy_shapes(
 pub fn wrap_dim_checked(dim: i64, ndim: usize) -> Result<usize, LossError> {
     wrap_dim(dim, ndim)
 }
+
+/// The shape checks of `binary_cross_entropy`, in PyTorch's order: the target's size
+/// (Python's `ValueError`), the weight's `torch.broadcast_shapes` with the target, then
+/// the broadcast weight against the loss (`loss.mul_(weight)`). Returns the element
+/// loss's shape (the input's; `none`'s output).
+///
+/// PyTorch checks the values (input, then target, in `[0, 1]`) between the second and
+/// the third check: an out-of-range value hides the last error.
+///
+/// ```
+/// use lossparity_losses::internals::check_binary_cross_entropy_shapes;
+///
+/// assert_eq!(check_binary_cross_entropy_shapes(&[4, 3], &[4, 3], Some(&[3])).unwrap(), vec![4, 3]);
+/// let err = check_binary_cross_entropy_shapes(&[2], &[2], Some(&[3, 2])).unwrap_err();
+/// assert_eq!(err.message(), "output with shape [2] doesn't match the broadcast shape [3, 2]");
+/// ```
+pub fn check_binary_cross_entropy_shapes(
+    input: &[usize],
+    target: &[usize],
+    weight: Option<&[usize]>,
+) -> Result<Vec<usize>, LossError> {
+    crate::binary::bce_check(input, target, weight)
+}
+
+/// The shape checks of `binary_cross_entropy_with_logits`, in PyTorch's order: the
+/// target's size (Python's `ValueError`), `pos_weight` against the target, then the
+/// weight against the loss (each a broadcast error, then an in-place one). Returns the
+/// element loss's shape (the input's).
+///
+/// ```
+/// use lossparity_losses::internals::check_binary_cross_entropy_with_logits_shapes;
+///
+/// let ok = check_binary_cross_entropy_with_logits_shapes(&[4, 3], &[4, 3], None, Some(&[3]));
+/// assert_eq!(ok.unwrap(), vec![4, 3]);
+/// let err = check_binary_cross_entropy_with_logits_shapes(&[3, 1], &[3], None, None).unwrap_err();
+/// assert!(err.message().starts_with("Target size (torch.Size([3]))"));
+/// ```
+pub fn check_binary_cross_entropy_with_logits_shapes(
+    input: &[usize],
+    target: &[usize],
+    weight: Option<&[usize]>,
+    pos_weight: Option<&[usize]>,
+) -> Result<Vec<usize>, LossError> {
+    crate::binary::bcel_check(input, target, weight, pos_weight)
+}
+
+/// The shape checks of `soft_margin_loss`: the target broadcasts against the input
+/// without enlarging it (libtorch computes in place on the input's shape). Returns the
+/// element loss's shape (the input's).
+///
+/// ```
+/// use lossparity_losses::internals::check_soft_margin_loss_shapes;
+///
+/// assert_eq!(check_soft_margin_loss_shapes(&[4, 3], &[3]).unwrap(), vec![4, 3]);
+/// let err = check_soft_margin_loss_shapes(&[3, 1], &[3]).unwrap_err();
+/// assert_eq!(err.message(), "output with shape [3, 1] doesn't match the broadcast shape [3, 3]");
+/// ```
+pub fn check_soft_margin_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+) -> Result<Vec<usize>, LossError> {
+    crate::binary::soft_margin_check(input, target)
+}
+
+/// The shape checks of `multilabel_soft_margin_loss`, in its Python order: target
+/// against input, the weight against their broadcast, then the class dimension (an
+/// `IndexError` for a 0-D input). Returns the `none` output's shape (the broadcast
+/// shape without the class dimension `input.dim() - 1`).
+///
+/// ```
+/// use lossparity_losses::internals::check_multilabel_soft_margin_loss_shapes;
+///
+/// assert_eq!(check_multilabel_soft_margin_loss_shapes(&[4, 3], &[4, 3], Some(&[3])).unwrap(), vec![4]);
+/// let err = check_multilabel_soft_margin_loss_shapes(&[], &[], None).unwrap_err();
+/// assert_eq!(err.message(), "Dimension specified as -1 but tensor has no dimensions");
+/// ```
+pub fn check_multilabel_soft_margin_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+    weight: Option<&[usize]>,
+) -> Result<Vec<usize>, LossError> {
+    crate::binary::multilabel_plan(input, target, weight).map(|plan| plan.out)
+}

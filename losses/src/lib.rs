@@ -19,6 +19,7 @@
 //! # Ok::<(), lossparity_losses::LossError>(())
 //! ```
 
+mod binary;
 mod cross_entropy;
 mod elementwise;
 mod error;
@@ -29,6 +30,18 @@ mod options;
 mod pointwise;
 mod softmax;
 
+pub use binary::{
+    binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_target_backward,
+    binary_cross_entropy_weight_backward, binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_backward,
+    binary_cross_entropy_with_logits_pos_weight_backward,
+    binary_cross_entropy_with_logits_target_backward,
+    binary_cross_entropy_with_logits_weight_backward, multilabel_soft_margin_loss,
+    multilabel_soft_margin_loss_backward, multilabel_soft_margin_loss_target_backward,
+    multilabel_soft_margin_loss_weight_backward, soft_margin_loss, soft_margin_loss_backward,
+    soft_margin_loss_target_backward, BceWithLogitsOptions, BinaryCrossEntropyOptions,
+    MultilabelSoftMarginOptions, SoftMarginOptions,
+};
 pub use cross_entropy::{
     cross_entropy, cross_entropy_backward, cross_entropy_target_backward,
     cross_entropy_weight_backward, cross_entropy_with_grad,
