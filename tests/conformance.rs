@@ -13,7 +13,9 @@ use lossparity::case::{Case, Op};
 use lossparity::compare::{compare, Mode};
 use lossparity::known::{explain, KNOWN_DIVERGENCES};
 use lossparity::repro::python_repro;
-use lossparity::strategies::{cross_entropy_case, nll_loss_case, pointwise_case, softmax_case};
+use lossparity::strategies::{
+    cross_entropy_case, elementwise_ops_case, nll_loss_case, pointwise_case, softmax_case,
+};
 
 /// Cases per property: `PROPTEST_CASES` when set, else enough for about ten thousand
 /// random cases in all.
@@ -88,6 +90,17 @@ proptest! {
 
     #[test]
     fn l1_loss_matches_libtorch(case in pointwise_case(Op::L1_LOSS)) {
+        agrees(&case)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(4000))]
+
+    /// The binary, divergence, regression and probabilistic losses, drawn from their
+    /// descriptions: a failure names its op in the case.
+    #[test]
+    fn elementwise_losses_match_libtorch(case in elementwise_ops_case()) {
         agrees(&case)?;
     }
 }

@@ -235,11 +235,42 @@ fn elementwise_expectations(spec: &ElementwiseCases) -> Vec<String> {
             out.push(format!("{op} {name} value {class}"));
         }
     }
-    for wrt in spec.op.spec().differentiable {
-        out.push(format!("{op} grad_wrt {wrt}"));
+    for param in spec.op.spec().params {
+        if param.kind == lossparity::ops::Kind::Tensor {
+            out.push(format!("{op} grad_wrt {}", param.name));
+        }
     }
     out
 }
+
+/// The errors each element-wise loss's cases must reach (kind and first two words).
+const ELEMENTWISE_ERRORS: &[(&str, &[&str])] = &[
+    (
+        "binary_cross_entropy",
+        &[
+            "RuntimeError: Attempting to",
+            "RuntimeError: all elements",
+            "RuntimeError: output with",
+            "ValueError: Using a",
+        ],
+    ),
+    (
+        "binary_cross_entropy_with_logits",
+        &[
+            "RuntimeError: The size",
+            "RuntimeError: output with",
+            "ValueError: Target size",
+        ],
+    ),
+    (
+        "soft_margin_loss",
+        &["RuntimeError: The size", "RuntimeError: output with"],
+    ),
+    (
+        "multilabel_soft_margin_loss",
+        &["IndexError: Dimension specified", "RuntimeError: The size"],
+    ),
+];
 
 #[test]
 fn generators_cover_every_op_layout_option_and_error() {
@@ -260,6 +291,11 @@ fn generators_cover_every_op_layout_option_and_error() {
             for name in elementwise_expectations(spec) {
                 expect(name);
             }
+        }
+    }
+    for (op, errors) in ELEMENTWISE_ERRORS {
+        for error in *errors {
+            expect(format!("{op} error {error}"));
         }
     }
     for op in ["log_softmax", "softmax"] {

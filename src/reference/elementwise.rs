@@ -79,15 +79,6 @@ impl Dual {
         self.chain(v, Dd::new(s))
     }
 
-    /// `self` where `keep`, else `other` (both differentiated where chosen).
-    pub(crate) fn select(keep: bool, a: Dual, b: Dual) -> Dual {
-        if keep {
-            a
-        } else {
-            b
-        }
-    }
-
     /// `max(self, c)` in value with the derivative of `self` everywhere: a clamp made
     /// in place under `no_grad`, which autograd does not see (`gaussian_nll_loss`).
     pub(crate) fn at_least(self, c: f64) -> Dual {
@@ -126,16 +117,6 @@ impl Dual {
         Dual {
             v: Dd::ZERO,
             d: self.d.map(|d| if d == Dd::ZERO { d } else { d * 0.0 }),
-        }
-    }
-
-    /// `max(self, c)` for a constant `c`, as `clamp(min=c)`: the value `c` below it,
-    /// the derivative passed where `self >= c` (torch's clamp backward).
-    pub(crate) fn clamp_min(self, c: f64) -> Dual {
-        if self.v.hi() >= c || self.v.hi().is_nan() {
-            self
-        } else {
-            Dual::constant(c)
         }
     }
 }
@@ -241,7 +222,7 @@ pub(crate) struct Shape {
     pub tensors: &'static [&'static str],
     /// The `mean` reduction's divisor.
     pub mean: Mean,
-    /// Averaged over the last dimension before the reduction (`multilabel_soft_margin_loss`).
+    /// Averaged over the classes before the reduction (`multilabel_soft_margin_loss`).
     pub class_mean: bool,
 }
 
@@ -303,24 +284,38 @@ pub(crate) fn elementwise(
             element(&args)
         })
         .collect::<Option<_>>()?;
-    // Rows of the class mean: the last dimension averaged first.
-    let (rows, per_row, row_shape) = if shape.class_mean && !full.is_empty() {
-        let c = *full.last()?;
-        (n / c.max(1), c, full[..full.len() - 1].to_vec())
-    } else {
-        (n, 1, full.clone())
+    // The class mean (multilabel_soft_margin_loss's Python): the loss summed over
+    // dimension `input.dim() - 1` of the broadcast shape, divided by the input's last
+    // size (which is not that dimension's size when the target adds dimensions).
+    let class_axis = match case.input().shape.len() {
+        r if shape.class_mean && r > 0 => Some(r - 1),
+        _ => None,
     };
-    let row_scale = Dd::new(per_row as f64);
-    let row_losses: Vec<Dual> = (0..rows)
-        .map(|r| {
-            let total = (0..per_row).fold(Dual::constant(0.0), |a, j| a + losses[r * per_row + j]);
-            if shape.class_mean {
-                total / per_row as f64
-            } else {
-                total
+    let (row_of, rows, row_shape, classes): (Box<dyn Fn(usize) -> usize>, usize, Vec<usize>, f64) =
+        match class_axis {
+            Some(a) => {
+                let inner: usize = full[a + 1..].iter().product();
+                let len = full[a];
+                let mut row_shape = full.clone();
+                row_shape.remove(a);
+                let rows = row_shape.iter().product();
+                let c = *case.input().shape.last()? as f64;
+                (
+                    Box::new(move |i| (i / (len * inner)) * inner + i % inner),
+                    rows,
+                    row_shape,
+                    c,
+                )
             }
-        })
-        .collect();
+            None => (Box::new(|i| i), n, full.clone(), 1.0),
+        };
+    let mut row_losses = vec![Dual::constant(0.0); rows];
+    for (i, l) in losses.iter().enumerate() {
+        row_losses[row_of(i)] = row_losses[row_of(i)] + *l;
+    }
+    if class_axis.is_some() {
+        row_losses.iter_mut().for_each(|l| *l = *l / classes);
+    }
     let reduction = case.reduction_name();
     let divisor = match (reduction, shape.mean) {
         ("mean", Mean::Count) => Some(Dd::new(rows as f64)),
@@ -347,8 +342,8 @@ pub(crate) fn elementwise(
                 Some(d) => g / d,
                 None => g,
             };
-            if shape.class_mean {
-                g / row_scale
+            if class_axis.is_some() {
+                g / classes
             } else {
                 g
             }
@@ -362,7 +357,7 @@ pub(crate) fn elementwise(
             };
             let mut grad = vec![Dd::ZERO; t.values.len()];
             for (i, l) in losses.iter().enumerate() {
-                grad[ix[i]] = grad[ix[i]] + g_at(i / per_row) * l.d[k];
+                grad[ix[i]] = grad[ix[i]] + g_at(row_of(i)) * l.d[k];
             }
             if let (Mean::SumOf(name), "mean", Some(d)) = (shape.mean, reduction, divisor) {
                 if name == wrt {

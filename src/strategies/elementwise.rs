@@ -10,6 +10,7 @@ use proptest::sample::select;
 
 use super::{float_tensor, logits, pointwise_target_shape, uniform};
 use crate::case::{Arg, Case, Op};
+use crate::ops::Kind;
 
 /// What a tensor's values are drawn from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +71,7 @@ pub struct ElementwiseCases {
     pub reductions: &'static [&'static str],
     /// The input's rank ranges over `0..=max_rank`.
     pub max_rank: usize,
-    /// The output of `none` drops the last dimension (a mean over classes).
+    /// The output of `none` drops dimension `input.dim() - 1` (a mean over classes).
     pub class_mean: bool,
 }
 
@@ -156,6 +157,15 @@ fn extra_shape(rule: ExtraShape, input: &[usize]) -> BoxedStrategy<Vec<usize>> {
     }
 }
 
+/// The op's tensor parameters, in order.
+fn tensor_params(op: Op) -> impl Iterator<Item = &'static str> {
+    op.spec()
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, Kind::Tensor | Kind::TensorOrFloat))
+        .map(|p| p.name)
+}
+
 /// Random cases of the element-wise loss `spec` describes.
 pub fn elementwise_case(spec: &'static ElementwiseCases) -> impl Strategy<Value = Case> {
     let shape = prop_oneof![
@@ -198,12 +208,17 @@ pub fn elementwise_case(spec: &'static ElementwiseCases) -> impl Strategy<Value 
                 .iter()
                 .map(|(_, values)| select(values.to_vec()))
                 .collect();
-            let wrt: Vec<_> = spec
-                .op
-                .spec()
-                .differentiable
-                .iter()
-                .map(|n| prop::bool::weighted(if *n == "input" { 0.8 } else { 0.4 }))
+            // Every tensor parameter: the input mostly, the others autograd
+            // differentiates often, those PyTorch refuses now and then.
+            let op = spec.op.spec();
+            let wrt: Vec<_> = tensor_params(spec.op)
+                .map(|n| {
+                    prop::bool::weighted(match n {
+                        "input" => 0.8,
+                        n if op.differentiable.contains(&n) => 0.4,
+                        _ => 0.05,
+                    })
+                })
                 .collect();
             (
                 (draw(spec.input, n), draw(spec.target, tn), extras),
@@ -220,8 +235,9 @@ pub fn elementwise_case(spec: &'static ElementwiseCases) -> impl Strategy<Value 
                     out = broadcast(&out, s).unwrap_or(out);
                 }
             }
-            if spec.class_mean {
-                out.pop();
+            // The class mean sums dimension `input.dim() - 1` of the broadcast shape.
+            if spec.class_mean && !shape.is_empty() && shape.len() <= out.len() {
+                out.remove(shape.len() - 1);
             }
             let reduction = options.2;
             let out = if reduction == "none" { out } else { Vec::new() };
@@ -248,14 +264,10 @@ pub fn elementwise_case(spec: &'static ElementwiseCases) -> impl Strategy<Value 
             let (grad, wrt) = grads;
             case.grad = grad;
             case.grad_output = grad_output.filter(|_| grad);
-            let names: Vec<&'static str> = spec
-                .op
-                .spec()
-                .differentiable
-                .iter()
+            let names: Vec<&'static str> = tensor_params(spec.op)
                 .zip(wrt)
                 .filter(|(n, w)| *w && case.tensor(n).is_some_and(|t| t.dtype.is_float()))
-                .map(|(n, _)| *n)
+                .map(|(n, _)| n)
                 .collect();
             if grad && !names.is_empty() && names != ["input"] {
                 case.grad_wrt = Some(names);
