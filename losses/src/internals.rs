@@ -177,3 +177,61 @@ pub fn check_multilabel_soft_margin_loss_shapes(
 ) -> Result<Vec<usize>, LossError> {
     crate::binary::multilabel_plan(input, target, weight).map(|plan| plan.out)
 }
+
+/// The checks of `kl_div` before any value is read: the broadcast shape of input and
+/// target (libtorch broadcasts `target * input`, naming the target tensor a), or the
+/// error.
+///
+/// ```
+/// use lossparity_losses::internals::check_kl_div_shapes;
+///
+/// assert_eq!(check_kl_div_shapes(&[4, 1], &[3]).unwrap(), vec![4, 3]);
+/// let err = check_kl_div_shapes(&[2, 3], &[4, 3]).unwrap_err();
+/// assert_eq!(
+///     err.message(),
+///     "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0"
+/// );
+/// ```
+pub fn check_kl_div_shapes(input: &[usize], target: &[usize]) -> Result<Vec<usize>, LossError> {
+    crate::divergence::check(input, target)
+}
+
+/// The checks of `poisson_nll_loss` before any value is read: the broadcast shape of
+/// input and target (libtorch broadcasts `target * input`), or the error.
+///
+/// ```
+/// use lossparity_losses::internals::check_poisson_nll_loss_shapes;
+///
+/// assert_eq!(check_poisson_nll_loss_shapes(&[], &[2]).unwrap(), vec![2]);
+/// assert!(check_poisson_nll_loss_shapes(&[3], &[2]).is_err());
+/// ```
+pub fn check_poisson_nll_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+) -> Result<Vec<usize>, LossError> {
+    crate::probabilistic::check_poisson(input, target)
+}
+
+/// The checks of `gaussian_nll_loss`, in PyTorch's order: whether the variance has a
+/// negative entry (`var_negative`, the one check on values, which comes first), the
+/// variance's shape (`var` is `None` for a Python float), then the broadcasting of
+/// `input - target` and of `(input - target)^2 / var`. Returns the loss's broadcast
+/// shape (before reduction), or the error.
+///
+/// ```
+/// use lossparity_losses::internals::check_gaussian_nll_loss_shapes;
+///
+/// assert_eq!(check_gaussian_nll_loss_shapes(&[4, 3], &[4, 3], Some(&[4]), false).unwrap(), vec![4, 3]);
+/// let err = check_gaussian_nll_loss_shapes(&[4, 3], &[4, 3], Some(&[3]), false).unwrap_err();
+/// assert_eq!(err.message(), "var is of incorrect size");
+/// let err = check_gaussian_nll_loss_shapes(&[4, 3], &[4, 3], Some(&[3]), true).unwrap_err();
+/// assert_eq!(err.message(), "var has negative entry/entries");
+/// ```
+pub fn check_gaussian_nll_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+    var: Option<&[usize]>,
+    var_negative: bool,
+) -> Result<Vec<usize>, LossError> {
+    crate::probabilistic::check_gaussian(input, target, var, var_negative).map(|s| s.loss)
+}

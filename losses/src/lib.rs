@@ -21,6 +21,7 @@
 
 mod binary;
 mod cross_entropy;
+mod divergence;
 mod elementwise;
 mod error;
 mod float;
@@ -28,6 +29,7 @@ mod kernels;
 mod nll;
 mod options;
 mod pointwise;
+mod probabilistic;
 mod softmax;
 
 pub use binary::{
@@ -46,12 +48,20 @@ pub use cross_entropy::{
     cross_entropy, cross_entropy_backward, cross_entropy_target_backward,
     cross_entropy_weight_backward, cross_entropy_with_grad,
 };
+pub use divergence::{
+    kl_div, kl_div_backward, kl_div_target_backward, KlDivOptions, KlDivReduction,
+};
 pub use error::{ErrorKind, LossError};
 pub use float::Float;
 pub use nll::{nll_loss, nll_loss_backward};
 pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
 pub use pointwise::{
     l1_loss, l1_loss_backward, mse_loss, mse_loss_backward, PointwiseGrads, PointwiseOptions,
+};
+pub use probabilistic::{
+    gaussian_nll_loss, gaussian_nll_loss_backward, gaussian_nll_loss_target_backward,
+    gaussian_nll_loss_var_backward, poisson_nll_loss, poisson_nll_loss_backward,
+    poisson_nll_loss_target_backward, GaussianNllOptions, PoissonNllOptions, Variance,
 };
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
 

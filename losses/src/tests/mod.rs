@@ -56,6 +56,7 @@ use super::*;
 mod backward;
 mod check_order;
 mod cross_entropy;
+mod divergence;
 mod errors;
 mod log_softmax;
 mod long_rows;

@@ -1,0 +1,587 @@
+//! `kl_div`: the Kullback-Leibler divergence of a target distribution from an input
+//! given as log-probabilities, with PyTorch 2.13's four reductions (`batchmean`
+//! included) and its `log_target` flag.
+//!
+//! libtorch composes it from element-wise ops (`xlogy(t, t) - t * x`, or
+//! `exp(t) * (t - x)` with `log_target`) and autograd differentiates that composition;
+//! the functions here compute the same values in one pass, in the same order of
+//! operations, and their gradients as autograd's chain of backwards forms them.
+//!
+//! This module also holds the machinery the element-wise losses of
+//! [`super::probabilistic`] share with it: zipped sums and maps over slices, and the
+//! gradient flowing back into each element loss.
+
+use std::borrow::Cow;
+
+use multiversion::multiversion;
+use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
+use rayon::prelude::*;
+
+use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to, CHUNK};
+use super::error::{shape_str, LossError};
+use super::float::Float;
+use super::kernels::LANES;
+
+/// How [`kl_div`] combines its element losses, as PyTorch's `reduction=` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum KlDivReduction {
+    /// One loss per element, of the broadcast shape of input and target.
+    None,
+    /// The sum divided by the number of elements: PyTorch's default, which warns that
+    /// it is not the KL divergence (it also divides by the support size).
+    #[default]
+    Mean,
+    /// The plain sum.
+    Sum,
+    /// The sum divided by `input.shape[0]` (the batch size): the KL divergence of each
+    /// row's distribution, averaged over the rows. A 0-D input is not divided.
+    BatchMean,
+}
+
+impl KlDivReduction {
+    /// PyTorch's name: `none`, `mean`, `sum`, `batchmean`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KlDivReduction::None => "none",
+            KlDivReduction::Mean => "mean",
+            KlDivReduction::Sum => "sum",
+            KlDivReduction::BatchMean => "batchmean",
+        }
+    }
+}
+
+/// Options of [`kl_div`] (and its backwards), as PyTorch's keyword arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct KlDivOptions {
+    /// How the element losses are combined; `mean` by default.
+    pub reduction: KlDivReduction,
+    /// Whether the target holds log-probabilities (`false` by default: probabilities).
+    pub log_target: bool,
+}
+
+impl KlDivOptions {
+    /// The given reduction.
+    pub fn reduction(mut self, reduction: KlDivReduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// Whether the target holds log-probabilities.
+    pub fn log_target(mut self, log_target: bool) -> Self {
+        self.log_target = log_target;
+        self
+    }
+}
+
+/// The KL divergence loss, as `torch.nn.functional.kl_div(input, target,
+/// reduction=..., log_target=...)`.
+///
+/// `input` holds log-probabilities (e.g. a `log_softmax`), `target` probabilities, or
+/// log-probabilities with `log_target`. The element loss is libtorch's
+/// `xlogy(t, t) - t * x` (`0` where `t == 0`, NaN where `t` is negative or NaN), or
+/// `exp(t) * (t - x)` with `log_target` (NaN where `t = -inf`: `0 * -inf`). The loss is
+/// `KL(target || exp(input))`: the target is the reference distribution.
+///
+/// Input and target broadcast against each other (PyTorch's broadcasting, with no
+/// warning). `none` returns the broadcast shape; `mean` divides the sum by the number
+/// of elements (NaN when there are none); `batchmean` divides it by `input.shape[0]`
+/// (not the target's or the broadcast shape's first size), and a 0-D input's by
+/// nothing. f32 or f64; values are libtorch's element by element where the logarithm
+/// (glibc's, which libtorch's `xlogy` also calls) or the exponential agree, and within
+/// `assert_close`'s tolerance otherwise; sums are deterministic chunked sums,
+/// independent of the thread count.
+///
+/// ```
+/// use lossparity_losses::{kl_div, KlDivOptions, KlDivReduction};
+/// use ndarray::array;
+///
+/// let log_q = array![[-1.2f64, -0.3, -2.1], [-0.7, -1.9, -0.45]];
+/// let p = array![[0.7f64, 0.2, 0.1], [0.1, 0.1, 0.8]];
+/// let options = KlDivOptions::default().reduction(KlDivReduction::BatchMean);
+/// let loss = kl_div(log_q.view(), p.view(), &options)?;
+/// // torch 2.13: F.kl_div(log_q, p, reduction='batchmean') = 0.1445747939032429
+/// assert!((loss.sum() - 0.1445747939032429).abs() < 1e-15);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn kl_div<F: Float, D: Dimension, E: Dimension>(
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &KlDivOptions,
+) -> Result<ArrayD<F>, LossError> {
+    let (input, target) = (input.into_dyn(), target.into_dyn());
+    let shape = check(input.shape(), target.shape())?;
+    let x = expanded(&input, &shape)?;
+    let t = expanded(&target, &shape)?;
+    let (x, t) = (&x[..], &t[..]);
+    let log_target = options.log_target;
+    let reduce = |divisor: Option<F>| {
+        let sum = if log_target {
+            sum2(x, t, |x, t| t.exp() * (t - x))
+        } else {
+            sum2(x, t, |x, t| xlogy(t, t) - t * x)
+        };
+        let value = match divisor {
+            Some(d) => sum / d,
+            None => sum,
+        };
+        ArrayD::from_elem(IxDyn(&[]), value)
+    };
+    Ok(match options.reduction {
+        KlDivReduction::None => {
+            let values = if log_target {
+                map2(x, t, |x, t| t.exp() * (t - x))
+            } else {
+                map2(x, t, |x, t| xlogy(t, t) - t * x)
+            };
+            ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(super::nll::internal)?
+        }
+        reduction => reduce(kl_divisor(reduction, input.shape(), x.len())),
+    })
+}
+
+/// The gradient of `sum(kl_div(input, target) * grad_output)` with respect to the
+/// input, as PyTorch's autograd gives it: `-g * t`, or `-(g * exp(t))` with
+/// `log_target`, where `g` is `grad_output` (`none`) or its value divided by the
+/// element count (`mean`) or the batch size (`batchmean`); summed back to the input's
+/// shape where it was broadcast. `grad_output` has the forward output's shape (0-D
+/// unless `none`), else autograd's "Mismatch in shape" error.
+///
+/// ```
+/// use lossparity_losses::{kl_div_backward, KlDivOptions, KlDivReduction};
+/// use ndarray::{arr0, array};
+///
+/// let log_q = array![[-1.2f64, -0.3, -2.1], [-0.7, -1.9, -0.45]];
+/// let p = array![[0.7f64, 0.2, 0.1], [0.1, 0.1, 0.8]];
+/// let options = KlDivOptions::default().reduction(KlDivReduction::BatchMean);
+/// let grad = kl_div_backward(arr0(1.0).view(), log_q.view(), p.view(), &options)?;
+/// // torch 2.13: the input's gradient of F.kl_div(log_q, p, reduction='batchmean') is -p / 2
+/// assert_eq!(grad, (-&p / 2.0).into_dyn());
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn kl_div_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &KlDivOptions,
+) -> Result<ArrayD<F>, LossError> {
+    let (grad_output, input, target) =
+        (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
+    let shape = check(input.shape(), target.shape())?;
+    let n = shape.iter().product();
+    let divisor = kl_divisor(options.reduction, input.shape(), n);
+    let up = upstream(
+        &grad_output,
+        options.reduction == KlDivReduction::None,
+        &shape,
+        divisor,
+    )?;
+    let t = expanded(&target, &shape)?;
+    // libtorch: `exp(t) * (t - x)`'s `(t - x)` gets `g * exp(t)`, the input its
+    // negation; `xlogy(t, t) - t * x`'s product gets `-g`, times the target.
+    let dx = if options.log_target {
+        map_g1(&up, &t, |g, t| -(g * t.exp()))
+    } else {
+        map_g1(&up, &t, |g, t| (-g) * t)
+    };
+    sum_to(dx, &shape, input.shape())
+}
+
+/// The gradient of `sum(kl_div(input, target) * grad_output)` with respect to the
+/// target, as PyTorch's autograd gives it (the target is differentiable).
+///
+/// Without `log_target` it is autograd's sum over the three uses of the target in
+/// `xlogy(t, t) - t * x`: `(xlogy(g, t) + g * t / t) - g * x`, so it is NaN wherever the
+/// target is 0 (`0 / 0`, even though the loss is finite there) or negative. With
+/// `log_target`, `g * exp(t) + g * (t - x) * exp(t)`. `g` as in [`kl_div_backward`];
+/// summed back to the target's shape where it was broadcast.
+///
+/// ```
+/// use lossparity_losses::{kl_div_target_backward, KlDivOptions};
+/// use ndarray::{arr0, array};
+///
+/// let log_q = array![-1.2f64, -0.3, -2.1];
+/// let p = array![0.5f64, 0.5, 0.0];
+/// let grad = kl_div_target_backward(arr0(1.0).view(), log_q.view(), p.view(),
+///                                   &KlDivOptions::default())?;
+/// // torch 2.13 (requires_grad target, F.kl_div(log_q, p)):
+/// //   [0.5022842731466849, 0.2022842731466849, nan]
+/// assert!((grad[0] - 0.5022842731466849).abs() < 1e-15);
+/// assert!(grad[2].is_nan());
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn kl_div_target_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &KlDivOptions,
+) -> Result<ArrayD<F>, LossError> {
+    let (grad_output, input, target) =
+        (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
+    let shape = check(input.shape(), target.shape())?;
+    let n = shape.iter().product();
+    let divisor = kl_divisor(options.reduction, input.shape(), n);
+    let up = upstream(
+        &grad_output,
+        options.reduction == KlDivReduction::None,
+        &shape,
+        divisor,
+    )?;
+    let x = expanded(&input, &shape)?;
+    let own = target.shape();
+    if own == shape.as_slice() {
+        // One pass: the target is not broadcast, every element gets its own terms.
+        let t = expanded(&target, &shape)?;
+        let dt = if options.log_target {
+            map_g2(&up, &x, &t, |g, x, t| {
+                let e = t.exp();
+                g * e + (g * (t - x)) * e
+            })
+        } else {
+            // GCC evaluates `target * input` before `xlogy(target, target)`, so autograd
+            // runs xlogy's backward first: its two terms are added, then the product's.
+            map_g2(&up, &x, &t, |g, x, t| {
+                (xlogy_grad(g, t) + (g * t) / t) + (-g) * x
+            })
+        };
+        return ArrayD::from_shape_vec(IxDyn(&shape), dt).map_err(super::nll::internal);
+    }
+    // A broadcast target: autograd sums each term over the broadcast dimensions before
+    // the terms that use the target's own values.
+    let t_full = expanded(&target, &shape)?;
+    let t_own = expanded(&target, own)?;
+    let combined: Vec<F> = if options.log_target {
+        let through_sub = sum_to(map_g1(&up, &t_full, |g, t| g * t.exp()), &shape, own)?;
+        let through_exp = sum_to(map_g2(&up, &x, &t_full, |g, x, t| g * (t - x)), &shape, own)?;
+        through_sub
+            .iter()
+            .zip(through_exp.iter())
+            .zip(t_own.iter())
+            .map(|((&s, &e), &t)| s + e * t.exp())
+            .collect()
+    } else {
+        let through_mul = sum_to(map_g1(&up, &x, |g, x| (-g) * x), &shape, own)?;
+        let g_own = sum_to(up.full(n).into_owned(), &shape, own)?;
+        through_mul
+            .iter()
+            .zip(g_own.iter())
+            .zip(t_own.iter())
+            .map(|((&m, &g), &t)| (xlogy_grad(g, t) + (g * t) / t) + m)
+            .collect()
+    };
+    ArrayD::from_shape_vec(IxDyn(own), combined).map_err(super::nll::internal)
+}
+
+/// `kl_div`'s checks before any value is read: the broadcast shape of `target * input`
+/// (libtorch's operand order), or its error.
+pub(crate) fn check(input: &[usize], target: &[usize]) -> Result<Vec<usize>, LossError> {
+    broadcast_operands(target, input, || {
+        format!(
+            "the target {} and the input {} cannot broadcast (aligned from the last \
+             dimension, sizes must be equal or 1; libtorch names the target tensor a): give \
+             the target the input's shape, one distribution per row",
+            shape_str(target),
+            shape_str(input)
+        )
+    })
+}
+
+/// What `kl_div`'s reduction divides the sum by: the element count (`mean`),
+/// `input.shape[0]` (`batchmean`, except for a 0-D input), nothing otherwise.
+fn kl_divisor<F: Float>(reduction: KlDivReduction, input: &[usize], n: usize) -> Option<F> {
+    match reduction {
+        KlDivReduction::Mean => Some(F::of_f64(n as f64)),
+        KlDivReduction::BatchMean => input.first().map(|&b| F::of_f64(b as f64)),
+        KlDivReduction::None | KlDivReduction::Sum => None,
+    }
+}
+
+/// libtorch's `xlogy(x, y)`: NaN if `y` is NaN, else 0 if `x == 0`, else `x * ln(y)`.
+#[inline(always)]
+pub(crate) fn xlogy<F: Float>(x: F, y: F) -> F {
+    if y.is_nan() {
+        y
+    } else if x == F::zero() {
+        F::zero()
+    } else {
+        x * y.ln()
+    }
+}
+
+/// The gradient `xlogy(t, t)` passes to its first operand: `xlogy(g, t)`, masked to 0
+/// where `t == 0` (derivatives.yaml's `(self == 0) & (other <= 0)` with both `t`).
+#[inline(always)]
+fn xlogy_grad<F: Float>(g: F, t: F) -> F {
+    if t == F::zero() {
+        F::zero()
+    } else {
+        xlogy(g, t)
+    }
+}
+
+// ----------------------------------------------------------------------------------
+// Machinery shared with `probabilistic.rs`.
+
+/// The broadcast shape of `a` and `b`, in the operand order of the libtorch op that
+/// first broadcasts them (its message names `a` "tensor a"), with our hint.
+pub(crate) fn broadcast_operands(
+    a: &[usize],
+    b: &[usize],
+    hint: impl FnOnce() -> String,
+) -> Result<Vec<usize>, LossError> {
+    broadcast_shape(a, b).map_err(|err| LossError::new(err.kind(), err.message(), hint()))
+}
+
+/// The gradient flowing into every element loss: one value for all (a reduction's,
+/// already divided as its backward divides), or `grad_output`'s own values (`none`).
+pub(crate) enum Upstream<'a, F: Clone> {
+    Same(F),
+    Each(Cow<'a, [F]>),
+}
+
+impl<F: Float> Upstream<'_, F> {
+    /// The gradient of each of `n` elements.
+    pub(crate) fn full(&self, n: usize) -> Cow<'_, [F]> {
+        match self {
+            Upstream::Same(g) => Cow::Owned(vec![*g; n]),
+            Upstream::Each(g) => Cow::Borrowed(g),
+        }
+    }
+}
+
+/// The upstream gradient of a loss of broadcast shape `shape`: `grad_output` must have
+/// the output's shape (`shape` when `unreduced`, else `()`); a reduction's 0-D value
+/// is divided by `divisor` (the mean's count, as autograd's mean or div backward does).
+pub(crate) fn upstream<'a, F: Float>(
+    grad_output: &'a ArrayViewD<'_, F>,
+    unreduced: bool,
+    shape: &[usize],
+    divisor: Option<F>,
+) -> Result<Upstream<'a, F>, LossError> {
+    if unreduced {
+        super::softmax::check_grad_shape(grad_output.shape(), shape)?;
+        return Ok(Upstream::Each(expanded(grad_output, shape)?));
+    }
+    super::softmax::check_grad_shape(grad_output.shape(), &[])?;
+    let g = grad_output
+        .iter()
+        .next()
+        .copied()
+        .ok_or_else(|| super::nll::internal("a 0-D grad_output without its value"))?;
+    Ok(Upstream::Same(match divisor {
+        Some(d) => g / d,
+        None => g,
+    }))
+}
+
+/// `f(a[i])` for each element, or `f(g, a[i])` with the upstream gradient.
+pub(crate) fn map_g1<F: Float>(
+    up: &Upstream<'_, F>,
+    a: &[F],
+    f: impl Fn(F, F) -> F + Sync,
+) -> Vec<F> {
+    match up {
+        Upstream::Same(g) => {
+            let g = *g;
+            map1(a, |a| f(g, a))
+        }
+        Upstream::Each(gs) => map2(gs, a, f),
+    }
+}
+
+/// `f(g, a[i], b[i])` for each element, `g` the upstream gradient.
+pub(crate) fn map_g2<F: Float>(
+    up: &Upstream<'_, F>,
+    a: &[F],
+    b: &[F],
+    f: impl Fn(F, F, F) -> F + Sync,
+) -> Vec<F> {
+    match up {
+        Upstream::Same(g) => {
+            let g = *g;
+            map2(a, b, |a, b| f(g, a, b))
+        }
+        Upstream::Each(gs) => map3(gs, a, b, f),
+    }
+}
+
+/// `f(g, a[i], b[i], c[i])` for each element, `g` the upstream gradient.
+pub(crate) fn map_g3<F: Float>(
+    up: &Upstream<'_, F>,
+    a: &[F],
+    b: &[F],
+    c: &[F],
+    f: impl Fn(F, F, F, F) -> F + Sync,
+) -> Vec<F> {
+    match up {
+        Upstream::Same(g) => {
+            let g = *g;
+            map3(a, b, c, |a, b, c| f(g, a, b, c))
+        }
+        Upstream::Each(gs) => map4(gs, a, b, c, f),
+    }
+}
+
+/// The bounds of chunk `c` of `n` elements.
+#[inline(always)]
+fn chunk(c: usize, n: usize) -> std::ops::Range<usize> {
+    c * CHUNK..((c + 1) * CHUNK).min(n)
+}
+
+/// The sum of `f(a[i], b[i])` in [`super::elementwise::chunked_sum`]'s order and bits:
+/// `LANES` interleaved partial sums per chunk, folded pairwise, the chunks' sums in
+/// order (chunks in parallel).
+pub(crate) fn sum2<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> F + Sync) -> F {
+    sum_chunks(a.len(), |c| {
+        let r = chunk(c, a.len());
+        lanes_sum2(&a[r.clone()], &b[r], &f)
+    })
+}
+
+/// The sum of `f(a[i], b[i], c[i])`, as [`sum2`].
+pub(crate) fn sum3<F: Float>(a: &[F], b: &[F], c: &[F], f: impl Fn(F, F, F) -> F + Sync) -> F {
+    sum_chunks(a.len(), |k| {
+        let r = chunk(k, a.len());
+        lanes_sum3(&a[r.clone()], &b[r.clone()], &c[r], &f)
+    })
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn lanes_sum2<F: Float>(a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) -> F {
+    let mut acc = [F::zero(); LANES];
+    let (mut ac, mut bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (x, y) in (&mut ac).zip(&mut bc) {
+        for k in 0..LANES {
+            acc[k] += f(x[k], y[k]);
+        }
+    }
+    for (k, (x, y)) in ac.remainder().iter().zip(bc.remainder()).enumerate() {
+        acc[k] += f(*x, *y);
+    }
+    fold_lanes(acc)
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn lanes_sum3<F: Float>(a: &[F], b: &[F], c: &[F], f: &(impl Fn(F, F, F) -> F + Sync)) -> F {
+    let mut acc = [F::zero(); LANES];
+    let (mut ac, mut bc, mut cc) = (
+        a.chunks_exact(LANES),
+        b.chunks_exact(LANES),
+        c.chunks_exact(LANES),
+    );
+    for ((x, y), z) in (&mut ac).zip(&mut bc).zip(&mut cc) {
+        for k in 0..LANES {
+            acc[k] += f(x[k], y[k], z[k]);
+        }
+    }
+    let rest = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .zip(cc.remainder());
+    for (k, ((x, y), z)) in rest.enumerate() {
+        acc[k] += f(*x, *y, *z);
+    }
+    fold_lanes(acc)
+}
+
+/// Runs `fill(out_chunk, first_index)` over `n` outputs: chunks in parallel from
+/// `CHUNK` elements up. Every element's value depends on its inputs only, so the
+/// result does not depend on the thread count.
+fn filled<F: Float>(n: usize, fill: impl Fn(&mut [F], usize) + Sync) -> Vec<F> {
+    let mut out = vec![F::zero(); n];
+    if n >= CHUNK {
+        out.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(c, o)| fill(o, c * CHUNK));
+    } else {
+        fill(&mut out, 0);
+    }
+    out
+}
+
+/// `f(a[i])` for each element.
+pub(crate) fn map1<F: Float>(a: &[F], f: impl Fn(F) -> F + Sync) -> Vec<F> {
+    filled(a.len(), |o, lo| fill1(o, &a[lo..], &f))
+}
+
+/// `f(a[i], b[i])` for each element.
+pub(crate) fn map2<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> F + Sync) -> Vec<F> {
+    filled(a.len(), |o, lo| fill2(o, &a[lo..], &b[lo..], &f))
+}
+
+/// `f(a[i], b[i], c[i])` for each element.
+pub(crate) fn map3<F: Float>(a: &[F], b: &[F], c: &[F], f: impl Fn(F, F, F) -> F + Sync) -> Vec<F> {
+    filled(a.len(), |o, lo| fill3(o, &a[lo..], &b[lo..], &c[lo..], &f))
+}
+
+/// `f(a[i], b[i], c[i], d[i])` for each element.
+pub(crate) fn map4<F: Float>(
+    a: &[F],
+    b: &[F],
+    c: &[F],
+    d: &[F],
+    f: impl Fn(F, F, F, F) -> F + Sync,
+) -> Vec<F> {
+    filled(a.len(), |o, lo| {
+        fill4(o, &a[lo..], &b[lo..], &c[lo..], &d[lo..], &f)
+    })
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn fill1<F: Float>(out: &mut [F], a: &[F], f: &(impl Fn(F) -> F + Sync)) {
+    for (o, x) in out.iter_mut().zip(a) {
+        *o = f(*x);
+    }
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn fill2<F: Float>(out: &mut [F], a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) {
+    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(*x, *y);
+    }
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn fill3<F: Float>(out: &mut [F], a: &[F], b: &[F], c: &[F], f: &(impl Fn(F, F, F) -> F + Sync)) {
+    for (((o, x), y), z) in out.iter_mut().zip(a).zip(b).zip(c) {
+        *o = f(*x, *y, *z);
+    }
+}
+
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn fill4<F: Float>(
+    out: &mut [F],
+    a: &[F],
+    b: &[F],
+    c: &[F],
+    d: &[F],
+    f: &(impl Fn(F, F, F, F) -> F + Sync),
+) {
+    for ((((o, x), y), z), w) in out.iter_mut().zip(a).zip(b).zip(c).zip(d) {
+        *o = f(*x, *y, *z, *w);
+    }
+}
