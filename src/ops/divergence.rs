@@ -113,7 +113,7 @@ pub static GAUSSIAN_NLL_LOSS: OpSpec = OpSpec {
     #[cfg(feature = "torch")]
     torch: gaussian_torch,
     reference: |case| reference(case, Loss::Gaussian),
-    strategy: || elementwise_case(&GAUSSIAN_CASES).sboxed(),
+    strategy: gaussian_cases,
     cases: Some(&GAUSSIAN_CASES),
     ..KL_DIV
 };
@@ -126,13 +126,28 @@ static GAUSSIAN_CASES: ElementwiseCases = ElementwiseCases {
         name: "var",
         shape: ExtraShape::Input,
         draw: Draw::Positive,
-        present: 1.0,
+        present: 0.85,
     }],
     bools: &["full"],
     numbers: &[("eps", &[1e-6, 0.0, 0.1])],
     reductions: &["none", "mean", "sum"],
     ..KL_DIV_CASES
 };
+
+/// `gaussian_nll_loss`'s cases: `var` a tensor mostly, else a Python float (zero and
+/// negative ones included).
+fn gaussian_cases() -> proptest::strategy::SBoxedStrategy<Case> {
+    use proptest::prelude::*;
+    let number = prop_oneof![4 => 1e-3..4.0f64, 1 => Just(0.0), 1 => -1.0..0.0f64];
+    (elementwise_case(&GAUSSIAN_CASES), number)
+        .prop_map(|(mut case, v)| {
+            if case.tensor("var").is_none() {
+                case.set_arg("var", v);
+            }
+            case
+        })
+        .sboxed()
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Loss {
@@ -244,7 +259,11 @@ fn typed<F: CaseFloat>(
         }
         Loss::Gaussian => {
             let var = laid::<F>(case, "var", layout)?;
-            let v = || match (&var, case.float("var")) {
+            let scalar = case.float("var");
+            if var.is_none() && scalar.is_none() {
+                return Err(super::softmax::missing("var"));
+            }
+            let v = || match (&var, scalar) {
                 (Some(v), _) => losses::Variance::Tensor(v.view()),
                 (None, scalar) => losses::Variance::Scalar(scalar.unwrap_or(f64::NAN)),
             };
@@ -481,7 +500,11 @@ fn gaussian_torch(
     } else {
         var
     };
-    let mut var = var.f_clone().map_err(torch_error)?;
+    // var.clone(): a copy autograd differentiates as the identity.
+    let mut var = var
+        .f_zeros_like()
+        .and_then(|mut copy| copy.f_copy_(&var).map(|_| copy))
+        .map_err(torch_error)?;
     let eps = case.float("eps").unwrap_or(1e-6);
     tch::no_grad(|| var.f_clamp_min_(eps).map(|_| ())).map_err(torch_error)?;
     let run = || -> Result<tch::Tensor, tch::TchError> {
