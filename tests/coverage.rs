@@ -249,6 +249,7 @@ const ELEMENTWISE_ERRORS: &[(&str, &[&str])] = &[
         "binary_cross_entropy",
         &[
             "RuntimeError: Attempting to",
+            "RuntimeError: The function",
             "RuntimeError: all elements",
             "RuntimeError: output with",
             "ValueError: Using a",
@@ -257,6 +258,7 @@ const ELEMENTWISE_ERRORS: &[(&str, &[&str])] = &[
     (
         "binary_cross_entropy_with_logits",
         &[
+            "RuntimeError: The function",
             "RuntimeError: The size",
             "RuntimeError: output with",
             "ValueError: Target size",
@@ -264,11 +266,25 @@ const ELEMENTWISE_ERRORS: &[(&str, &[&str])] = &[
     ),
     (
         "soft_margin_loss",
-        &["RuntimeError: The size", "RuntimeError: output with"],
+        &[
+            "RuntimeError: The function",
+            "RuntimeError: The size",
+            "RuntimeError: output with",
+        ],
     ),
     (
         "multilabel_soft_margin_loss",
         &["IndexError: Dimension specified", "RuntimeError: The size"],
+    ),
+    ("kl_div", &["RuntimeError: The size"]),
+    ("poisson_nll_loss", &["RuntimeError: The size"]),
+    (
+        "gaussian_nll_loss",
+        &[
+            "RuntimeError: The size",
+            "ValueError: var has",
+            "ValueError: var is",
+        ],
     ),
 ];
 

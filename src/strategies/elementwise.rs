@@ -88,6 +88,7 @@ fn draw(kind: Draw, n: usize) -> BoxedStrategy<Vec<f64>> {
         .boxed()),
         Draw::LogProbabilities => v(prop_oneof![
             12 => -8.0..=0.0f64,
+            1 => Just(0.0),
             1 => Just(f64::NEG_INFINITY),
             1 => 0.0..2.0f64,
         ]
