@@ -38,7 +38,8 @@ pub use float::Float;
 pub use nll::{nll_loss, nll_loss_backward};
 pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
 pub use pointwise::{
-    l1_loss, l1_loss_backward, mse_loss, mse_loss_backward, PointwiseGrads, PointwiseOptions,
+    l1_loss, l1_loss_backward, l1_loss_target_backward, l1_loss_weight_backward, mse_loss,
+    mse_loss_backward, mse_loss_target_backward, mse_loss_weight_backward, PointwiseOptions,
 };
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
 
