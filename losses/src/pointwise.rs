@@ -128,9 +128,10 @@ pub fn l1_loss<F: Float, D: Dimension, E: Dimension>(
 
 /// The gradient of `sum(mse_loss(input, target) * grad_output)` with respect to the
 /// input, of the input's shape (summed over the dimensions broadcasting added), as
-/// PyTorch's autograd gives it: `2 (input - target) * grad_output`, divided by the
-/// element count (or, with a weight, times the weight and divided by the weight sum)
-/// for `mean`.
+/// PyTorch's autograd gives it. Without a weight it is aten's kernel, `norm * (input -
+/// target) * grad_output` with `norm = 2 / n` rounded to `F` for `mean` (else 2), so
+/// its elements are bit-identical to PyTorch's; with one, Python's composition,
+/// `grad_output / sum(weight) * weight * 2 (input - target)` for `mean`.
 ///
 /// `grad_output` has the forward output's shape: `()` for `mean` and `sum`, the
 /// broadcast shape for `none` (else autograd's "Mismatch in shape" error). The checks
@@ -165,9 +166,11 @@ pub fn mse_loss_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
 }
 
 /// The gradient of `sum(mse_loss(input, target) * grad_output)` with respect to the
-/// target, of the target's shape: the input gradient's opposite, summed over the
-/// dimensions broadcasting added to the target. Shapes and checks as
-/// [`mse_loss_backward`].
+/// target, of the target's shape, summed over the dimensions broadcasting added to
+/// the target: the input gradient's opposite. Without a weight it is aten's kernel
+/// with the operands swapped (so that where `input == target` its zero has the input
+/// gradient's sign, as PyTorch's); with one, the input gradient negated (`+0.0`
+/// against `-0.0`). Shapes and checks as [`mse_loss_backward`].
 ///
 /// ```
 /// use lossparity_losses::{mse_loss_target_backward, PointwiseOptions};
@@ -614,13 +617,41 @@ fn pointwise_grad<F: Float>(
     let p = prepare(&input, &target, weight)?;
     let g = grad_values(&grad_output, &p.shape, options.reduction)?;
     let n = p.x.len();
-    // Divided, not multiplied by a reciprocal, as autograd's div and mean backwards do.
+    let (x, y, w) = (&p.x[..], &p.y[..], p.w.as_deref());
+    if kind == Kind::Squared && w.is_none() && wrt != Wrt::Weight {
+        // aten's mse_loss_backward: `norm * (x - y) * grad`, `norm` = 2 / n for `mean`
+        // (rounded to `F`), else 2; the target's is the same kernel with the operands
+        // swapped (so its zeros are +0 where the input's are).
+        let norm = F::of_f64(match options.reduction {
+            Reduction::Mean => 2.0 / n as f64,
+            _ => 2.0,
+        });
+        let incoming = match options.reduction {
+            Reduction::None => Incoming::Each(&g),
+            _ => Incoming::One(g[0]),
+        };
+        let kernel = |d: F, g: F| norm * d * g;
+        return match wrt {
+            Wrt::Input => sum_to(
+                grad_map(x, y, incoming, None, kernel),
+                &p.shape,
+                input.shape(),
+            ),
+            _ => sum_to(
+                grad_map(y, x, incoming, None, kernel),
+                &p.shape,
+                target.shape(),
+            ),
+        };
+    }
+    // Python's compositions (l1_loss, the weighted losses): divided, not multiplied by
+    // a reciprocal, as autograd's div and mean backwards do; the target's gradient is
+    // the input's negated, as the backward of `input - target` gives it.
     let incoming = match options.reduction {
         Reduction::None => Incoming::Each(&g),
         Reduction::Sum => Incoming::One(g[0]),
         Reduction::Mean => Incoming::One(g[0] / mean_denominator(weight, n)?),
     };
-    let (x, y, w) = (&p.x[..], &p.y[..], p.w.as_deref());
     match wrt {
         Wrt::Input => {
             let grad = match kind {

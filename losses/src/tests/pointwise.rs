@@ -1776,6 +1776,96 @@ fn a_100000_element_input_sums_to_torchs_result_within_tolerance() {
     );
 }
 
+// aten's mse_loss_backward is `norm * (x - t) * grad` with `norm = 2 / n` rounded to
+// float32 for `mean`; the target's gradient is the same kernel with the operands
+// swapped. (`2 (x - t) * (grad / n)` gives other bits for 60% of these elements.)
+// torch 2.13.0:
+//   grad(lambda x: F.mse_loss(x, TL), XL, 0.7)[[0, 1, 7, 12345, 54321, 99998, 99999]]
+//     -> [-3.8054166e-06, -6.080241e-06, 8.355065e-06, -2.2607817e-06, -3.8335e-06, 7.4423264e-07, -1.5305916e-06]
+//   grad(lambda t: F.mse_loss(XL, t), TL, 0.7)[[0, 1, 7, 12345, 54321, 99998, 99999]]
+//     -> [3.8054166e-06, 6.080241e-06, -8.355065e-06, 2.2607817e-06, 3.8335e-06, -7.4423264e-07, 1.5305916e-06]
+#[test]
+fn the_f32_mse_mean_gradients_have_atens_bits() {
+    let (x, t, _) = long_inputs();
+    let g = arr0(0.7f32);
+    let options = PointwiseOptions::default();
+    let picked = |a: ArrayD<f32>| {
+        let v: Vec<f32> = [0, 1, 7, 12345, 54321, 99998, 99999]
+            .iter()
+            .map(|&i| a[[i]])
+            .collect();
+        Array1::from(v).into_dyn()
+    };
+    let expected = [
+        -3.8054166e-06,
+        -6.080241e-06,
+        8.355065e-06,
+        -2.2607817e-06,
+        -3.8335e-06,
+        7.4423264e-07,
+        -1.5305916e-06,
+    ];
+    let gx = mse_loss_backward(g.view(), x.view(), t.view(), &options).unwrap();
+    assert_bits(&picked(gx), &[7], &expected);
+    let gt = mse_loss_target_backward(g.view(), x.view(), t.view(), &options).unwrap();
+    assert_bits(&picked(gt), &[7], &expected.map(|v: f32| -v));
+}
+
+// Where input == target, the unweighted mse's target gradient is `2 * (+0) * grad`
+// (-0.0 for a negative grad, like the input's), the weighted one (Python's
+// composition, through `input - target`) the input's negated (+0.0); l1's always the
+// input's negated.
+// torch 2.13.0 (A = torch.tensor([1.5, 0.25, -2.0], dtype=D), B = torch.tensor([1.5, 1.0, -2.0], dtype=D)):
+//   torch.autograd.grad(F.mse_loss(a, b, reduction='mean'), [a, b], torch.tensor(-0.5, dtype=D))
+//     -> [[-0.0, 0.25, -0.0], [-0.0, -0.25, -0.0]]
+//   torch.autograd.grad(F.mse_loss(a, b, reduction='none'), [a, b], torch.tensor([-0.5, -0.5, -0.5], dtype=D))
+//     -> [[-0.0, 0.75, -0.0], [-0.0, -0.75, -0.0]]
+//   torch.autograd.grad(F.mse_loss(a, b, reduction='sum', weight=torch.ones(3, dtype=D)), [a, b], torch.tensor(-0.5, dtype=D))
+//     -> [[-0.0, 0.75, -0.0], [0.0, -0.75, 0.0]]
+//   torch.autograd.grad(F.l1_loss(a, b, reduction='sum'), [a, b], torch.tensor(-0.5, dtype=D))
+//     -> [[-0.0, 0.5, -0.0], [0.0, -0.5, 0.0]]
+#[test]
+fn zero_gradients_have_torchs_signs() {
+    let (a, b) = (v64(&[1.5, 0.25, -2.0]), v64(&[1.5, 1.0, -2.0]));
+    let ones = v64(&[1.0, 1.0, 1.0]);
+    let g = arr0(-0.5).into_dyn();
+    let g3 = v64(&[-0.5, -0.5, -0.5]);
+    let bits = |v: &ArrayD<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let same = |got: ArrayD<f64>, want: &[f64]| assert_eq!(bits(&got), bits(&v64(want)), "{got:?}");
+    let mean = opts(Reduction::Mean);
+    same(
+        mse_loss_backward(g.view(), a.view(), b.view(), &mean).unwrap(),
+        &[-0.0, 0.25, -0.0],
+    );
+    same(
+        mse_loss_target_backward(g.view(), a.view(), b.view(), &mean).unwrap(),
+        &[-0.0, -0.25, -0.0],
+    );
+    let none = opts(Reduction::None);
+    same(
+        mse_loss_target_backward(g3.view(), a.view(), b.view(), &none).unwrap(),
+        &[-0.0, -0.75, -0.0],
+    );
+    let sum_w = weighted(Reduction::Sum, &ones);
+    same(
+        mse_loss_backward(g.view(), a.view(), b.view(), &sum_w).unwrap(),
+        &[-0.0, 0.75, -0.0],
+    );
+    same(
+        mse_loss_target_backward(g.view(), a.view(), b.view(), &sum_w).unwrap(),
+        &[0.0, -0.75, 0.0],
+    );
+    let sum = opts(Reduction::Sum);
+    same(
+        l1_loss_backward(g.view(), a.view(), b.view(), &sum).unwrap(),
+        &[-0.0, 0.5, -0.0],
+    );
+    same(
+        l1_loss_target_backward(g.view(), a.view(), b.view(), &sum).unwrap(),
+        &[0.0, -0.5, 0.0],
+    );
+}
+
 type Forward32 = fn(
     ArrayViewD<'_, f32>,
     ArrayViewD<'_, f32>,
