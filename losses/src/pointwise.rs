@@ -334,6 +334,353 @@ pub fn l1_loss_weight_backward<F: Float, D: Dimension, E: Dimension, G: Dimensio
     )
 }
 
+/// Options of [`smooth_l1_loss`] and its backwards, with PyTorch's defaults (`mean`,
+/// `beta = 1.0`). PyTorch 2.13's `smooth_l1_loss` takes no weight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SmoothL1Options {
+    /// How the element losses are combined; `mean` by default.
+    pub reduction: Reduction,
+    /// Where the loss turns from squared to linear, `>= 0` (else PyTorch's error); 1 by
+    /// default. `beta = 0` (or `-0.0`) is exactly [`l1_loss`], as in PyTorch. Rounded to
+    /// `F` before use, as aten does (so a `beta` below `f32`'s range acts as 0 on `f32`
+    /// in the formula while not taking the `l1_loss` path).
+    pub beta: f64,
+}
+
+impl Default for SmoothL1Options {
+    fn default() -> Self {
+        SmoothL1Options {
+            reduction: Reduction::Mean,
+            beta: 1.0,
+        }
+    }
+}
+
+impl SmoothL1Options {
+    /// The given reduction (`beta` is kept).
+    pub fn reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// The given `beta` (the reduction is kept).
+    pub fn beta(mut self, beta: f64) -> Self {
+        self.beta = beta;
+        self
+    }
+}
+
+/// Options of [`huber_loss`] and its backwards, with PyTorch's defaults (`mean`,
+/// `delta = 1.0`, no weight).
+#[derive(Debug, Clone)]
+pub struct HuberOptions<'a, F> {
+    /// How the element losses are combined; `mean` by default. With a weight, `mean`
+    /// divides `sum(weight * loss)` by the number of elements, not by the weight sum
+    /// (unlike [`mse_loss`] and [`l1_loss`]): PyTorch's `weighted_loss.mean()`.
+    pub reduction: Reduction,
+    /// Where the loss turns from squared to linear, `> 0` (else PyTorch's error); 1 by
+    /// default. Rounded to `F` before use, as aten does.
+    pub delta: f64,
+    /// Per-element weights of the input's shape (new in PyTorch 2.13), multiplying the
+    /// element losses.
+    pub weight: Option<ArrayViewD<'a, F>>,
+}
+
+impl<F> Default for HuberOptions<'_, F> {
+    fn default() -> Self {
+        HuberOptions {
+            reduction: Reduction::Mean,
+            delta: 1.0,
+            weight: None,
+        }
+    }
+}
+
+impl<'a, F> HuberOptions<'a, F> {
+    /// The given reduction (the rest is kept).
+    pub fn reduction(mut self, reduction: Reduction) -> Self {
+        self.reduction = reduction;
+        self
+    }
+
+    /// The given `delta` (the rest is kept).
+    pub fn delta(mut self, delta: f64) -> Self {
+        self.delta = delta;
+        self
+    }
+
+    /// A per-element weight, of the input's shape.
+    pub fn weight<D: Dimension>(mut self, weight: ArrayView<'a, F, D>) -> Self {
+        self.weight = Some(weight.into_dyn());
+        self
+    }
+}
+
+/// The smooth L1 loss, as `torch.nn.functional.smooth_l1_loss(input, target,
+/// reduction=..., beta=...)`: per element, with `z = |input - target|`, `0.5 * z * z /
+/// beta` where `z < beta`, else `z - 0.5 * beta` (aten's formula and order, so the
+/// element losses are bit-identical to PyTorch's); `beta = 0` is [`l1_loss`].
+///
+/// Shapes as [`mse_loss`]: `input` and `target` broadcast (PyTorch warns when their
+/// shapes differ), `none` returns the broadcast shape, `mean` divides the sum by the
+/// element count (NaN when there are none). Checks, in PyTorch's order: broadcasting,
+/// then `beta >= 0` ("smooth_l1_loss does not support negative values for beta.",
+/// also for a NaN `beta`).
+///
+/// ```
+/// use lossparity_losses::{smooth_l1_loss, SmoothL1Options};
+/// use ndarray::array;
+///
+/// let input = array![0.5f64, 2.0, -3.0];
+/// let target = array![0.0f64, 0.0, 0.0];
+/// let loss = smooth_l1_loss(input.view(), target.view(), &SmoothL1Options::default())?;
+/// // torch 2.13: F.smooth_l1_loss(input, target) = (0.125 + 1.5 + 2.5) / 3
+/// assert_eq!(loss.sum(), 1.375);
+/// let l1 = smooth_l1_loss(input.view(), target.view(), &SmoothL1Options::default().beta(0.0))?;
+/// assert_eq!(l1.sum(), 1.8333333333333333);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn smooth_l1_loss<F: Float, D: Dimension, E: Dimension>(
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &SmoothL1Options,
+) -> Result<ArrayD<F>, LossError> {
+    let (input, target) = (input.into_dyn(), target.into_dyn());
+    let shape = check_smooth_l1(input.shape(), target.shape(), options.beta)?;
+    let p = expand(&input, &target, None, shape)?;
+    let count = || Ok(F::of_f64(p.x.len() as f64));
+    if options.beta == 0.0 {
+        return reduce_loss(&p, options.reduction, |d| d.abs(), count);
+    }
+    let e = smooth_l1_element(F::of_f64(options.beta));
+    reduce_loss(&p, options.reduction, e, count)
+}
+
+/// The gradient of `sum(smooth_l1_loss(input, target) * grad_output)` with respect to
+/// the input, of the input's shape (summed over the dimensions broadcasting added):
+/// aten's vectorised kernel, `norm * s * grad_output` with `s = sign(input - target)`
+/// where `|input - target| >= beta`, else `(input - target) / beta`, and `norm = 1 / n`
+/// rounded to `F` for `mean` (else 1). With `beta = 0`, [`l1_loss_backward`]'s
+/// (`sgn`, 0 where `input == target`).
+///
+/// aten computes the last few elements of each thread's range with a scalar loop of
+/// another rounding (`norm * d * grad / beta` in f64 for `f32`); where `beta` is not
+/// a power of two these may differ from it by an ulp. Shapes and checks as
+/// [`smooth_l1_loss`], then autograd's "Mismatch in shape" for a grad_output not of
+/// the output's shape.
+///
+/// ```
+/// use lossparity_losses::{smooth_l1_loss_backward, Reduction, SmoothL1Options};
+/// use ndarray::{arr0, array};
+///
+/// let input = array![0.5f64, 2.0, -3.0];
+/// let target = array![0.0f64, 0.0, 0.0];
+/// let options = SmoothL1Options::default().reduction(Reduction::Sum).beta(4.0);
+/// let grad = smooth_l1_loss_backward(arr0(1.0).view(), input.view(), target.view(), &options)?;
+/// // torch 2.13: (input - target) / beta inside the squared part
+/// assert_eq!(grad.into_raw_vec_and_offset().0, vec![0.125, 0.5, -0.75]);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn smooth_l1_loss_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &SmoothL1Options,
+) -> Result<ArrayD<F>, LossError> {
+    smooth_l1_grad(
+        Wrt::Input,
+        grad_output.into_dyn(),
+        input.into_dyn(),
+        target.into_dyn(),
+        options,
+    )
+}
+
+/// The gradient of `sum(smooth_l1_loss(input, target) * grad_output)` with respect to
+/// the target, of the target's shape: aten's kernel with the operands swapped (the
+/// input gradient's opposite, with its sign of zero where `input == target`); with
+/// `beta = 0`, [`l1_loss_target_backward`]'s.
+///
+/// ```
+/// use lossparity_losses::{smooth_l1_loss_target_backward, Reduction, SmoothL1Options};
+/// use ndarray::{arr0, array};
+///
+/// let input = array![0.5f64, 2.0, -3.0];
+/// let target = array![0.0f64, 0.0, 0.0];
+/// let options = SmoothL1Options::default().reduction(Reduction::Sum);
+/// let grad = smooth_l1_loss_target_backward(arr0(1.0).view(), input.view(), target.view(),
+///                                           &options)?;
+/// assert_eq!(grad.into_raw_vec_and_offset().0, vec![-0.5, -1.0, 1.0]);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn smooth_l1_loss_target_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &SmoothL1Options,
+) -> Result<ArrayD<F>, LossError> {
+    smooth_l1_grad(
+        Wrt::Target,
+        grad_output.into_dyn(),
+        input.into_dyn(),
+        target.into_dyn(),
+        options,
+    )
+}
+
+/// The Huber loss, as `torch.nn.functional.huber_loss(input, target, reduction=...,
+/// delta=..., weight=...)`: per element, with `z = |input - target|`, `0.5 * z * z`
+/// where `z < delta`, else `delta * (z - 0.5 * delta)` (aten's formula and order, so
+/// the element losses are bit-identical to PyTorch's), times the weight if any.
+///
+/// Shapes as [`mse_loss`]. `mean` divides by the element count, with a weight too
+/// (PyTorch's `(loss * weight).mean()`, not `/ sum(weight)`). Checks, in PyTorch's
+/// order: broadcasting, the weight's shape ("Weights and input must have the same
+/// size."), then `delta > 0` ("huber_loss does not support non-positive values for
+/// delta.", also for a NaN `delta`).
+///
+/// ```
+/// use lossparity_losses::{huber_loss, HuberOptions};
+/// use ndarray::array;
+///
+/// let input = array![0.5f64, 2.0, -3.0];
+/// let target = array![0.0f64, 0.0, 0.0];
+/// let options = HuberOptions::default().delta(2.0);
+/// let loss = huber_loss(input.view(), target.view(), &options)?;
+/// // torch 2.13: F.huber_loss(input, target, delta=2.0) = (0.125 + 2 + 4) / 3
+/// assert_eq!(loss.sum(), 2.0416666666666665);
+/// let weight = array![1.0f64, 0.5, 2.0];
+/// let options = HuberOptions::default().weight(weight.view());
+/// let loss = huber_loss(input.view(), target.view(), &options)?;
+/// // (0.125 * 1 + 1.5 * 0.5 + 2.5 * 2) / 3, the element count
+/// assert_eq!(loss.sum(), 1.9583333333333333);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn huber_loss<F: Float, D: Dimension, E: Dimension>(
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &HuberOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    let (input, target) = (input.into_dyn(), target.into_dyn());
+    let weight = options.weight.as_ref();
+    let shape = check_huber(
+        input.shape(),
+        target.shape(),
+        weight.map(|w| w.shape()),
+        options.delta,
+    )?;
+    let p = expand(&input, &target, weight, shape)?;
+    let count = || Ok(F::of_f64(p.x.len() as f64));
+    let e = huber_element(F::of_f64(options.delta));
+    reduce_loss(&p, options.reduction, e, count)
+}
+
+/// The gradient of `sum(huber_loss(input, target) * grad_output)` with respect to the
+/// input, of the input's shape (summed over the dimensions broadcasting added): aten's
+/// vectorised kernel, `norm * s * grad_output` with `s = sign(input - target) * delta`
+/// where `|input - target| >= delta`, else `input - target`, and `norm = 1 / n`
+/// rounded to `F` for `mean` (else 1). With a weight, Python's composition: the
+/// kernel with `norm = 1` and `grad_output` (divided by `n` for `mean`) times the
+/// weight.
+///
+/// As for [`smooth_l1_loss_backward`], aten's scalar tail may differ by an ulp where
+/// `delta` is not a power of two. Shapes and checks as [`huber_loss`], then
+/// autograd's "Mismatch in shape".
+///
+/// ```
+/// use lossparity_losses::{huber_loss_backward, HuberOptions, Reduction};
+/// use ndarray::{arr0, array};
+///
+/// let input = array![0.5f64, 2.0, -3.0];
+/// let target = array![0.0f64, 0.0, 0.0];
+/// let options = HuberOptions::default().reduction(Reduction::Sum).delta(2.0);
+/// let grad = huber_loss_backward(arr0(1.0).view(), input.view(), target.view(), &options)?;
+/// assert_eq!(grad.into_raw_vec_and_offset().0, vec![0.5, 2.0, -2.0]);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn huber_loss_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &HuberOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    huber_grad(
+        Wrt::Input,
+        grad_output.into_dyn(),
+        input.into_dyn(),
+        target.into_dyn(),
+        options,
+    )
+}
+
+/// The gradient of `sum(huber_loss(input, target) * grad_output)` with respect to the
+/// target, of the target's shape: aten's kernel with the operands swapped (the input
+/// gradient's opposite, with its sign of zero where `input == target`), with or
+/// without a weight.
+///
+/// ```
+/// use lossparity_losses::{huber_loss_target_backward, HuberOptions, Reduction};
+/// use ndarray::{arr0, array};
+///
+/// let input = array![0.5f64, 2.0, -3.0];
+/// let target = array![0.0f64, 0.0, 0.0];
+/// let options = HuberOptions::default().reduction(Reduction::Sum).delta(2.0);
+/// let grad = huber_loss_target_backward(arr0(1.0).view(), input.view(), target.view(),
+///                                       &options)?;
+/// assert_eq!(grad.into_raw_vec_and_offset().0, vec![-0.5, -2.0, 2.0]);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn huber_loss_target_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &HuberOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    huber_grad(
+        Wrt::Target,
+        grad_output.into_dyn(),
+        input.into_dyn(),
+        target.into_dyn(),
+        options,
+    )
+}
+
+/// The gradient of `sum(huber_loss(input, target, weight=w) * grad_output)` with
+/// respect to the weight, of the weight's (the input's) shape: the element losses
+/// times `grad_output` (divided by `n` for `mean`; there is no weight sum to
+/// differentiate through), summed over the dimensions the target's broadcasting
+/// added. Without a weight in the options, an error says there is none, after the
+/// checks of [`huber_loss_backward`].
+///
+/// ```
+/// use lossparity_losses::{huber_loss_weight_backward, HuberOptions, Reduction};
+/// use ndarray::{arr0, array};
+///
+/// let input = array![0.5f64, 2.0, -3.0];
+/// let target = array![0.0f64, 0.0, 0.0];
+/// let weight = array![1.0f64, 0.5, 2.0];
+/// let options = HuberOptions::default().reduction(Reduction::Sum).weight(weight.view());
+/// let grad = huber_loss_weight_backward(arr0(1.0).view(), input.view(), target.view(),
+///                                       &options)?;
+/// // torch 2.13: the unweighted element losses
+/// assert_eq!(grad.into_raw_vec_and_offset().0, vec![0.125, 1.5, 2.5]);
+/// # Ok::<(), lossparity_losses::LossError>(())
+/// ```
+pub fn huber_loss_weight_backward<F: Float, D: Dimension, E: Dimension, G: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &HuberOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    huber_grad(
+        Wrt::Weight,
+        grad_output.into_dyn(),
+        input.into_dyn(),
+        target.into_dyn(),
+        options,
+    )
+}
+
 /// The checks, in PyTorch's order: broadcasting (libtorch), then the weight's shape
 /// (Python).
 pub(crate) fn check(
@@ -449,6 +796,17 @@ fn prepare<'a, F: Float>(
     weight: Option<&'a ArrayViewD<'_, F>>,
 ) -> Result<Prepared<'a, F>, LossError> {
     let shape = check(input.shape(), target.shape(), weight.map(|w| w.shape()))?;
+    expand(input, target, weight, shape)
+}
+
+/// The input, target and weight broadcast to `shape` (checked), row-major (borrowed
+/// when they already are).
+fn expand<'a, F: Float>(
+    input: &'a ArrayViewD<'_, F>,
+    target: &'a ArrayViewD<'_, F>,
+    weight: Option<&'a ArrayViewD<'_, F>>,
+    shape: Vec<usize>,
+) -> Result<Prepared<'a, F>, LossError> {
     Ok(Prepared {
         x: expanded(input, &shape)?,
         y: expanded(target, &shape)?,
@@ -710,4 +1068,221 @@ fn weighted_mean_weight_grad<F: Float>(
     let through = g * sum / total / total;
     let grad = sum_to(direct, &p.shape, weight.shape())?;
     Ok(grad.mapv(|v| F::of_f64(v - through)))
+}
+
+/// The checks of `smooth_l1_loss`, in PyTorch's order: broadcasting (Python's
+/// `broadcast_tensors`), then `beta >= 0` (aten).
+pub(crate) fn check_smooth_l1(
+    input: &[usize],
+    target: &[usize],
+    beta: f64,
+) -> Result<Vec<usize>, LossError> {
+    let shape = broadcast_shape(input, target)?;
+    // A NaN beta fails aten's `beta >= 0` too.
+    if beta.is_nan() || beta < 0.0 {
+        return Err(LossError::runtime(
+            "smooth_l1_loss does not support negative values for beta.",
+            format!(
+                "beta = {beta}: it is where the loss turns from squared to linear and must \
+                 be a number >= 0 (1 by default; 0 gives l1_loss)"
+            ),
+        ));
+    }
+    Ok(shape)
+}
+
+/// The checks of `huber_loss`, in PyTorch's order: broadcasting, the weight's shape
+/// (Python), then `delta > 0` (aten).
+pub(crate) fn check_huber(
+    input: &[usize],
+    target: &[usize],
+    weight: Option<&[usize]>,
+    delta: f64,
+) -> Result<Vec<usize>, LossError> {
+    let shape = check(input, target, weight)?;
+    // A NaN delta fails aten's `delta > 0` too.
+    if delta.is_nan() || delta <= 0.0 {
+        return Err(LossError::runtime(
+            "huber_loss does not support non-positive values for delta.",
+            format!(
+                "delta = {delta}: it is where the loss turns from squared to linear and \
+                 must be a number > 0 (1 by default; for the plain L1 loss use l1_loss)"
+            ),
+        ));
+    }
+    Ok(shape)
+}
+
+/// aten's smooth L1 element loss of a difference `d`, for `beta > 0` rounded to `F`.
+fn smooth_l1_element<F: Float>(beta: F) -> impl Fn(F) -> F + Sync + Copy {
+    let half = F::of_f64(0.5);
+    move |d: F| {
+        let z = d.abs();
+        if z < beta {
+            half * z * z / beta
+        } else {
+            z - half * beta
+        }
+    }
+}
+
+/// aten's vectorised smooth L1 slope: `±1` where `|d| >= beta` (`-1` for `d <= 0`,
+/// which only a `beta` rounded to 0 reaches at `d = 0`), else `d / beta` (NaN for NaN).
+fn smooth_l1_slope<F: Float>(beta: F) -> impl Fn(F) -> F + Sync + Copy {
+    move |d: F| {
+        if d.abs() >= beta {
+            if d > F::zero() {
+                F::one()
+            } else {
+                -F::one()
+            }
+        } else {
+            d / beta
+        }
+    }
+}
+
+/// aten's Huber element loss of a difference `d`.
+fn huber_element<F: Float>(delta: F) -> impl Fn(F) -> F + Sync + Copy {
+    let half = F::of_f64(0.5);
+    move |d: F| {
+        let z = d.abs();
+        if z < delta {
+            half * z * z
+        } else {
+            delta * (z - half * delta)
+        }
+    }
+}
+
+/// aten's vectorised Huber slope: `±delta` where `|d| >= delta`, else `d`.
+fn huber_slope<F: Float>(delta: F) -> impl Fn(F) -> F + Sync + Copy {
+    move |d: F| {
+        if d.abs() >= delta {
+            let sign = if d > F::zero() { F::one() } else { -F::one() };
+            sign * delta
+        } else {
+            d
+        }
+    }
+}
+
+/// One gradient of an aten loss kernel called on the broadcast tensors (smooth L1,
+/// Huber without a weight): `norm * slope(d) * grad`, `norm = 1 / n` rounded to `F`
+/// for `mean`, else 1; the target's is the kernel with the operands swapped.
+fn kernel_grad<F: Float>(
+    wrt: Wrt,
+    p: &Prepared<'_, F>,
+    g: &[F],
+    reduction: Reduction,
+    slope: impl Fn(F) -> F + Sync,
+    to: &[usize],
+) -> Result<ArrayD<F>, LossError> {
+    let norm = match reduction {
+        Reduction::Mean => F::of_f64(1.0 / p.x.len() as f64),
+        _ => F::one(),
+    };
+    let incoming = match reduction {
+        Reduction::None => Incoming::Each(g),
+        _ => Incoming::One(g[0]),
+    };
+    let kernel = |d: F, g: F| norm * slope(d) * g;
+    let grad = match wrt {
+        Wrt::Target => grad_map(&p.y, &p.x, incoming, None, kernel),
+        _ => grad_map(&p.x, &p.y, incoming, None, kernel),
+    };
+    sum_to(grad, &p.shape, to)
+}
+
+/// One gradient of `smooth_l1_loss`.
+fn smooth_l1_grad<F: Float>(
+    wrt: Wrt,
+    grad_output: ArrayViewD<'_, F>,
+    input: ArrayViewD<'_, F>,
+    target: ArrayViewD<'_, F>,
+    options: &SmoothL1Options,
+) -> Result<ArrayD<F>, LossError> {
+    let shape = check_smooth_l1(input.shape(), target.shape(), options.beta)?;
+    if options.beta == 0.0 {
+        let l1 = PointwiseOptions {
+            reduction: options.reduction,
+            weight: None,
+        };
+        return pointwise_grad(Kind::Absolute, wrt, grad_output, input, target, &l1);
+    }
+    let g = grad_values(&grad_output, &shape, options.reduction)?;
+    let p = expand(&input, &target, None, shape)?;
+    let to = match wrt {
+        Wrt::Target => target.shape(),
+        _ => input.shape(),
+    };
+    let slope = smooth_l1_slope(F::of_f64(options.beta));
+    kernel_grad(wrt, &p, &g, options.reduction, slope, to)
+}
+
+/// One gradient of `huber_loss`.
+fn huber_grad<F: Float>(
+    wrt: Wrt,
+    grad_output: ArrayViewD<'_, F>,
+    input: ArrayViewD<'_, F>,
+    target: ArrayViewD<'_, F>,
+    options: &HuberOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError> {
+    let weight = options.weight.as_ref();
+    let shape = check_huber(
+        input.shape(),
+        target.shape(),
+        weight.map(|w| w.shape()),
+        options.delta,
+    )?;
+    let g = grad_values(&grad_output, &shape, options.reduction)?;
+    let p = expand(&input, &target, weight, shape)?;
+    let delta = F::of_f64(options.delta);
+    let (Some(weight), Some(w)) = (weight, p.w.as_deref()) else {
+        return match wrt {
+            Wrt::Weight => Err(no_weight("huber_loss")),
+            Wrt::Target => kernel_grad(
+                wrt,
+                &p,
+                &g,
+                options.reduction,
+                huber_slope(delta),
+                target.shape(),
+            ),
+            Wrt::Input => kernel_grad(
+                wrt,
+                &p,
+                &g,
+                options.reduction,
+                huber_slope(delta),
+                input.shape(),
+            ),
+        };
+    };
+    // Python's composition: `huber_loss(..., 'none') * weight`, then `sum` or `mean`,
+    // whose backward divides grad_output by the element count.
+    let incoming = match options.reduction {
+        Reduction::None => Incoming::Each(&g),
+        Reduction::Sum => Incoming::One(g[0]),
+        Reduction::Mean => Incoming::One(g[0] / F::of_f64(p.x.len() as f64)),
+    };
+    let (x, y) = (&p.x[..], &p.y[..]);
+    match wrt {
+        Wrt::Input => {
+            // The kernel with reduction 'none': `1 * slope(d) * (grad * weight)`.
+            let slope = huber_slope(delta);
+            let grad = grad_map(x, y, incoming, Some(w), |d, g| slope(d) * g);
+            sum_to(grad, &p.shape, input.shape())
+        }
+        Wrt::Target => {
+            let slope = huber_slope(delta);
+            let grad = grad_map(y, x, incoming, Some(w), |d, g| slope(d) * g);
+            sum_to(grad, &p.shape, target.shape())
+        }
+        Wrt::Weight => {
+            let e = huber_element(delta);
+            let grad = grad_map(x, y, incoming, None, |d, g| e(d) * g);
+            sum_to(grad, &p.shape, weight.shape())
+        }
+    }
 }
