@@ -235,3 +235,41 @@ pub fn check_gaussian_nll_loss_shapes(
 ) -> Result<Vec<usize>, LossError> {
     crate::probabilistic::check_gaussian(input, target, var, var_negative).map(|s| s.loss)
 }
+
+/// The checks of `smooth_l1_loss` before any value is read, in PyTorch's order
+/// (broadcasting, then `beta >= 0`): the broadcast shape, or the error.
+///
+/// ```
+/// use lossparity_losses::internals::check_smooth_l1_loss_shapes;
+///
+/// assert_eq!(check_smooth_l1_loss_shapes(&[3, 1], &[3], 1.0).unwrap(), vec![3, 3]);
+/// let err = check_smooth_l1_loss_shapes(&[2], &[2], -1.0).unwrap_err();
+/// assert_eq!(err.message(), "smooth_l1_loss does not support negative values for beta.");
+/// ```
+pub fn check_smooth_l1_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+    beta: f64,
+) -> Result<Vec<usize>, LossError> {
+    pointwise::check_smooth_l1(input, target, beta)
+}
+
+/// The checks of `huber_loss` before any value is read, in PyTorch's order
+/// (broadcasting, the weight's shape, then `delta > 0`): the broadcast shape, or the
+/// error.
+///
+/// ```
+/// use lossparity_losses::internals::check_huber_loss_shapes;
+///
+/// assert_eq!(check_huber_loss_shapes(&[3], &[2, 3], Some(&[3]), 1.0).unwrap(), vec![2, 3]);
+/// let err = check_huber_loss_shapes(&[2], &[2], Some(&[3]), 0.0).unwrap_err();
+/// assert_eq!(err.message(), "Weights and input must have the same size.");
+/// ```
+pub fn check_huber_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+    weight: Option<&[usize]>,
+    delta: f64,
+) -> Result<Vec<usize>, LossError> {
+    pointwise::check_huber(input, target, weight, delta)
+}

@@ -1,5 +1,7 @@
 //! The losses, in pure Rust on `ndarray`: `log_softmax`, `softmax`, `nll_loss`,
 //! `cross_entropy`, forward and backward, with PyTorch 2.13's semantics and errors.
+//! Element-wise losses of an input against a target: `mse_loss`, `l1_loss`,
+//! `smooth_l1_loss`, `huber_loss`, with one backward per tensor they differentiate.
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
@@ -56,7 +58,11 @@ pub use float::Float;
 pub use nll::{nll_loss, nll_loss_backward};
 pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
 pub use pointwise::{
-    l1_loss, l1_loss_backward, mse_loss, mse_loss_backward, PointwiseGrads, PointwiseOptions,
+    huber_loss, huber_loss_backward, huber_loss_target_backward, huber_loss_weight_backward,
+    l1_loss, l1_loss_backward, l1_loss_target_backward, l1_loss_weight_backward, mse_loss,
+    mse_loss_backward, mse_loss_target_backward, mse_loss_weight_backward, smooth_l1_loss,
+    smooth_l1_loss_backward, smooth_l1_loss_target_backward, HuberOptions, PointwiseOptions,
+    SmoothL1Options,
 };
 pub use probabilistic::{
     gaussian_nll_loss, gaussian_nll_loss_backward, gaussian_nll_loss_target_backward,

@@ -261,7 +261,7 @@ fn typed<F: CaseFloat>(
             let var = laid::<F>(case, "var", layout)?;
             let scalar = case.float("var");
             if var.is_none() && scalar.is_none() {
-                return Err(super::softmax::missing("var"));
+                return Err(CaseError::invalid_case("the case has no `var`"));
             }
             let v = || match (&var, scalar) {
                 (Some(v), _) => losses::Variance::Tensor(v.view()),

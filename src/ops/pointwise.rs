@@ -13,7 +13,7 @@ use crate::case::{Case, CaseError, Computed, DType};
 use crate::compare::Mode;
 use crate::explain::findings as explain;
 use crate::losses::internals::check_pointwise_shapes;
-use crate::losses::{self, PointwiseGrads, PointwiseOptions};
+use crate::losses::{self, PointwiseOptions};
 
 const PARAMS: &[Param] = &[
     Param::tensor("input", Default::Required),
@@ -147,17 +147,14 @@ fn typed<F: CaseFloat>(
         Loss::Absolute => losses::l1_loss(x.view(), y.view(), &options),
     };
     let backward = |wrt: &str, go: &ndarray::ArrayViewD<'_, F>, _: &ndarray::ArrayD<F>| {
-        let grads: PointwiseGrads<F> = match loss {
-            Loss::Squared => losses::mse_loss_backward(go.view(), x.view(), y.view(), &options),
-            Loss::Absolute => losses::l1_loss_backward(go.view(), x.view(), y.view(), &options),
-        }?;
-        match wrt {
-            "target" => Ok(grads.target),
-            // Parsing admits `weight` in grad_wrt only when the case has one.
-            "weight" => Ok(grads
-                .weight
-                .unwrap_or_else(|| ndarray::ArrayD::zeros(ndarray::IxDyn(&[0])))),
-            _ => Ok(grads.input),
+        let (go, x, y) = (go.view(), x.view(), y.view());
+        match (loss, wrt) {
+            (Loss::Squared, "target") => losses::mse_loss_target_backward(go, x, y, &options),
+            (Loss::Squared, "weight") => losses::mse_loss_weight_backward(go, x, y, &options),
+            (Loss::Squared, _) => losses::mse_loss_backward(go, x, y, &options),
+            (Loss::Absolute, "target") => losses::l1_loss_target_backward(go, x, y, &options),
+            (Loss::Absolute, "weight") => losses::l1_loss_weight_backward(go, x, y, &options),
+            (Loss::Absolute, _) => losses::l1_loss_backward(go, x, y, &options),
         }
     };
     computed(case, layout, forward, &backward)

@@ -41,9 +41,104 @@ fn g44() -> ArrayD<f64> {
 /// Expected values of one gradient: its shape and elements.
 type Expected<'a> = (&'a [usize], &'a [f64]);
 
+/// The gradients of one call with respect to the input, the target and (when the
+/// options hold one) the weight, each from its own function.
+#[derive(Debug, Clone, PartialEq)]
+struct Grads<F> {
+    input: ArrayD<F>,
+    target: ArrayD<F>,
+    weight: Option<ArrayD<F>>,
+}
+
+/// A loss's three backwards, in the order input, target, weight.
+type Backwards<F> = [Backward<F>; 3];
+
+type Backward<F> = fn(
+    ArrayViewD<'_, F>,
+    ArrayViewD<'_, F>,
+    ArrayViewD<'_, F>,
+    &PointwiseOptions<'_, F>,
+) -> Result<ArrayD<F>, LossError>;
+
+fn mse_backwards<F: Float>() -> Backwards<F> {
+    [
+        mse_loss_backward,
+        mse_loss_target_backward,
+        mse_loss_weight_backward,
+    ]
+}
+
+fn l1_backwards<F: Float>() -> Backwards<F> {
+    [
+        l1_loss_backward,
+        l1_loss_target_backward,
+        l1_loss_weight_backward,
+    ]
+}
+
+/// Every gradient of one call: `backwards` on the same arguments.
+fn grads_of<F: Float, G: Dimension, D: Dimension, E: Dimension>(
+    backwards: Backwards<F>,
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &PointwiseOptions<'_, F>,
+) -> Result<Grads<F>, LossError> {
+    let (g, x, t) = (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
+    let [input, target, weight] = backwards;
+    Ok(Grads {
+        input: input(g.view(), x.view(), t.view(), options)?,
+        target: target(g.view(), x.view(), t.view(), options)?,
+        weight: match options.weight {
+            Some(_) => Some(weight(g.view(), x.view(), t.view(), options)?),
+            None => None,
+        },
+    })
+}
+
+/// `mse_loss`'s gradients of one call.
+fn mse_grads<F: Float, G: Dimension, D: Dimension, E: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &PointwiseOptions<'_, F>,
+) -> Result<Grads<F>, LossError> {
+    grads_of(mse_backwards(), grad_output, input, target, options)
+}
+
+/// `l1_loss`'s gradients of one call.
+fn l1_grads<F: Float, G: Dimension, D: Dimension, E: Dimension>(
+    grad_output: ArrayView<'_, F, G>,
+    input: ArrayView<'_, F, D>,
+    target: ArrayView<'_, F, E>,
+    options: &PointwiseOptions<'_, F>,
+) -> Result<Grads<F>, LossError> {
+    grads_of(l1_backwards(), grad_output, input, target, options)
+}
+
+/// Every backward of both losses fails on these arguments with PyTorch's error.
+#[track_caller]
+fn assert_every_backward_err<G: Dimension, D: Dimension, E: Dimension>(
+    grad_output: ArrayView<'_, f64, G>,
+    input: ArrayView<'_, f64, D>,
+    target: ArrayView<'_, f64, E>,
+    options: &PointwiseOptions<'_, f64>,
+    kind: ErrorKind,
+    message: &str,
+) {
+    let (g, x, t) = (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
+    for backward in mse_backwards().into_iter().chain(l1_backwards()) {
+        assert_err(
+            backward(g.view(), x.view(), t.view(), options),
+            kind,
+            message,
+        );
+    }
+}
+
 #[track_caller]
 fn assert_grads(
-    grads: &PointwiseGrads<f64>,
+    grads: &Grads<f64>,
     input: Expected<'_>,
     target: Expected<'_>,
     weight: Option<Expected<'_>>,
@@ -346,7 +441,7 @@ fn transposed_views_give_the_transposed_loss_and_gradients() {
         &[],
         &[1.705712389380531],
     );
-    let grads = mse_loss_backward(arr0(0.7).view(), d.x.t(), d.z.t(), &options).unwrap();
+    let grads = mse_grads(arr0(0.7).view(), d.x.t(), d.z.t(), &options).unwrap();
     assert_close(
         grads.weight.as_ref().unwrap(),
         &[3, 4],
@@ -365,7 +460,7 @@ fn transposed_views_give_the_transposed_loss_and_gradients() {
             -0.11969534027723396,
         ],
     );
-    let grads = mse_loss_backward(d.gz.t(), d.x.t(), d.z.t(), &opts(Reduction::None)).unwrap();
+    let grads = mse_grads(d.gz.t(), d.x.t(), d.z.t(), &opts(Reduction::None)).unwrap();
     assert_close(
         &grads.input,
         &[3, 4],
@@ -387,7 +482,7 @@ fn transposed_views_give_the_transposed_loss_and_gradients() {
     let options = PointwiseOptions::default()
         .reduction(Reduction::Sum)
         .weight(d.q.t());
-    let grads = l1_loss_backward(arr0(0.7).view(), d.x.t(), d.z.t(), &options).unwrap();
+    let grads = l1_grads(arr0(0.7).view(), d.x.t(), d.z.t(), &options).unwrap();
     assert_close(
         &grads.target,
         &[3, 4],
@@ -427,13 +522,11 @@ fn shapes_that_cannot_broadcast_are_torchs_broadcast_error_forward_and_backward(
         ErrorKind::RuntimeError,
         message,
     );
-    assert_err(
-        mse_loss_backward(arr0(1.0).view(), d.x.view(), d.r.view(), &options),
-        ErrorKind::RuntimeError,
-        message,
-    );
-    assert_err(
-        l1_loss_backward(arr0(1.0).view(), d.x.view(), d.r.view(), &options),
+    assert_every_backward_err(
+        arr0(1.0).view(),
+        d.x.view(),
+        d.r.view(),
+        &options,
         ErrorKind::RuntimeError,
         message,
     );
@@ -488,13 +581,11 @@ fn a_weight_not_of_the_inputs_shape_is_a_value_error_forward_and_backward() {
         );
     }
     let options = weighted(Reduction::Sum, &d.w);
-    assert_err(
-        mse_loss_backward(arr0(1.0).view(), d.x.view(), d.z.view(), &options),
-        ErrorKind::ValueError,
-        message,
-    );
-    assert_err(
-        l1_loss_backward(arr0(1.0).view(), d.x.view(), d.z.view(), &options),
+    assert_every_backward_err(
+        arr0(1.0).view(),
+        d.x.view(),
+        d.z.view(),
+        &options,
         ErrorKind::ValueError,
         message,
     );
@@ -515,8 +606,11 @@ fn the_broadcast_error_comes_before_the_weight_error() {
         ErrorKind::RuntimeError,
         message,
     );
-    assert_err(
-        l1_loss_backward(arr0(1.0).view(), d.x.view(), d.r.view(), &options),
+    assert_every_backward_err(
+        arr0(1.0).view(),
+        d.x.view(),
+        d.r.view(),
+        &options,
         ErrorKind::RuntimeError,
         message,
     );
@@ -530,25 +624,55 @@ fn the_broadcast_error_comes_before_the_weight_error() {
 #[test]
 fn grad_output_not_of_the_outputs_shape_is_autograds_mismatch_error() {
     let d = data();
-    assert_err(
-        mse_loss_backward(
-            zeros64(&[4]).view(),
-            d.x.view(),
-            d.z.view(),
-            &opts(Reduction::None),
-        ),
+    assert_every_backward_err(
+        zeros64(&[4]).view(),
+        d.x.view(),
+        d.z.view(),
+        &opts(Reduction::None),
         ErrorKind::RuntimeError,
         "Mismatch in shape: grad_output[0] has a shape of torch.Size([4]) and output[0] has a shape of torch.Size([4, 3]).",
     );
-    assert_err(
-        l1_loss_backward(
-            zeros64(&[1]).view(),
-            d.x.view(),
-            d.z.view(),
-            &opts(Reduction::Mean),
-        ),
+    assert_every_backward_err(
+        zeros64(&[1]).view(),
+        d.x.view(),
+        d.z.view(),
+        &opts(Reduction::Mean),
         ErrorKind::RuntimeError,
         "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has a shape of torch.Size([]).",
+    );
+}
+
+// Without a weight there is no weight gradient to give (PyTorch has no tensor to ask
+// it of); the shape checks still come first.
+#[test]
+fn the_weight_backward_without_a_weight_is_an_error_after_the_shape_checks() {
+    let d = data();
+    for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
+        let g = match reduction {
+            Reduction::None => d.gz.clone(),
+            _ => arr0(1.0).into_dyn(),
+        };
+        let err = assert_err(
+            mse_loss_weight_backward(g.view(), d.x.view(), d.z.view(), &opts(reduction)),
+            ErrorKind::RuntimeError,
+            "mse_loss was given no weight, so it has no weight gradient",
+        );
+        assert!(err.hint().contains("weight"), "{err}");
+        assert_err(
+            l1_loss_weight_backward(g.view(), d.x.view(), d.z.view(), &opts(reduction)),
+            ErrorKind::RuntimeError,
+            "l1_loss was given no weight, so it has no weight gradient",
+        );
+    }
+    assert_err(
+        mse_loss_weight_backward(
+            arr0(1.0).view(),
+            d.x.view(),
+            d.r.view(),
+            &opts(Reduction::Sum),
+        ),
+        ErrorKind::RuntimeError,
+        "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1",
     );
 }
 
@@ -593,14 +717,14 @@ fn an_empty_broadcast_with_a_weight_has_a_zero_mean_and_zero_gradients() {
     assert_close(&mean, &[], &[0.0]);
     let mean = mse_loss(row.view(), empty.view(), &opts(Reduction::Mean)).unwrap();
     assert_close(&mean, &[], &[f64::NAN]);
-    let grads = mse_loss_backward(arr0(0.7).view(), row.view(), empty.view(), &options).unwrap();
+    let grads = mse_grads(arr0(0.7).view(), row.view(), empty.view(), &options).unwrap();
     assert_grads(
         &grads,
         (&[3], &[0.0, 0.0, 0.0]),
         (&[0, 3], &[]),
         Some((&[3], &[0.0, 0.0, 0.0])),
     );
-    let grads = l1_loss_backward(
+    let grads = l1_grads(
         arr0(0.7).view(),
         row.view(),
         empty.view(),
@@ -631,7 +755,7 @@ fn zero_dim_tensors_give_zero_dim_losses_and_broadcast_against_vectors() {
     let mean = l1_loss(x.view(), t.view(), &options).unwrap();
     assert_close(&mean, &[], &[1.75]);
     // A lone weight cancels out of its own mean: no gradient reaches it.
-    let grads = l1_loss_backward(arr0(0.7).view(), x.view(), t.view(), &options).unwrap();
+    let grads = l1_grads(arr0(0.7).view(), x.view(), t.view(), &options).unwrap();
     assert_close(grads.weight.as_ref().unwrap(), &[], &[0.0]);
     let none = mse_loss(x.view(), d.r.view(), &opts(Reduction::None)).unwrap();
     assert_close(
@@ -639,10 +763,9 @@ fn zero_dim_tensors_give_zero_dim_losses_and_broadcast_against_vectors() {
         &[4],
         &[1.44, 6.760000000000001, 0.8099999999999998, 2.1025],
     );
-    let grads =
-        mse_loss_backward(d.g4.view(), x.view(), d.r.view(), &opts(Reduction::None)).unwrap();
+    let grads = mse_grads(d.g4.view(), x.view(), d.r.view(), &opts(Reduction::None)).unwrap();
     assert_close(&grads.input, &[], &[-0.870000000000001]);
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         arr0(0.7).view(),
         d.r.view(),
         t.view(),
@@ -670,8 +793,7 @@ fn l1_slope_is_zero_where_input_equals_target_and_where_the_difference_is_nan() 
     assert_close(&none, &[4], &[0.0, 1.0, f64::NAN, 0.0]);
     let mean = l1_loss(a.view(), b.view(), &opts(Reduction::Mean)).unwrap();
     assert_close(&mean, &[], &[f64::NAN]);
-    let grads =
-        l1_loss_backward(arr0(1.0).view(), a.view(), b.view(), &opts(Reduction::Sum)).unwrap();
+    let grads = l1_grads(arr0(1.0).view(), a.view(), b.view(), &opts(Reduction::Sum)).unwrap();
     assert_grads(
         &grads,
         (&[4], &[0.0, -1.0, 0.0, 0.0]),
@@ -679,7 +801,7 @@ fn l1_slope_is_zero_where_input_equals_target_and_where_the_difference_is_nan() 
         None,
     );
     let g = v64(&[1.0, 1.0, f64::INFINITY, f64::NAN]);
-    let grads = l1_loss_backward(g.view(), a.view(), b.view(), &opts(Reduction::None)).unwrap();
+    let grads = l1_grads(g.view(), a.view(), b.view(), &opts(Reduction::None)).unwrap();
     assert_close(&grads.input, &[4], &[0.0, -1.0, f64::NAN, f64::NAN]);
 }
 
@@ -704,7 +826,7 @@ fn nan_and_inf_propagate_and_a_zero_weight_does_not_mask_them() {
     assert_close(&none, &[4], &[f64::NAN, f64::INFINITY, 1.0, f64::NAN]);
     let sum = mse_loss(n1.view(), n2.view(), &opts(Reduction::Sum)).unwrap();
     assert_close(&sum, &[], &[f64::NAN]);
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         arr0(1.0).view(),
         n1.view(),
         n2.view(),
@@ -731,7 +853,7 @@ fn nan_and_inf_propagate_and_a_zero_weight_does_not_mask_them() {
     assert_close(&sum, &[], &[f64::NAN]);
     let (ones, t) = (v64(&[1.0, 1.0, 1.0]), v64(&[f64::NAN, 1.0, 2.0]));
     let w = v64(&[0.0, 1.0, 1.0]);
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         arr0(1.0).view(),
         ones.view(),
         t.view(),
@@ -808,8 +930,7 @@ fn mse_backward_is_twice_the_difference_times_grad_output_per_reduction() {
         9.434,
         -2.7691999999999997,
     ];
-    let grads =
-        mse_loss_backward(d.gz.view(), d.x.view(), d.z.view(), &opts(Reduction::None)).unwrap();
+    let grads = mse_grads(d.gz.view(), d.x.view(), d.z.view(), &opts(Reduction::None)).unwrap();
     assert_grads(
         &grads,
         (&[4, 3], &none_input),
@@ -844,7 +965,7 @@ fn mse_backward_is_twice_the_difference_times_grad_output_per_reduction() {
         -0.20766666666666664,
         -0.10033333333333332,
     ];
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         arr0(0.7).view(),
         d.x.view(),
         d.z.view(),
@@ -857,7 +978,7 @@ fn mse_backward_is_twice_the_difference_times_grad_output_per_reduction() {
         (&[4, 3], &mean_target),
         None,
     );
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         arr0(0.7).view(),
         d.x.view(),
         d.z.view(),
@@ -898,8 +1019,7 @@ fn mse_backward_is_twice_the_difference_times_grad_output_per_reduction() {
 #[test]
 fn l1_backward_is_the_sign_of_the_difference_times_grad_output_per_reduction() {
     let d = data();
-    let grads =
-        l1_loss_backward(d.gz.view(), d.x.view(), d.z.view(), &opts(Reduction::None)).unwrap();
+    let grads = l1_grads(d.gz.view(), d.x.view(), d.z.view(), &opts(Reduction::None)).unwrap();
     assert_grads(
         &grads,
         (
@@ -917,7 +1037,7 @@ fn l1_backward_is_the_sign_of_the_difference_times_grad_output_per_reduction() {
         None,
     );
     let m = 0.05833333333333333;
-    let grads = l1_loss_backward(
+    let grads = l1_grads(
         arr0(0.7).view(),
         d.x.view(),
         d.z.view(),
@@ -930,7 +1050,7 @@ fn l1_backward_is_the_sign_of_the_difference_times_grad_output_per_reduction() {
         (&[4, 3], &[m, -m, m, -m, m, -m, -m, m, -m, m, -m, -m]),
         None,
     );
-    let grads = l1_loss_backward(
+    let grads = l1_grads(
         arr0(0.7).view(),
         d.x.view(),
         d.z.view(),
@@ -968,7 +1088,7 @@ fn l1_backward_is_the_sign_of_the_difference_times_grad_output_per_reduction() {
 #[test]
 fn weighted_mse_backward_gives_the_input_target_and_weight_gradients() {
     let d = data();
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         d.gz.view(),
         d.x.view(),
         d.z.view(),
@@ -1029,7 +1149,7 @@ fn weighted_mse_backward_gives_the_input_target_and_weight_gradients() {
             ],
         )),
     );
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         arr0(0.7).view(),
         d.x.view(),
         d.z.view(),
@@ -1090,7 +1210,7 @@ fn weighted_mse_backward_gives_the_input_target_and_weight_gradients() {
             ],
         )),
     );
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         arr0(0.7).view(),
         d.x.view(),
         d.z.view(),
@@ -1175,7 +1295,7 @@ fn weighted_mse_backward_gives_the_input_target_and_weight_gradients() {
 #[test]
 fn weighted_l1_backward_gives_the_input_target_and_weight_gradients() {
     let d = data();
-    let grads = l1_loss_backward(
+    let grads = l1_grads(
         d.gz.view(),
         d.x.view(),
         d.z.view(),
@@ -1236,7 +1356,7 @@ fn weighted_l1_backward_gives_the_input_target_and_weight_gradients() {
             ],
         )),
     );
-    let grads = l1_loss_backward(
+    let grads = l1_grads(
         arr0(0.7).view(),
         d.x.view(),
         d.z.view(),
@@ -1297,7 +1417,7 @@ fn weighted_l1_backward_gives_the_input_target_and_weight_gradients() {
             ],
         )),
     );
-    let grads = l1_loss_backward(
+    let grads = l1_grads(
         arr0(0.7).view(),
         d.x.view(),
         d.z.view(),
@@ -1369,7 +1489,7 @@ fn weighted_l1_backward_gives_the_input_target_and_weight_gradients() {
 fn broadcast_gradients_are_summed_back_to_each_operands_own_shape() {
     let d = data();
     let column = first_column(&d.x);
-    let grads = mse_loss_backward(
+    let grads = mse_grads(
         g44().view(),
         column.view(),
         d.r.view(),
@@ -1390,7 +1510,7 @@ fn broadcast_gradients_are_summed_back_to_each_operands_own_shape() {
         ),
         None,
     );
-    let grads = l1_loss_backward(
+    let grads = l1_grads(
         arr0(0.7).view(),
         d.r.view(),
         column.view(),
@@ -1421,7 +1541,7 @@ fn weight_gradients_over_a_broadcast_target_are_summed_and_include_the_weight_su
     let d = data();
     let row = d.x.index_axis(Axis(0), 0).to_owned();
     let mean = weighted(Reduction::Mean, &d.w);
-    let grads = mse_loss_backward(arr0(0.7).view(), row.view(), d.z.view(), &mean).unwrap();
+    let grads = mse_grads(arr0(0.7).view(), row.view(), d.z.view(), &mean).unwrap();
     assert_grads(
         &grads,
         (&[3], &[0.20643137254901966, 2.996, -1.1633725490196083]),
@@ -1452,13 +1572,13 @@ fn weight_gradients_over_a_broadcast_target_are_summed_and_include_the_weight_su
         )),
     );
     let none = weighted(Reduction::None, &d.w);
-    let grads = mse_loss_backward(d.gz.view(), row.view(), d.z.view(), &none).unwrap();
+    let grads = mse_grads(d.gz.view(), row.view(), d.z.view(), &none).unwrap();
     assert_close(
         grads.weight.as_ref().unwrap(),
         &[3],
         &[-9.889102999999999, -4.504788000000007, 18.45521400000001],
     );
-    let grads = l1_loss_backward(arr0(0.7).view(), row.view(), d.z.view(), &mean).unwrap();
+    let grads = l1_grads(arr0(0.7).view(), row.view(), d.z.view(), &mean).unwrap();
     let (a, b, c) = (0.05490196078431373, 0.4666666666666667, 0.17843137254901964);
     assert_grads(
         &grads,
@@ -1473,7 +1593,7 @@ fn weight_gradients_over_a_broadcast_target_are_summed_and_include_the_weight_su
             ],
         )),
     );
-    let grads = l1_loss_backward(d.gz.view(), row.view(), d.z.view(), &none).unwrap();
+    let grads = l1_grads(d.gz.view(), row.view(), d.z.view(), &none).unwrap();
     assert_close(
         grads.weight.as_ref().unwrap(),
         &[3],
@@ -1521,7 +1641,7 @@ fn f32_losses_and_gradients_match_torch_within_float32_tolerance() {
             0.086,
         ],
     );
-    let grads = mse_loss_backward(arr0(0.7f32).view(), x.view(), z.view(), &options).unwrap();
+    let grads = mse_grads(arr0(0.7f32).view(), x.view(), z.view(), &options).unwrap();
     assert_close_f32(
         grads.weight.as_ref().unwrap(),
         &[4, 3],
@@ -1542,7 +1662,7 @@ fn f32_losses_and_gradients_match_torch_within_float32_tolerance() {
     );
     let mean = l1_loss(x.slice(s![.., ..1]), r.view(), &PointwiseOptions::default()).unwrap();
     assert_close_f32(&mean, &[], &[1.7625]);
-    let grads = l1_loss_backward(
+    let grads = l1_grads(
         arr0(0.7f32).view(),
         x.slice(s![.., ..1]),
         r.view(),
@@ -1634,7 +1754,7 @@ fn a_100000_element_input_sums_to_torchs_result_within_tolerance() {
             0.01195260544747967,
         ],
     );
-    let grads = l1_loss_backward(arr0(0.7).view(), x.view(), t.view(), &mean).unwrap();
+    let grads = l1_grads(arr0(0.7).view(), x.view(), t.view(), &mean).unwrap();
     assert_close(
         &picked(grads.weight.as_ref().unwrap()),
         &[3],
@@ -1644,7 +1764,7 @@ fn a_100000_element_input_sums_to_torchs_result_within_tolerance() {
             -3.474781351111988e-06,
         ],
     );
-    let grads = mse_loss_backward(arr0(0.7).view(), x.view(), t.view(), &mean).unwrap();
+    let grads = mse_grads(arr0(0.7).view(), x.view(), t.view(), &mean).unwrap();
     assert_close(
         &picked(grads.weight.as_ref().unwrap()),
         &[3],
@@ -1653,6 +1773,96 @@ fn a_100000_element_input_sums_to_torchs_result_within_tolerance() {
             -2.2138824680074526e-06,
             -2.4110338099504845e-06,
         ],
+    );
+}
+
+// aten's mse_loss_backward is `norm * (x - t) * grad` with `norm = 2 / n` rounded to
+// float32 for `mean`; the target's gradient is the same kernel with the operands
+// swapped. (`2 (x - t) * (grad / n)` gives other bits for 60% of these elements.)
+// torch 2.13.0:
+//   grad(lambda x: F.mse_loss(x, TL), XL, 0.7)[[0, 1, 7, 12345, 54321, 99998, 99999]]
+//     -> [-3.8054166e-06, -6.080241e-06, 8.355065e-06, -2.2607817e-06, -3.8335e-06, 7.4423264e-07, -1.5305916e-06]
+//   grad(lambda t: F.mse_loss(XL, t), TL, 0.7)[[0, 1, 7, 12345, 54321, 99998, 99999]]
+//     -> [3.8054166e-06, 6.080241e-06, -8.355065e-06, 2.2607817e-06, 3.8335e-06, -7.4423264e-07, 1.5305916e-06]
+#[test]
+fn the_f32_mse_mean_gradients_have_atens_bits() {
+    let (x, t, _) = long_inputs();
+    let g = arr0(0.7f32);
+    let options = PointwiseOptions::default();
+    let picked = |a: ArrayD<f32>| {
+        let v: Vec<f32> = [0, 1, 7, 12345, 54321, 99998, 99999]
+            .iter()
+            .map(|&i| a[[i]])
+            .collect();
+        Array1::from(v).into_dyn()
+    };
+    let expected = [
+        -3.8054166e-06,
+        -6.080241e-06,
+        8.355065e-06,
+        -2.2607817e-06,
+        -3.8335e-06,
+        7.4423264e-07,
+        -1.5305916e-06,
+    ];
+    let gx = mse_loss_backward(g.view(), x.view(), t.view(), &options).unwrap();
+    assert_bits(&picked(gx), &[7], &expected);
+    let gt = mse_loss_target_backward(g.view(), x.view(), t.view(), &options).unwrap();
+    assert_bits(&picked(gt), &[7], &expected.map(|v: f32| -v));
+}
+
+// Where input == target, the unweighted mse's target gradient is `2 * (+0) * grad`
+// (-0.0 for a negative grad, like the input's), the weighted one (Python's
+// composition, through `input - target`) the input's negated (+0.0); l1's always the
+// input's negated.
+// torch 2.13.0 (A = torch.tensor([1.5, 0.25, -2.0], dtype=D), B = torch.tensor([1.5, 1.0, -2.0], dtype=D)):
+//   torch.autograd.grad(F.mse_loss(a, b, reduction='mean'), [a, b], torch.tensor(-0.5, dtype=D))
+//     -> [[-0.0, 0.25, -0.0], [-0.0, -0.25, -0.0]]
+//   torch.autograd.grad(F.mse_loss(a, b, reduction='none'), [a, b], torch.tensor([-0.5, -0.5, -0.5], dtype=D))
+//     -> [[-0.0, 0.75, -0.0], [-0.0, -0.75, -0.0]]
+//   torch.autograd.grad(F.mse_loss(a, b, reduction='sum', weight=torch.ones(3, dtype=D)), [a, b], torch.tensor(-0.5, dtype=D))
+//     -> [[-0.0, 0.75, -0.0], [0.0, -0.75, 0.0]]
+//   torch.autograd.grad(F.l1_loss(a, b, reduction='sum'), [a, b], torch.tensor(-0.5, dtype=D))
+//     -> [[-0.0, 0.5, -0.0], [0.0, -0.5, 0.0]]
+#[test]
+fn zero_gradients_have_torchs_signs() {
+    let (a, b) = (v64(&[1.5, 0.25, -2.0]), v64(&[1.5, 1.0, -2.0]));
+    let ones = v64(&[1.0, 1.0, 1.0]);
+    let g = arr0(-0.5).into_dyn();
+    let g3 = v64(&[-0.5, -0.5, -0.5]);
+    let bits = |v: &ArrayD<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let same = |got: ArrayD<f64>, want: &[f64]| assert_eq!(bits(&got), bits(&v64(want)), "{got:?}");
+    let mean = opts(Reduction::Mean);
+    same(
+        mse_loss_backward(g.view(), a.view(), b.view(), &mean).unwrap(),
+        &[-0.0, 0.25, -0.0],
+    );
+    same(
+        mse_loss_target_backward(g.view(), a.view(), b.view(), &mean).unwrap(),
+        &[-0.0, -0.25, -0.0],
+    );
+    let none = opts(Reduction::None);
+    same(
+        mse_loss_target_backward(g3.view(), a.view(), b.view(), &none).unwrap(),
+        &[-0.0, -0.75, -0.0],
+    );
+    let sum_w = weighted(Reduction::Sum, &ones);
+    same(
+        mse_loss_backward(g.view(), a.view(), b.view(), &sum_w).unwrap(),
+        &[-0.0, 0.75, -0.0],
+    );
+    same(
+        mse_loss_target_backward(g.view(), a.view(), b.view(), &sum_w).unwrap(),
+        &[0.0, -0.75, 0.0],
+    );
+    let sum = opts(Reduction::Sum);
+    same(
+        l1_loss_backward(g.view(), a.view(), b.view(), &sum).unwrap(),
+        &[-0.0, 0.5, -0.0],
+    );
+    same(
+        l1_loss_target_backward(g.view(), a.view(), b.view(), &sum).unwrap(),
+        &[0.0, -0.5, 0.0],
     );
 }
 
@@ -1667,7 +1877,7 @@ type Backward32 = fn(
     ArrayViewD<'_, f32>,
     ArrayViewD<'_, f32>,
     &PointwiseOptions<'_, f32>,
-) -> Result<PointwiseGrads<f32>, LossError>;
+) -> Result<Grads<f32>, LossError>;
 
 #[test]
 fn one_two_and_four_threads_give_bit_identical_losses_and_gradients() {
@@ -1679,8 +1889,7 @@ fn one_two_and_four_threads_give_bit_identical_losses_and_gradients() {
     let g_none = ArrayD::from_shape_vec(IxDyn(&[400, 250]), gen32(100_000, 4)).unwrap();
     let g_scalar = arr0(0.7f32).into_dyn();
     let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
-    let losses: [(Forward32, Backward32); 2] =
-        [(mse_loss, mse_loss_backward), (l1_loss, l1_loss_backward)];
+    let losses: [(Forward32, Backward32); 2] = [(mse_loss, mse_grads), (l1_loss, l1_grads)];
     for (forward, backward) in losses {
         for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
             for weighted in [false, true] {
@@ -1714,5 +1923,60 @@ fn one_two_and_four_threads_give_bit_identical_losses_and_gradients() {
                 assert_eq!(one, run(4), "{reduction:?}, weighted {weighted}");
             }
         }
+    }
+}
+
+/// Timing of forward and forward+backward on the benchmarked shapes, 1 and 2 threads
+/// (`cargo test -p lossparity-losses --release timing -- --ignored --nocapture`).
+/// Prints only; never asserts a time.
+#[test]
+#[ignore]
+fn timing_of_the_pointwise_losses() {
+    use std::time::Instant;
+    let best = |reps: usize, f: &mut dyn FnMut()| {
+        f();
+        (0..7)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..reps {
+                    f();
+                }
+                start.elapsed().as_secs_f64() / reps as f64 * 1e6
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for shape in [[64usize, 10], [256, 1000]] {
+                let n = shape[0] * shape[1];
+                let x = ArrayD::from_shape_vec(IxDyn(&shape), gen32(n, 1)).unwrap();
+                let t = ArrayD::from_shape_vec(IxDyn(&shape), gen32(n, 2)).unwrap();
+                let one = arr0(1.0f32).into_dyn();
+                let reps = if n < 1000 { 20_000 } else { 300 };
+                let options = PointwiseOptions::default();
+                let losses: [(&str, Forward32, Backward<f32>); 2] = [
+                    ("mse", mse_loss, mse_loss_backward),
+                    ("l1", l1_loss, l1_loss_backward),
+                ];
+                for (name, forward, backward) in losses {
+                    let f = best(reps, &mut || {
+                        std::hint::black_box(forward(x.view(), t.view(), &options).unwrap());
+                    });
+                    let fb = best(reps, &mut || {
+                        std::hint::black_box(forward(x.view(), t.view(), &options).unwrap());
+                        std::hint::black_box(
+                            backward(one.view(), x.view(), t.view(), &options).unwrap(),
+                        );
+                    });
+                    println!(
+                        "rust {name:10} {shape:?} threads={threads} fwd {f:8.2} us  fwd+bwd {fb:8.2} us"
+                    );
+                }
+            }
+        });
     }
 }
