@@ -64,6 +64,7 @@ mod nll_kernels;
 mod nll_loss;
 mod one_sweep;
 mod pointwise;
+mod probabilistic;
 mod probability_grads;
 mod types;
 
