@@ -54,6 +54,7 @@ use ndarray::{array, Array1, ArrayD, ArrayView, Dimension, IxDyn};
 use super::*;
 
 mod backward;
+mod binary;
 mod check_order;
 mod cross_entropy;
 mod errors;
