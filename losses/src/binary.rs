@@ -221,11 +221,21 @@ fn python_broadcast_shapes(first: &[usize], second: &[usize]) -> Result<Vec<usiz
 // Element functions: libtorch's roundings, transcendental steps in f64
 // ---------------------------------------------------------------------------------
 
-/// `exp(a)` for any `a` (NaN gives NaN), computed in `f64` and rounded to `F` once:
-/// `exp(-|a|)`, inverted for a positive `a` (within 3 ulp of `f64`; `+inf` past the
-/// largest finite value).
+/// Whether `F` is `f32` (a constant once monomorphised): its transcendental steps then
+/// run in `f32` arithmetic, twice as many lanes per vector as in `f64`.
+#[inline(always)]
+fn is_f32<F: Float>() -> bool {
+    std::mem::size_of::<F>() == 4
+}
+
+/// `exp(a)` for any `a` (NaN gives NaN, `+inf` past the largest finite value, 0 below
+/// the least subnormal), rounded to `F`. `f32`: [`exp_f32`]; `f64`: `exp(-|a|)`
+/// (within 2 ulp), inverted for a positive `a`.
 #[inline(always)]
 fn exp_of<F: Float>(a: F) -> F {
+    if is_f32::<F>() {
+        return F::of_f64(f64::from(exp_f32(a.to_f64_exact() as f32)));
+    }
     let a = a.to_f64_exact();
     let e = exp_nonpositive_f64(-a.abs());
     F::of_f64(if a > 0.0 { 1.0 / e } else { e })
@@ -234,19 +244,114 @@ fn exp_of<F: Float>(a: F) -> F {
 /// `exp(-|x|)`, rounded to `F`: log_sigmoid's buffer.
 #[inline(always)]
 fn exp_neg_abs<F: Float>(x: F) -> F {
+    if is_f32::<F>() {
+        return F::of_f64(f64::from(exp_f32(-(x.to_f64_exact() as f32).abs())));
+    }
     F::of_f64(exp_nonpositive_f64(-x.to_f64_exact().abs()))
 }
 
-/// `log1p(z)` for `z >= 0`, `+inf` or NaN, in `f64` and rounded to `F` once:
-/// `ln(1 + z) * z / ((1 + z) - 1)`, the quotient correcting the rounding of `1 + z`.
+/// `log1p(z)` for `z >= 0`, `+inf` or NaN, rounded to `F`. `f32`: [`log1p_f32`];
+/// `f64`: `ln(1 + z) * z / ((1 + z) - 1)`, the quotient correcting the rounding of
+/// `1 + z`.
 #[inline(always)]
 fn log1p_of<F: Float>(z: F) -> F {
+    if is_f32::<F>() {
+        return F::of_f64(f64::from(log1p_f32(z.to_f64_exact() as f32)));
+    }
     let z = z.to_f64_exact();
     let u = 1.0 + z;
     let d = u - 1.0;
     let l = ln_at_least_one_f64(u);
     let v = if d == 0.0 { z } else { l * (z / d) };
     F::of_f64(if z == f64::INFINITY { z } else { v })
+}
+
+/// `exp(a)` in `f32` arithmetic, branch-free (loops over it vectorise), within about
+/// one ulp: `a = n ln2 + r` (Cody-Waite, with fused multiply-adds), Taylor's degree 7
+/// for `exp(r)` on `|r| <= ln2 / 2` (truncation 5.5e-9, a tenth of an ulp), scaled by
+/// `2^n` in two exact steps so that a subnormal result is rounded once. Arguments are
+/// clamped to `[-104, 89]`, outside of which the result rounds to 0 or overflows;
+/// NaN stays NaN.
+#[inline(always)]
+pub(crate) fn exp_f32(a: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split: the f32 nearest, and the rest.
+    const LN2_HI: f32 = std::f32::consts::LN_2;
+    const LN2_LO: f32 = -1.904_654_3e-9;
+    // 1.5 * 2^23: adding it rounds to an integer, held in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    let a = if a < -104.0 {
+        -104.0
+    } else if a > 89.0 {
+        89.0
+    } else {
+        a
+    };
+    let t = a.mul_add(LOG2E, ROUND);
+    let n = t - ROUND;
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, a));
+    let mut p: f32 = 1.0 / 5040.0;
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p.mul_add(r, c);
+    }
+    // n in [-151, 129]: 2^n as 2^h * 2^(n - h), each a normal number.
+    let k = t.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
+    let h = k >> 1;
+    let s1 = f32::from_bits(((h + 127) as u32) << 23);
+    let s2 = f32::from_bits(((k - h + 127) as u32) << 23);
+    p * s1 * s2
+}
+
+/// `ln(u)` in `f32` arithmetic for `u >= 1` finite, branch-free, within about one ulp:
+/// `u = 2^e m`, `m` in `[sqrt(1/2), sqrt(2))`, `f = m - 1`, `s = f / (2 + f)`,
+/// `ln(m) = f - (f^2/2 - s (f^2/2 + R(s^2)))` with four terms of
+/// `R(z) = sum 2 z^k / (2k + 1)` (`|s| < 0.172`: truncation 2e-9 relative), and
+/// `e ln2` in two parts.
+#[inline(always)]
+pub(crate) fn ln_f32(u: f32) -> f32 {
+    const MANTISSA: u32 = (1 << 23) - 1;
+    const ONE: u32 = 127 << 23;
+    const LN2_HI: f32 = 6.931_381_2e-1;
+    const LN2_LO: f32 = 9.058_001e-6;
+    let bits = u.to_bits();
+    let m = f32::from_bits((bits & MANTISSA) | ONE);
+    let e = ((bits >> 23) as i32 - 127) as f32;
+    let big = m >= std::f32::consts::SQRT_2;
+    let m = if big { m * 0.5 } else { m };
+    let e = if big { e + 1.0 } else { e };
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let r = z * z.mul_add(
+        z.mul_add(z.mul_add(2.0 / 9.0, 2.0 / 7.0), 2.0 / 5.0),
+        2.0 / 3.0,
+    );
+    let hf = 0.5 * f * f;
+    let ln_m = f - (hf - s * (hf + r));
+    e.mul_add(LN2_HI, e.mul_add(LN2_LO, ln_m))
+}
+
+/// `log1p(z)` in `f32` arithmetic for `z >= 0`, `+inf` or NaN, within about one ulp:
+/// `ln(1 + z)` plus the exact rounding error of `1 + z` divided by `1 + z` (so a `z`
+/// too small to change `1 + z` gives `z` itself).
+#[inline(always)]
+pub(crate) fn log1p_f32(z: f32) -> f32 {
+    let u = 1.0 + z;
+    let correction = (z - (u - 1.0)) / u;
+    let v = ln_f32(u) + correction;
+    if z == f32::INFINITY || z.is_nan() {
+        z
+    } else {
+        v
+    }
 }
 
 /// `std::max(v, -100)`, the clamp of binary_cross_entropy's logs.
@@ -379,34 +484,25 @@ fn sum5<F: Float>(s: Srcs<'_, F>, k: impl Fn([F; 5]) -> F + Sync) -> F {
     })
 }
 
-/// The rows' sums (rows of `len` elements, each summed in `block_sum`'s order).
+/// The sums of rows of `len` values: per row `LANES` interleaved partial sums folded
+/// pairwise (`block_sum`'s order).
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
     "aarch64+neon"
 ))]
-fn rows_sum<F: Float, K: Fn([F; 5]) -> F>(out: &mut [F], s: Srcs<'_, F>, len: usize, k: &K) {
-    for (r, o) in out.iter_mut().enumerate() {
-        let row = sub(&s, r * len, (r + 1) * len);
+fn rows_sum<F: Float>(out: &mut [F], values: &[F], len: usize) {
+    for (o, row) in out.iter_mut().zip(values.chunks_exact(len)) {
         let mut acc = [F::zero(); LANES];
-        let mut it = row.map(|v| v.chunks_exact(LANES));
-        for _ in 0..len / LANES {
-            let (Some(a), Some(b), Some(c), Some(d), Some(e)) = (
-                it[0].next(),
-                it[1].next(),
-                it[2].next(),
-                it[3].next(),
-                it[4].next(),
-            ) else {
-                break;
-            };
+        let chunks = row.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for c in chunks {
             for j in 0..LANES {
-                acc[j] += k([a[j], b[j], c[j], d[j], e[j]]);
+                acc[j] += c[j];
             }
         }
-        let t = it.map(|c| c.remainder());
-        for j in 0..t[0].len() {
-            acc[j] += k([t[0][j], t[1][j], t[2][j], t[3][j], t[4][j]]);
+        for (a, &v) in acc.iter_mut().zip(tail) {
+            *a += v;
         }
         *o = fold_lanes(acc);
     }
@@ -417,83 +513,60 @@ fn rows_per_task(len: usize) -> usize {
     (CHUNK / len.max(1)).max(1)
 }
 
-/// One sum per row of `len` elements (`rows` rows), rows in parallel on large inputs.
-fn row_sums<F: Float>(
-    s: Srcs<'_, F>,
-    rows: usize,
-    len: usize,
-    k: impl Fn([F; 5]) -> F + Sync,
-) -> Vec<F> {
+/// One sum per row of `len` values (`rows` rows), rows in parallel on large inputs.
+fn row_sums<F: Float>(values: &[F], rows: usize, len: usize) -> Vec<F> {
     let mut out = vec![F::zero(); rows];
     if len == 0 {
         return out;
     }
     let per = rows_per_task(len);
     if rows * len > CHUNK {
-        out.par_chunks_mut(per).enumerate().for_each(|(c, o)| {
-            let lo = c * per * len;
-            rows_sum(o, sub(&s, lo, lo + o.len() * len), len, &k)
-        });
+        out.par_chunks_mut(per)
+            .zip(values.par_chunks(per * len))
+            .for_each(|(o, v)| rows_sum(o, v, len));
     } else {
-        rows_sum(&mut out, s, len, &k);
+        rows_sum(&mut out, values, len);
     }
     out
 }
 
-#[multiversion(targets(
-    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
-    "x86_64+avx2+avx+fma",
-    "aarch64+neon"
-))]
-fn rows_fill<F: Float, K: Fn(F, [F; 5]) -> F>(
-    out: &mut [MaybeUninit<F>],
-    s: Srcs<'_, F>,
-    row_values: &[F],
-    len: usize,
-    k: &K,
-) {
-    for (r, &g) in row_values.iter().enumerate() {
-        let (lo, hi) = (r * len, (r + 1) * len);
-        let o = &mut out[lo..hi];
-        let row = sub(&s, lo, hi);
-        let (a, b, c, d, e) = (row[0], row[1], row[2], row[3], row[4]);
-        for i in 0..o.len().min(a.len()) {
-            o[i].write(k(g, [a[i], b[i], c[i], d[i], e[i]]));
-        }
+/// Each row's value repeated `len` times: a per-element source for the kernels.
+fn repeat_rows<F: Float>(row_values: &[F], len: usize) -> Vec<F> {
+    let mut out = vec![F::zero(); row_values.len() * len];
+    if len > 0 {
+        out.chunks_exact_mut(len)
+            .zip(row_values)
+            .for_each(|(o, &g)| o.fill(g));
     }
+    out
 }
 
-/// `k(row_value, elements)` for every element of rows of `len` elements.
-fn map_rows<F: Float>(
-    s: Srcs<'_, F>,
-    row_values: &[F],
-    len: usize,
-    k: impl Fn(F, [F; 5]) -> F + Sync,
-) -> Vec<F> {
-    let n = s[0].len();
-    debug_assert_eq!(n, row_values.len() * len);
-    // SAFETY: `out` has `rows * len` elements and `rows_fill` writes every element of
-    // each of the rows it is given; the tasks' rows cover `out`. With `len == 0` there
-    // are no elements.
-    unsafe {
-        written_vec(n, |out| {
-            if len == 0 {
-                return;
-            }
-            let per = rows_per_task(len);
-            if n > CHUNK {
-                out.par_chunks_mut(per * len)
-                    .zip(row_values.par_chunks(per))
-                    .enumerate()
-                    .for_each(|(c, (o, g))| {
-                        let lo = c * per * len;
-                        rows_fill(o, sub(&s, lo, lo + o.len()), g, len, &k)
-                    });
-            } else {
-                rows_fill(out, s, row_values, len, &k);
-            }
-        })
-    }
+/// Dispatches runtime flags to a function's `const bool` parameters (a flag tested
+/// inside an element loop keeps it from vectorising).
+macro_rules! dispatch {
+    ($f:ident($($arg:expr),* $(,)?); $a:expr) => {
+        if $a { $f::<_, true>($($arg),*) } else { $f::<_, false>($($arg),*) }
+    };
+    ($f:ident($($arg:expr),* $(,)?); $a:expr, $b:expr) => {
+        match ($a, $b) {
+            (false, false) => $f::<_, false, false>($($arg),*),
+            (false, true) => $f::<_, false, true>($($arg),*),
+            (true, false) => $f::<_, true, false>($($arg),*),
+            (true, true) => $f::<_, true, true>($($arg),*),
+        }
+    };
+    ($f:ident($($arg:expr),* $(,)?); $a:expr, $b:expr, $c:expr) => {
+        match ($a, $b, $c) {
+            (false, false, false) => $f::<_, false, false, false>($($arg),*),
+            (false, false, true) => $f::<_, false, false, true>($($arg),*),
+            (false, true, false) => $f::<_, false, true, false>($($arg),*),
+            (false, true, true) => $f::<_, false, true, true>($($arg),*),
+            (true, false, false) => $f::<_, true, false, false>($($arg),*),
+            (true, false, true) => $f::<_, true, false, true>($($arg),*),
+            (true, true, false) => $f::<_, true, true, false>($($arg),*),
+            (true, true, true) => $f::<_, true, true, true>($($arg),*),
+        }
+    };
 }
 
 // ---------------------------------------------------------------------------------
@@ -791,25 +864,33 @@ pub fn binary_cross_entropy_backward<F: Float, G: Dimension, D: Dimension, E: Di
     let p = bce_prepare(&input, &target, options.weight.as_ref())?;
     let g = grad_source(&grad_output, options.reduction, input.shape())?;
     let (x, t) = (&p.x[..], &p.t[..]);
-    let eps = bce_epsilon::<F>();
     let mean = options.reduction == Reduction::Mean;
-    let n = count::<F>(x.len());
-    let has_w = p.w.is_some();
     let w = p.w.as_deref().unwrap_or(x);
-    let values = map_grad(&g, [x, t, w, x], |g, v| {
+    let values = dispatch!(bce_input_grad(&g, x, t, w); p.w.is_some(), mean);
+    shaped(input.shape(), values)
+}
+
+/// [`binary_cross_entropy_backward`]'s elements, with (`W`) or without a weight, for
+/// `mean` (`M`) or not.
+fn bce_input_grad<F: Float, const W: bool, const M: bool>(
+    g: &Grad<'_, F>,
+    x: &[F],
+    t: &[F],
+    w: &[F],
+) -> Vec<F> {
+    let eps = bce_epsilon::<F>();
+    let n = count::<F>(x.len());
+    map_grad(g, [x, t, w, x], |g, v| {
         let (x, t) = (v[0], v[1]);
         let d = (F::one() - x) * x;
-        let mut r = g * (x - t) / if d < eps { eps } else { d };
-        if has_w {
-            r = r * v[2];
-        }
-        if mean {
+        let r = g * (x - t) / if d < eps { eps } else { d };
+        let r = if W { r * v[2] } else { r };
+        if M {
             r / n
         } else {
             r
         }
-    });
-    shaped(input.shape(), values)
+    })
 }
 
 /// The gradient of `sum(binary_cross_entropy(input, target) * grad_output)` with
@@ -843,22 +924,28 @@ pub fn binary_cross_entropy_target_backward<F: Float, G: Dimension, D: Dimension
     let g = grad_source(&grad_output, options.reduction, input.shape())?;
     let x = &p.x[..];
     let mean = options.reduction == Reduction::Mean;
-    let n = count::<F>(x.len());
-    let has_w = p.w.is_some();
     let w = p.w.as_deref().unwrap_or(x);
-    let values = map_grad(&g, [x, w, x, x], |g, v| {
+    let values = dispatch!(bce_target_grad(&g, x, w); p.w.is_some(), mean);
+    shaped(target.shape(), values)
+}
+
+/// [`binary_cross_entropy_target_backward`]'s elements.
+fn bce_target_grad<F: Float, const W: bool, const M: bool>(
+    g: &Grad<'_, F>,
+    x: &[F],
+    w: &[F],
+) -> Vec<F> {
+    let n = count::<F>(x.len());
+    map_grad(g, [x, w, x, x], |g, v| {
         let x = v[0];
-        let mut r = -(x / (F::one() - x)).ln() * g;
-        if has_w {
-            r = r * v[1];
-        }
-        if mean {
+        let r = -(x / (F::one() - x)).ln() * g;
+        let r = if W { r * v[1] } else { r };
+        if M {
             r / n
         } else {
             r
         }
-    });
-    shaped(target.shape(), values)
+    })
 }
 
 /// PyTorch refuses to differentiate `binary_cross_entropy` with respect to its weight:
@@ -1126,31 +1213,40 @@ pub fn binary_cross_entropy_with_logits_backward<
     let g = grad_source(&grad_output, options.reduction, input.shape())?;
     let (x, t) = (&p.x[..], &p.t[..]);
     let mean = options.reduction == Reduction::Mean;
-    let n = count::<F>(x.len());
-    let (has_w, has_pw) = (p.w.is_some(), p.pw.is_some());
     let w = p.w.as_deref().unwrap_or(x);
     let pw = p.pw.as_deref().unwrap_or(x);
+    let values = dispatch!(bcel_input_grad(&g, x, t, w, pw); p.w.is_some(), p.pw.is_some(), mean);
+    shaped(input.shape(), values)
+}
+
+/// [`binary_cross_entropy_with_logits_backward`]'s elements, with (`W`) or without a
+/// weight, with (`P`) or without a `pos_weight`, for `mean` (`M`) or not.
+fn bcel_input_grad<F: Float, const W: bool, const P: bool, const M: bool>(
+    g: &Grad<'_, F>,
+    x: &[F],
+    t: &[F],
+    w: &[F],
+    pw: &[F],
+) -> Vec<F> {
     let one = F::one();
-    let values = map_grad(&g, [x, t, w, pw], |g, v| {
+    let n = count::<F>(x.len());
+    map_grad(g, [x, t, w, pw], |g, v| {
         let (x, t) = (v[0], v[1]);
         let s = one / (one + exp_of(-x));
-        let mut r = if has_pw {
+        let r = if P {
             let tt = v[3] * t;
             ((tt + one) - t) * s - tt
         } else {
             s - t
         };
-        r = r * g;
-        if has_w {
-            r = r * v[2];
-        }
-        if mean {
+        let r = r * g;
+        let r = if W { r * v[2] } else { r };
+        if M {
             r / n
         } else {
             r
         }
-    });
-    shaped(input.shape(), values)
+    })
 }
 
 /// The gradient of `sum(binary_cross_entropy_with_logits(input, target) *
@@ -1187,29 +1283,36 @@ pub fn binary_cross_entropy_with_logits_target_backward<
     let g = grad_source(&grad_output, options.reduction, input.shape())?;
     let x = &p.x[..];
     let mean = options.reduction == Reduction::Mean;
-    let n = count::<F>(x.len());
-    let (has_w, has_pw) = (p.w.is_some(), p.pw.is_some());
     let w = p.w.as_deref().unwrap_or(x);
     let pw = p.pw.as_deref().unwrap_or(x);
-    let values = map_grad(&g, [x, w, pw, x], |g, v| {
+    let values = dispatch!(bcel_target_grad(&g, x, w, pw); p.w.is_some(), p.pw.is_some(), mean);
+    shaped(target.shape(), values)
+}
+
+/// [`binary_cross_entropy_with_logits_target_backward`]'s elements.
+fn bcel_target_grad<F: Float, const W: bool, const P: bool, const M: bool>(
+    g: &Grad<'_, F>,
+    x: &[F],
+    w: &[F],
+    pw: &[F],
+) -> Vec<F> {
+    let n = count::<F>(x.len());
+    map_grad(g, [x, w, pw, x], |g, v| {
         let x = v[0];
-        let mut r = if has_pw {
+        let r = if P {
             let lp = log1p_of(exp_neg_abs(x));
             let (ls_neg, ls_pos) = (min0(-x) - lp, min0(x) - lp);
             (ls_neg - ls_pos * v[2]) * g
         } else {
             -x * g
         };
-        if has_w {
-            r = r * v[1];
-        }
-        if mean {
+        let r = if W { r * v[1] } else { r };
+        if M {
             r / n
         } else {
             r
         }
-    });
-    shaped(target.shape(), values)
+    })
 }
 
 fn bcel_refusal<F: Float>(
@@ -1619,14 +1722,11 @@ fn log_sigmoid_backward<F: Float>(a: F, z: F, g: F) -> F {
 fn multilabel_rows<F: Float>(p: &MultilabelParts<'_, F>) -> Vec<F> {
     let (rows, len) = p.rows();
     let (x, t) = (&p.x[..], &p.t[..]);
-    let sums = match p.w.as_deref() {
-        None => row_sums([x, t, x, x, x], rows, len, |v| {
-            multilabel_element(v[0], v[1])
-        }),
-        Some(w) => row_sums([x, t, w, x, x], rows, len, |v| {
-            multilabel_element(v[0], v[1]) * v[2]
-        }),
+    let elements = match p.w.as_deref() {
+        None => map5([x, t, x, x, x], |v| multilabel_element(v[0], v[1])),
+        Some(w) => map5([x, t, w, x, x], |v| multilabel_element(v[0], v[1]) * v[2]),
     };
+    let sums = row_sums(&elements, rows, len);
     let c = count::<F>(p.plan.classes);
     sums.into_iter().map(|s| s / c).collect()
 }
@@ -1672,24 +1772,28 @@ pub fn multilabel_soft_margin_loss<F: Float, D: Dimension, E: Dimension>(
     reduce(options.reduction, &p.plan.out, s, |v| v[0])
 }
 
-/// What each element's gradient is multiplied by: `grad_output` per sample, divided by
-/// the sample count for `mean`, then by `C` (autograd's mean and division backwards).
-fn multilabel_row_grads<F: Float>(
+/// What each element's gradient is multiplied by, per element: its sample's
+/// `grad_output`, divided by the sample count for `mean`, then by `C` (autograd's mean
+/// and division backwards).
+fn multilabel_element_grads<F: Float>(
     grad_output: &ArrayViewD<'_, F>,
     reduction: Reduction,
     p: &MultilabelParts<'_, F>,
 ) -> Result<Vec<F>, LossError> {
     let g = grad_source(grad_output, reduction, &p.plan.out)?;
-    let (rows, _) = p.rows();
+    let (rows, len) = p.rows();
     let c = count::<F>(p.plan.classes);
     Ok(match g {
-        Grad::Each(gs) => gs.iter().map(|&g| g / c).collect(),
+        Grad::Each(gs) => {
+            let per_row: Vec<F> = gs.iter().map(|&g| g / c).collect();
+            repeat_rows(&per_row, len)
+        }
         Grad::One(g) => {
             let g = match reduction {
                 Reduction::Mean => g / count::<F>(rows),
                 _ => g,
             };
-            vec![g / c; rows]
+            vec![g / c; rows * len]
         }
     })
 }
@@ -1722,21 +1826,24 @@ pub fn multilabel_soft_margin_loss_backward<F: Float, G: Dimension, D: Dimension
     let (grad_output, input, target) =
         (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
-    let gr = multilabel_row_grads(&grad_output, options.reduction, &p)?;
-    let (_, len) = p.rows();
+    let ge = multilabel_element_grads(&grad_output, options.reduction, &p)?;
     let (x, t) = (&p.x[..], &p.t[..]);
-    let has_w = p.w.is_some();
     let w = p.w.as_deref().unwrap_or(x);
-    let values = map_rows([x, t, w, x, x], &gr, len, |g, v| {
-        let (x, t) = (v[0], v[1]);
-        let g0 = if has_w { g * v[2] } else { g };
+    let values = dispatch!(multilabel_input_grad(x, t, w, &ge); p.w.is_some());
+    from_class_rows(values, &p.plan, input.shape())
+}
+
+/// [`multilabel_soft_margin_loss_backward`]'s elements, with (`W`) or without a weight.
+fn multilabel_input_grad<F: Float, const W: bool>(x: &[F], t: &[F], w: &[F], ge: &[F]) -> Vec<F> {
+    map5([x, t, w, ge, x], |v| {
+        let (x, t, g) = (v[0], v[1], v[3]);
+        let g0 = if W { g * v[2] } else { g };
         let ga = -g0;
         let z = exp_neg_abs(x);
         let pos = log_sigmoid_backward(x, z, ga * t);
         let neg = log_sigmoid_backward(-x, z, ga * (F::one() - t));
         pos + -neg
-    });
-    from_class_rows(values, &p.plan, input.shape())
+    })
 }
 
 /// The gradient of `sum(multilabel_soft_margin_loss(input, target) * grad_output)` with
@@ -1770,19 +1877,22 @@ pub fn multilabel_soft_margin_loss_target_backward<
     let (grad_output, input, target) =
         (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
-    let gr = multilabel_row_grads(&grad_output, options.reduction, &p)?;
-    let (_, len) = p.rows();
+    let ge = multilabel_element_grads(&grad_output, options.reduction, &p)?;
     let x = &p.x[..];
-    let has_w = p.w.is_some();
     let w = p.w.as_deref().unwrap_or(x);
-    let values = map_rows([x, w, x, x, x], &gr, len, |g, v| {
-        let x = v[0];
-        let g0 = if has_w { g * v[1] } else { g };
+    let values = dispatch!(multilabel_target_grad(x, w, &ge); p.w.is_some());
+    from_class_rows(values, &p.plan, target.shape())
+}
+
+/// [`multilabel_soft_margin_loss_target_backward`]'s elements.
+fn multilabel_target_grad<F: Float, const W: bool>(x: &[F], w: &[F], ge: &[F]) -> Vec<F> {
+    map5([x, w, ge, x, x], |v| {
+        let (x, g) = (v[0], v[2]);
+        let g0 = if W { g * v[1] } else { g };
         let ga = -g0;
         let (pos, neg) = log_sigmoids(x, exp_neg_abs(x));
         ga * pos + -(ga * neg)
-    });
-    from_class_rows(values, &p.plan, target.shape())
+    })
 }
 
 /// The gradient of `sum(multilabel_soft_margin_loss(input, target, weight) *
@@ -1819,12 +1929,9 @@ pub fn multilabel_soft_margin_loss_weight_backward<
     let (grad_output, input, target) =
         (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
-    let gr = multilabel_row_grads(&grad_output, options.reduction, &p)?;
-    let (_, len) = p.rows();
+    let ge = multilabel_element_grads(&grad_output, options.reduction, &p)?;
     let (x, t) = (&p.x[..], &p.t[..]);
-    let values = map_rows([x, t, x, x, x], &gr, len, |g, v| {
-        g * multilabel_element(v[0], v[1])
-    });
+    let values = map5([x, t, &ge, x, x], |v| v[2] * multilabel_element(v[0], v[1]));
     let to = match options.weight.as_ref() {
         Some(w) => w.shape().to_vec(),
         None => p.plan.full.clone(),

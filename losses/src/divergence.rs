@@ -427,22 +427,26 @@ fn chunk(c: usize, n: usize) -> std::ops::Range<usize> {
     c * CHUNK..((c + 1) * CHUNK).min(n)
 }
 
-/// The sum of `f(a[i], b[i])` in [`super::elementwise::chunked_sum`]'s order and bits:
-/// `LANES` interleaved partial sums per chunk, folded pairwise, the chunks' sums in
-/// order (chunks in parallel).
+/// The sum of `f(a[i], b[i])`, accumulated in f64 (each element loss is formed in `F`,
+/// as libtorch forms it, then widened exactly) in [`super::elementwise::chunked_sum`]'s
+/// scheme: `LANES` interleaved partial sums per chunk, folded pairwise, the chunks'
+/// sums added in order (chunks in parallel), then rounded once to `F`. The order is
+/// fixed, so the result does not depend on the thread count; the f64 accumulator keeps
+/// an f32 sum whose terms cancel (a log-likelihood's) within f32's tolerance of the
+/// exact sum, where 1,024 terms added in f32 per lane would not be.
 pub(crate) fn sum2<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> F + Sync) -> F {
-    sum_chunks(a.len(), |c| {
+    F::of_f64(sum_chunks(a.len(), |c| {
         let r = chunk(c, a.len());
         lanes_sum2(&a[r.clone()], &b[r], &f)
-    })
+    }))
 }
 
 /// The sum of `f(a[i], b[i], c[i])`, as [`sum2`].
 pub(crate) fn sum3<F: Float>(a: &[F], b: &[F], c: &[F], f: impl Fn(F, F, F) -> F + Sync) -> F {
-    sum_chunks(a.len(), |k| {
+    F::of_f64(sum_chunks(a.len(), |k| {
         let r = chunk(k, a.len());
         lanes_sum3(&a[r.clone()], &b[r.clone()], &c[r], &f)
-    })
+    }))
 }
 
 #[multiversion(targets(
@@ -450,16 +454,16 @@ pub(crate) fn sum3<F: Float>(a: &[F], b: &[F], c: &[F], f: impl Fn(F, F, F) -> F
     "x86_64+avx2+avx+fma",
     "aarch64+neon"
 ))]
-fn lanes_sum2<F: Float>(a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) -> F {
-    let mut acc = [F::zero(); LANES];
+fn lanes_sum2<F: Float>(a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) -> f64 {
+    let mut acc = [0.0f64; LANES];
     let (mut ac, mut bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     for (x, y) in (&mut ac).zip(&mut bc) {
         for k in 0..LANES {
-            acc[k] += f(x[k], y[k]);
+            acc[k] += f(x[k], y[k]).to_f64_exact();
         }
     }
     for (k, (x, y)) in ac.remainder().iter().zip(bc.remainder()).enumerate() {
-        acc[k] += f(*x, *y);
+        acc[k] += f(*x, *y).to_f64_exact();
     }
     fold_lanes(acc)
 }
@@ -469,8 +473,8 @@ fn lanes_sum2<F: Float>(a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) -> F 
     "x86_64+avx2+avx+fma",
     "aarch64+neon"
 ))]
-fn lanes_sum3<F: Float>(a: &[F], b: &[F], c: &[F], f: &(impl Fn(F, F, F) -> F + Sync)) -> F {
-    let mut acc = [F::zero(); LANES];
+fn lanes_sum3<F: Float>(a: &[F], b: &[F], c: &[F], f: &(impl Fn(F, F, F) -> F + Sync)) -> f64 {
+    let mut acc = [0.0f64; LANES];
     let (mut ac, mut bc, mut cc) = (
         a.chunks_exact(LANES),
         b.chunks_exact(LANES),
@@ -478,7 +482,7 @@ fn lanes_sum3<F: Float>(a: &[F], b: &[F], c: &[F], f: &(impl Fn(F, F, F) -> F + 
     );
     for ((x, y), z) in (&mut ac).zip(&mut bc).zip(&mut cc) {
         for k in 0..LANES {
-            acc[k] += f(x[k], y[k], z[k]);
+            acc[k] += f(x[k], y[k], z[k]).to_f64_exact();
         }
     }
     let rest = ac
@@ -487,7 +491,7 @@ fn lanes_sum3<F: Float>(a: &[F], b: &[F], c: &[F], f: &(impl Fn(F, F, F) -> F + 
         .zip(bc.remainder())
         .zip(cc.remainder());
     for (k, ((x, y), z)) in rest.enumerate() {
-        acc[k] += f(*x, *y, *z);
+        acc[k] += f(*x, *y, *z).to_f64_exact();
     }
     fold_lanes(acc)
 }

@@ -54,6 +54,7 @@ use ndarray::{array, Array1, ArrayD, ArrayView, Dimension, IxDyn};
 use super::*;
 
 mod backward;
+mod binary;
 mod check_order;
 mod cross_entropy;
 mod divergence;
@@ -64,6 +65,7 @@ mod nll_kernels;
 mod nll_loss;
 mod one_sweep;
 mod pointwise;
+mod probabilistic;
 mod probability_grads;
 mod types;
 
