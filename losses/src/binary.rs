@@ -277,16 +277,11 @@ pub(crate) fn exp_f32(a: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split: the f32 nearest, and the rest.
     const LN2_HI: f32 = std::f32::consts::LN_2;
-    const LN2_LO: f32 = -1.904_654_3e-9;
+    const LN2_LO: f32 = -1.904_654_2e-9;
     // 1.5 * 2^23: adding it rounds to an integer, held in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
-    let a = if a < -104.0 {
-        -104.0
-    } else if a > 89.0 {
-        89.0
-    } else {
-        a
-    };
+    // `clamp` keeps a NaN.
+    let a = a.clamp(-104.0, 89.0);
     let t = a.mul_add(LOG2E, ROUND);
     let n = t - ROUND;
     let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, a));
@@ -319,7 +314,7 @@ pub(crate) fn exp_f32(a: f32) -> f32 {
 pub(crate) fn ln_f32(u: f32) -> f32 {
     const MANTISSA: u32 = (1 << 23) - 1;
     const ONE: u32 = 127 << 23;
-    const LN2_HI: f32 = 6.931_381_2e-1;
+    const LN2_HI: f32 = 0.693_138_1;
     const LN2_LO: f32 = 9.058_001e-6;
     let bits = u.to_bits();
     let m = f32::from_bits((bits & MANTISSA) | ONE);
