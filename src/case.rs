@@ -659,7 +659,7 @@ impl Case {
             let param = self
                 .op
                 .param(name)
-                .filter(|p| p.kind == Kind::Tensor)
+                .filter(|p| matches!(p.kind, Kind::Tensor | Kind::TensorOrFloat))
                 .ok_or_else(|| {
                     format!(
                         "`grad_wrt` names `{name}`, which is not a tensor parameter of {}",

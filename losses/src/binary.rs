@@ -479,52 +479,6 @@ fn sum5<F: Float>(s: Srcs<'_, F>, k: impl Fn([F; 5]) -> F + Sync) -> F {
     })
 }
 
-/// The sums of rows of `len` values: per row `LANES` interleaved partial sums folded
-/// pairwise (`block_sum`'s order).
-#[multiversion(targets(
-    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
-    "x86_64+avx2+avx+fma",
-    "aarch64+neon"
-))]
-fn rows_sum<F: Float>(out: &mut [F], values: &[F], len: usize) {
-    for (o, row) in out.iter_mut().zip(values.chunks_exact(len)) {
-        let mut acc = [F::zero(); LANES];
-        let chunks = row.chunks_exact(LANES);
-        let tail = chunks.remainder();
-        for c in chunks {
-            for j in 0..LANES {
-                acc[j] += c[j];
-            }
-        }
-        for (a, &v) in acc.iter_mut().zip(tail) {
-            *a += v;
-        }
-        *o = fold_lanes(acc);
-    }
-}
-
-/// Rows per parallel task: about `CHUNK` elements.
-fn rows_per_task(len: usize) -> usize {
-    (CHUNK / len.max(1)).max(1)
-}
-
-/// One sum per row of `len` values (`rows` rows), rows in parallel on large inputs.
-fn row_sums<F: Float>(values: &[F], rows: usize, len: usize) -> Vec<F> {
-    let mut out = vec![F::zero(); rows];
-    if len == 0 {
-        return out;
-    }
-    let per = rows_per_task(len);
-    if rows * len > CHUNK {
-        out.par_chunks_mut(per)
-            .zip(values.par_chunks(per * len))
-            .for_each(|(o, v)| rows_sum(o, v, len));
-    } else {
-        rows_sum(&mut out, values, len);
-    }
-    out
-}
-
 /// Each row's value repeated `len` times: a per-element source for the kernels.
 fn repeat_rows<F: Float>(row_values: &[F], len: usize) -> Vec<F> {
     let mut out = vec![F::zero(); row_values.len() * len];
@@ -1713,17 +1667,34 @@ fn log_sigmoid_backward<F: Float>(a: F, z: F, g: F) -> F {
     (max_deriv - sign * (z / (F::one() + z))) * g
 }
 
-/// The per-sample losses (`sum over classes / C`), one per row.
-fn multilabel_rows<F: Float>(p: &MultilabelParts<'_, F>) -> Vec<F> {
+/// The per-sample losses (`sum over classes / C`), one per row, in f64: each element's
+/// loss in `F` as PyTorch rounds it, the weight's product and the sums in f64. Weighted
+/// losses of huge logits cancel between classes and samples (a target of -1 against a
+/// logit of -1e4 gives -1e4 * w), so that any float32 summation order, libtorch's
+/// included, can be off by a whole ulp of the largest term; summed in f64 and rounded
+/// once, the result stays within the tolerance of the exact value.
+fn multilabel_rows<F: Float>(p: &MultilabelParts<'_, F>) -> Vec<f64> {
     let (rows, len) = p.rows();
     let (x, t) = (&p.x[..], &p.t[..]);
-    let elements = match p.w.as_deref() {
-        None => map5([x, t, x, x, x], |v| multilabel_element(v[0], v[1])),
-        Some(w) => map5([x, t, w, x, x], |v| multilabel_element(v[0], v[1]) * v[2]),
+    let elements = map5([x, t, x, x, x], |v| multilabel_element(v[0], v[1]));
+    let w = p.w.as_deref();
+    let c = p.plan.classes as f64;
+    let row = |r: usize| {
+        let mut sum = 0.0f64;
+        for i in r * len..(r + 1) * len {
+            let e = elements[i].to_f64_exact();
+            sum += match w {
+                Some(w) => e * w[i].to_f64_exact(),
+                None => e,
+            };
+        }
+        sum / c
     };
-    let sums = row_sums(&elements, rows, len);
-    let c = count::<F>(p.plan.classes);
-    sums.into_iter().map(|s| s / c).collect()
+    if rows * len > CHUNK {
+        (0..rows).into_par_iter().map(row).collect()
+    } else {
+        (0..rows).map(row).collect()
+    }
 }
 
 /// The multilabel soft margin loss, as
@@ -1763,8 +1734,13 @@ pub fn multilabel_soft_margin_loss<F: Float, D: Dimension, E: Dimension>(
     let (input, target) = (input.into_dyn(), target.into_dyn());
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
     let rows = multilabel_rows(&p);
-    let s = [&rows[..]; 4];
-    reduce(options.reduction, &p.plan.out, s, |v| v[0])
+    // The samples' sum in order, in f64 (see `multilabel_rows`).
+    let total = || rows.iter().sum::<f64>();
+    Ok(match options.reduction {
+        Reduction::None => shaped(&p.plan.out, rows.iter().map(|&v| F::of_f64(v)).collect())?,
+        Reduction::Sum => scalar(F::of_f64(total())),
+        Reduction::Mean => scalar(F::of_f64(total() / rows.len() as f64)),
+    })
 }
 
 /// What each element's gradient is multiplied by, per element: its sample's
@@ -1926,10 +1902,17 @@ pub fn multilabel_soft_margin_loss_weight_backward<
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
     let ge = multilabel_element_grads(&grad_output, options.reduction, &p)?;
     let (x, t) = (&p.x[..], &p.t[..]);
-    let values = map5([x, t, &ge, x, x], |v| v[2] * multilabel_element(v[0], v[1]));
+    let elements = map5([x, t, x, x, x], |v| multilabel_element(v[0], v[1]));
+    // Products and the sum over samples in f64, for the cancellation the forward's
+    // `multilabel_rows` describes.
+    let values: Vec<f64> = elements
+        .iter()
+        .zip(&ge)
+        .map(|(e, g)| g.to_f64_exact() * e.to_f64_exact())
+        .collect();
     let to = match options.weight.as_ref() {
         Some(w) => w.shape().to_vec(),
         None => p.plan.full.clone(),
     };
-    from_class_rows(values, &p.plan, &to)
+    Ok(from_class_rows(values, &p.plan, &to)?.mapv(F::of_f64))
 }

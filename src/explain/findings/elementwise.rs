@@ -245,9 +245,9 @@ fn nonpositive_variance(case: &Case) -> Option<Diagnostic> {
     Some(Diagnostic {
         code: "zero-variance",
         summary: format!(
-            "some variances are 0: gaussian_nll_loss clamps them to eps = {eps} for the \
-             value, while their gradient still flows as if unclamped, so these elements \
-             dominate the loss with (input - target)^2 / eps"
+            "some variances are 0: gaussian_nll_loss clamps them to eps = {eps} out of \
+             autograd's sight, so these elements dominate the loss with \
+             (input - target)^2 / eps and get the huge gradients of a variance of eps"
         ),
         evidence: format!("{zero} of {} var values are 0", values.len()),
         suggestion: "predict a strictly positive variance (softplus or exp of the network \
