@@ -1,5 +1,8 @@
 //! The losses, in pure Rust on `ndarray`: `log_softmax`, `softmax`, `nll_loss`,
 //! `cross_entropy`, forward and backward, with PyTorch 2.13's semantics and errors.
+//! Also `binary_cross_entropy`, `binary_cross_entropy_with_logits`, `soft_margin_loss`
+//! and `multilabel_soft_margin_loss`, with every gradient PyTorch's autograd gives (and
+//! its refusals, as errors).
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
