@@ -1922,8 +1922,8 @@ fn multilabel_target_grad<F: Float, const W: bool>(x: &[F], w: &[F], ge: &[F]) -
 /// grad_output)` with respect to the weight (autograd differentiates it): the sample's
 /// `grad_output` (divided by the sample count for `mean`, and by `C`) times the
 /// unweighted element loss, summed back to the weight's shape. Without a weight in the
-/// options there is nothing to differentiate: a `ValueError`-free call returns the
-/// gradient of an all-ones weight of the input's broadcast shape.
+/// options, the result is the gradient with respect to an all-ones weight of the
+/// element losses' (broadcast) shape, which leaves the loss unchanged.
 ///
 /// ```
 /// use lossparity_losses::{multilabel_soft_margin_loss_weight_backward, MultilabelSoftMarginOptions};
