@@ -2,6 +2,9 @@
 //! `cross_entropy`, forward and backward, with PyTorch 2.13's semantics and errors.
 //! Element-wise losses of an input against a target: `mse_loss`, `l1_loss`,
 //! `smooth_l1_loss`, `huber_loss`, with one backward per tensor they differentiate.
+//! Also `binary_cross_entropy`, `binary_cross_entropy_with_logits`, `soft_margin_loss`
+//! and `multilabel_soft_margin_loss`, with every gradient PyTorch's autograd gives (and
+//! its refusals, as errors).
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and

@@ -3248,3 +3248,98 @@ fn f32_exp_ln_and_log1p_are_within_one_ulp_of_the_correctly_rounded_values() {
     assert!(log1p_f32(f32::NAN).is_nan());
     assert_eq!(ln_f32(1.0), 0.0);
 }
+
+// Hard labels skip the log whose factor is zero: the same bits as the full formula,
+// signed zeros included, on every special value of [0, 1].
+#[test]
+fn bce_hard_label_shortcut_keeps_the_full_formulas_bits() {
+    use crate::binary::{bce_element, bce_element_full};
+    let xs = [
+        -0.0f64,
+        0.0,
+        5e-324,
+        1e-300,
+        1e-30,
+        0.3,
+        0.5,
+        1.0 - 1e-16,
+        1.0,
+    ];
+    let ts = [-0.0f64, 0.0, 0.3, 1.0];
+    for &x in &xs {
+        for &t in &ts {
+            let (a, b) = (bce_element(x, t), bce_element_full(x, t));
+            assert_eq!(a.to_bits(), b.to_bits(), "f64 x={x:e} t={t}: {a} vs {b}");
+            let (x32, t32) = (x as f32, t as f32);
+            let (a, b) = (bce_element(x32, t32), bce_element_full(x32, t32));
+            assert_eq!(
+                a.to_bits(),
+                b.to_bits(),
+                "f32 x={x32:e} t={t32}: {a} vs {b}"
+            );
+        }
+    }
+    let x32 = [f32::from_bits(1), 1e-38, 0.999_999_94];
+    for &x in &x32 {
+        for t in [0.0f32, -0.0, 1.0] {
+            assert_eq!(
+                bce_element(x, t).to_bits(),
+                bce_element_full(x, t).to_bits()
+            );
+        }
+    }
+}
+
+/// Writes f32 results on the long inputs to /tmp/lossparity-binary-*.bin (raw
+/// little-endian), for a bit-for-bit comparison with PyTorch's outside the test suite
+/// (run with `-- --ignored`; asserts nothing).
+#[test]
+#[ignore]
+fn dump_long_results_for_comparison() {
+    let [p, t, x, y, _] = long_inputs();
+    let none = Reduction::None;
+    let g = long(gen_x(100_000, 6));
+    let write = |name: &str, a: ArrayD<f32>| {
+        let bytes: Vec<u8> = a.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(format!("/tmp/lossparity-binary-{name}.bin"), bytes).unwrap();
+    };
+    let bo32 = BinaryCrossEntropyOptions::default().reduction(none);
+    let lo32 = BceWithLogitsOptions::default().reduction(none);
+    let so32 = SoftMarginOptions::default().reduction(none);
+    write(
+        "bce",
+        binary_cross_entropy(p.view(), t.view(), &bo32).unwrap(),
+    );
+    write(
+        "bce_dx",
+        binary_cross_entropy_backward(g.view(), p.view(), t.view(), &bo32).unwrap(),
+    );
+    write(
+        "bce_dt",
+        binary_cross_entropy_target_backward(g.view(), p.view(), t.view(), &bo32).unwrap(),
+    );
+    write(
+        "bcel",
+        binary_cross_entropy_with_logits(x.view(), t.view(), &lo32).unwrap(),
+    );
+    write(
+        "bcel_dx",
+        binary_cross_entropy_with_logits_backward(g.view(), x.view(), t.view(), &lo32).unwrap(),
+    );
+    write("sm", soft_margin_loss(x.view(), y.view(), &so32).unwrap());
+    write(
+        "sm_dx",
+        soft_margin_loss_backward(g.view(), x.view(), y.view(), &so32).unwrap(),
+    );
+    let mo32 = MultilabelSoftMarginOptions::default().reduction(Reduction::Sum);
+    write(
+        "ml_dx",
+        multilabel_soft_margin_loss_backward(arr0(0.7f32).view(), x.view(), t.view(), &mo32)
+            .unwrap(),
+    );
+    write(
+        "ml_dt",
+        multilabel_soft_margin_loss_target_backward(arr0(0.7f32).view(), x.view(), t.view(), &mo32)
+            .unwrap(),
+    );
+}
