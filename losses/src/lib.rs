@@ -4,7 +4,7 @@
 //! `smooth_l1_loss`, `huber_loss`, with one backward per tensor they differentiate.
 //! Also `binary_cross_entropy`, `binary_cross_entropy_with_logits`, `soft_margin_loss`
 //! and `multilabel_soft_margin_loss`, with every gradient PyTorch's autograd gives (and
-//! its refusals, as errors).
+//! its refusals, as errors); `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss`.
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
