@@ -1116,12 +1116,15 @@ pub(crate) fn check_huber(
 /// aten's smooth L1 element loss of a difference `d`, for `beta > 0` rounded to `F`.
 fn smooth_l1_element<F: Float>(beta: F) -> impl Fn(F) -> F + Sync + Copy {
     let half = F::of_f64(0.5);
+    // Both sides computed, then one picked: a select, which vectorises (a branch
+    // would not).
     move |d: F| {
         let z = d.abs();
+        let (squared, linear) = (half * z * z / beta, z - half * beta);
         if z < beta {
-            half * z * z / beta
+            squared
         } else {
-            z - half * beta
+            linear
         }
     }
 }
@@ -1130,14 +1133,12 @@ fn smooth_l1_element<F: Float>(beta: F) -> impl Fn(F) -> F + Sync + Copy {
 /// which only a `beta` rounded to 0 reaches at `d = 0`), else `d / beta` (NaN for NaN).
 fn smooth_l1_slope<F: Float>(beta: F) -> impl Fn(F) -> F + Sync + Copy {
     move |d: F| {
+        let sign = if d > F::zero() { F::one() } else { -F::one() };
+        let inside = d / beta;
         if d.abs() >= beta {
-            if d > F::zero() {
-                F::one()
-            } else {
-                -F::one()
-            }
+            sign
         } else {
-            d / beta
+            inside
         }
     }
 }
@@ -1147,10 +1148,11 @@ fn huber_element<F: Float>(delta: F) -> impl Fn(F) -> F + Sync + Copy {
     let half = F::of_f64(0.5);
     move |d: F| {
         let z = d.abs();
+        let (squared, linear) = (half * z * z, delta * (z - half * delta));
         if z < delta {
-            half * z * z
+            squared
         } else {
-            delta * (z - half * delta)
+            linear
         }
     }
 }
@@ -1158,9 +1160,10 @@ fn huber_element<F: Float>(delta: F) -> impl Fn(F) -> F + Sync + Copy {
 /// aten's vectorised Huber slope: `±delta` where `|d| >= delta`, else `d`.
 fn huber_slope<F: Float>(delta: F) -> impl Fn(F) -> F + Sync + Copy {
     move |d: F| {
+        let sign = if d > F::zero() { F::one() } else { -F::one() };
+        let outside = sign * delta;
         if d.abs() >= delta {
-            let sign = if d > F::zero() { F::one() } else { -F::one() };
-            sign * delta
+            outside
         } else {
             d
         }

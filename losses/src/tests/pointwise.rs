@@ -1962,6 +1962,11 @@ fn timing_of_the_pointwise_losses() {
                     ("mse", mse_loss, mse_loss_backward),
                     ("l1", l1_loss, l1_loss_backward),
                 ];
+                let report = |name: &str, f: f64, fb: f64| {
+                    println!(
+                        "rust {name:10} {shape:?} threads={threads} fwd {f:8.2} us  fwd+bwd {fb:8.2} us"
+                    )
+                };
                 for (name, forward, backward) in losses {
                     let f = best(reps, &mut || {
                         std::hint::black_box(forward(x.view(), t.view(), &options).unwrap());
@@ -1972,11 +1977,31 @@ fn timing_of_the_pointwise_losses() {
                             backward(one.view(), x.view(), t.view(), &options).unwrap(),
                         );
                     });
-                    println!(
-                        "rust {name:10} {shape:?} threads={threads} fwd {f:8.2} us  fwd+bwd {fb:8.2} us"
-                    );
+                    report(name, f, fb);
                 }
+                let smooth = SmoothL1Options::default();
+                let f = best(reps, &mut || {
+                    std::hint::black_box(smooth_l1_loss(x.view(), t.view(), &smooth).unwrap());
+                });
+                let fb = best(reps, &mut || {
+                    std::hint::black_box(smooth_l1_loss(x.view(), t.view(), &smooth).unwrap());
+                    let g = smooth_l1_loss_backward(one.view(), x.view(), t.view(), &smooth);
+                    std::hint::black_box(g.unwrap());
+                });
+                report("smooth_l1", f, fb);
+                let huber = HuberOptions::default();
+                let f = best(reps, &mut || {
+                    std::hint::black_box(huber_loss(x.view(), t.view(), &huber).unwrap());
+                });
+                let fb = best(reps, &mut || {
+                    std::hint::black_box(huber_loss(x.view(), t.view(), &huber).unwrap());
+                    let g = huber_loss_backward(one.view(), x.view(), t.view(), &huber);
+                    std::hint::black_box(g.unwrap());
+                });
+                report("huber", f, fb);
             }
         });
     }
 }
+
+mod smooth_huber;
