@@ -294,7 +294,7 @@ fn run_rust<F: Elem>(op: Op, inp: &RustInputs<F>) -> RustResult<F> {
             let loss = mse_loss(inp.x.view(), inp.logp.view(), &options).expect("mse_loss");
             let grads = mse_loss_backward(one.view(), inp.x.view(), inp.logp.view(), &options)
                 .expect("mse_loss_backward");
-            (loss, Some(grads.input))
+            (loss, Some(grads))
         }
         Op::L1Loss => (
             l1_loss(inp.x.view(), inp.logp.view(), &PointwiseOptions::default()).expect("l1_loss"),
@@ -305,7 +305,7 @@ fn run_rust<F: Elem>(op: Op, inp: &RustInputs<F>) -> RustResult<F> {
             let loss = l1_loss(inp.x.view(), inp.logp.view(), &options).expect("l1_loss");
             let grads = l1_loss_backward(one.view(), inp.x.view(), inp.logp.view(), &options)
                 .expect("l1_loss_backward");
-            (loss, Some(grads.input))
+            (loss, Some(grads))
         }
     }
 }
