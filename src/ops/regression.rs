@@ -193,7 +193,7 @@ fn reference(case: &Case, loss: Loss) -> Option<Reference> {
                 let d = a[0]? - a[1]?;
                 Some(if beta == 0.0 {
                     d.abs()
-                } else if !(d.abs().value() >= beta) {
+                } else if d.abs().value() < beta || d.value().is_nan() {
                     d * d * 0.5 / beta
                 } else {
                     d.abs() - 0.5 * beta
@@ -205,7 +205,7 @@ fn reference(case: &Case, loss: Loss) -> Option<Reference> {
             elementwise(case, shape, |a| {
                 let d = a[0]? - a[1]?;
                 // A NaN difference takes the quadratic side, as aten's select does.
-                let l = if !(d.abs().value() >= delta) {
+                let l = if d.abs().value() < delta || d.value().is_nan() {
                     d * d * 0.5
                 } else {
                     (d.abs() - 0.5 * delta) * delta
