@@ -428,7 +428,7 @@ fn chunk(c: usize, n: usize) -> std::ops::Range<usize> {
 }
 
 /// The sum of `f(a[i], b[i])`, accumulated in f64 (each element loss is formed in `F`,
-/// as libtorch forms it, then widened exactly) in [`super::elementwise::chunked_sum`]'s
+/// as libtorch forms it, then widened exactly) in [`super::elementwise`]'s chunked
 /// scheme: `LANES` interleaved partial sums per chunk, folded pairwise, the chunks'
 /// sums added in order (chunks in parallel), then rounded once to `F`. The order is
 /// fixed, so the result does not depend on the thread count; the f64 accumulator keeps

@@ -68,27 +68,6 @@ pub(crate) fn expanded<'a, F: Float>(
 /// Elements per chunk of a sum: a chunk is summed on one thread, chunks in parallel.
 pub(crate) const CHUNK: usize = 1 << 14;
 
-/// The sum of `f(i)` for `i` in `0..n`: `LANES` interleaved partial sums per chunk,
-/// folded pairwise, then the chunks' sums in order.
-pub(crate) fn chunked_sum<F: Float>(n: usize, f: impl Fn(usize) -> F + Sync) -> F {
-    let chunk_sum = |c: usize| {
-        let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-        let mut acc = [F::zero(); LANES];
-        let mut i = lo;
-        while i + LANES <= hi {
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a += f(i + k);
-            }
-            i += LANES;
-        }
-        for (k, a) in acc.iter_mut().enumerate().take(hi - i) {
-            *a += f(i + k);
-        }
-        fold_lanes(acc)
-    };
-    sum_chunks(n, chunk_sum)
-}
-
 /// The lanes of a chunk folded pairwise: 8 sums of two, 4 of those, 2, 1.
 pub(crate) fn fold_lanes<F: Float>(mut acc: [F; LANES]) -> F {
     let mut width = LANES;

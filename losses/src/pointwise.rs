@@ -11,9 +11,7 @@ use multiversion::multiversion;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::elementwise::{
-    broadcast_shape, chunked_sum, expanded, fold_lanes, sum_chunks, sum_to, CHUNK,
-};
+use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to, CHUNK};
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{written_vec, LANES};
@@ -705,8 +703,8 @@ pub(crate) fn check(
     Ok(shape)
 }
 
-/// The sum of `e(x[i] - y[i])` (times `w[i]` with a weight) in [`chunked_sum`]'s order
-/// and with its bits, over slices, so that the loop vectorises.
+/// The sum of `e(x[i] - y[i])` (times `w[i]` with a weight) in [`super::elementwise`]'s
+/// chunked order, over slices, so that the loop vectorises.
 fn pair_sum<F: Float>(x: &[F], y: &[F], w: Option<&[F]>, e: impl Fn(F) -> F + Sync) -> F {
     let chunk_sum = |c: usize| {
         let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(x.len()));
@@ -779,12 +777,19 @@ fn mean_denominator<F: Float>(
     n: usize,
 ) -> Result<F, LossError> {
     Ok(match weight {
-        Some(w) => {
-            let own = expanded(w, w.shape())?;
-            chunked_sum(own.len(), |i| own[i])
-        }
+        Some(w) => F::of_f64(weight_sum(w)?),
         None => F::of_f64(n as f64),
     })
+}
+
+/// `sum(weight)` over the weight's own elements, compensated in f64: weights of both
+/// signs can cancel to a small sum, which any `F` summation order gets wrong by far
+/// more than the tolerance (and the weighted mean divides by it).
+fn weight_sum<F: Float>(w: &ArrayViewD<'_, F>) -> Result<f64, LossError> {
+    let own = expanded(w, w.shape())?;
+    Ok(super::kernels::compensated_sum(
+        own.iter().map(|v| v.to_f64_exact()),
+    ))
 }
 
 /// The checks of the forward (broadcasting, then the weight's shape), and the input,
@@ -842,6 +847,18 @@ fn forward<F: Float>(
 ) -> Result<ArrayD<F>, LossError> {
     let p = prepare(&input, &target, options.weight.as_ref())?;
     let n = p.x.len();
+    if let (Some(w), Some(ws), Reduction::Mean) =
+        (options.weight.as_ref(), p.w.as_deref(), options.reduction)
+    {
+        // sum(weight * loss) / sum(weight), both compensated in f64 and divided once:
+        // with weights of both signs both sums can cancel (see `weight_sum`). Each
+        // element loss is PyTorch's, in `F`.
+        let (x, y) = (&p.x[..], &p.y[..]);
+        let e = |i: usize| kind.loss(x[i] - y[i]).to_f64_exact() * ws[i].to_f64_exact();
+        let total = super::kernels::compensated_sum((0..n).map(e));
+        let mean = F::of_f64(total / weight_sum(w)?);
+        return Ok(ArrayD::from_elem(IxDyn(&[]), mean));
+    }
     let denominator = || mean_denominator(options.weight.as_ref(), n);
     match kind {
         Kind::Squared => reduce_loss(&p, options.reduction, |d| d * d, denominator),
