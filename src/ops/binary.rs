@@ -6,7 +6,7 @@
 use ndarray::ArrayViewD;
 use proptest::strategy::Strategy;
 
-use super::elementwise::{integers_unsupported, laid, required, Promoted};
+use super::elementwise::{laid, required, run_promoted, shape_of};
 use super::{OpSpec, Param, REDUCTION};
 use crate::backend::rust::{case_error, computed, CaseFloat};
 use crate::backend::MemoryLayout;
@@ -163,10 +163,6 @@ enum Loss {
 
 const TENSORS: &[&str] = &["input", "target", "weight", "pos_weight"];
 
-fn shape_of<'a>(case: &'a Case, name: &str) -> Option<&'a [usize]> {
-    case.tensor(name).map(|t| t.shape.as_slice())
-}
-
 /// Every check the call makes on shapes, in PyTorch's order.
 fn shape_checks(case: &Case, loss: Loss) -> Result<(), CaseError> {
     let (input, target) = (
@@ -229,20 +225,13 @@ fn promoted(case: &Case, layout: MemoryLayout, loss: Loss) -> Result<Computed, C
     if let Some(e) = refusal(case, loss) {
         return Err(e);
     }
-    let checks = |case: &Case| shape_checks(case, loss);
-    let integers = |case: &Case| match shape_checks(case, loss) {
-        Err(e) => e,
-        Ok(()) => integers_unsupported(case),
-    };
-    Promoted {
+    run_promoted(
         case,
-        names: TENSORS,
-        shape_checks: &checks,
-        integers: &integers,
-    }
-    .run(
-        || typed::<f32>(case, layout, loss),
-        || typed::<f64>(case, layout, loss),
+        layout,
+        TENSORS,
+        loss,
+        shape_checks,
+        (typed::<f32>, typed::<f64>),
     )
 }
 
@@ -342,11 +331,21 @@ fn typed<F: CaseFloat>(
     }
 }
 
-/// `log(sigmoid(x))` as aten's `log_sigmoid`: `min(x, 0) - log1p(exp(-|x|))`.
+/// `log(sigmoid(x))` as aten's `log_sigmoid`: `min(x, 0) - log1p(exp(-|x|))`, with
+/// its backward's derivative, `z / (1 + z)` (`1 -` that below 0), `z = exp(-|x|)`: NaN
+/// at a NaN `x`, where the forward's branches would say 0 or 1.
 fn log_sigmoid(x: Dual) -> Dual {
     let h = x.value();
     let m = if h < 0.0 { x } else { Dual::constant(0.0) };
-    m - (-(x.abs())).exp().ln_1p()
+    let z = (-(x.abs())).exp();
+    let value = m - z.ln_1p();
+    let ratio = Dual::constant(z.value()) / (Dual::constant(z.value()) + 1.0);
+    let slope = if h < 0.0 {
+        Dual::constant(1.0) - ratio
+    } else {
+        ratio
+    };
+    value.with_partials(&[(x, slope)])
 }
 
 fn reference(case: &Case, loss: Loss) -> Option<Reference> {
@@ -370,7 +369,15 @@ fn reference(case: &Case, loss: Loss) -> Option<Reference> {
                     l
                 }
             };
-            let l = -(t * log(x) + (Dual::constant(1.0) - t) * log(Dual::constant(1.0) - x));
+            let value = -(t * log(x) + (Dual::constant(1.0) - t) * log(Dual::constant(1.0) - x));
+            // autograd does not differentiate the clamped logs: aten's backwards are
+            // (x - t) / max((1 - x) x, EPSILON), EPSILON the float 1e-12, and
+            // log(1 - x) - log(x), unclamped.
+            let one = Dual::constant(1.0);
+            let denominator = ((one - x) * x).value().max(1e-12f32 as f64);
+            let dx = (x - t) / denominator;
+            let dt = (one - x).ln() - x.ln();
+            let l = value.with_partials(&[(x, dx), (t, dt)]);
             Some(match a[2] {
                 Some(w) => l * w,
                 None => l,
@@ -390,8 +397,14 @@ fn reference(case: &Case, loss: Loss) -> Option<Reference> {
             })
         }),
         // log(1 + exp(-t x)).
+        // aten's backward, -t z / (1 + z) with z = exp(-t x): NaN wherever z is (a
+        // target of 0 against a NaN input), where the forward's chain rule gives 0.
         Loss::SoftMargin => elementwise(case, plain(false), |a| {
-            Some((-(a[1]? * a[0]?)).exp().ln_1p())
+            let (x, t) = (a[0]?, a[1]?);
+            let z = (-(t * x)).exp();
+            let zv = Dual::constant(z.value());
+            let dx = -t * zv / (zv + 1.0);
+            Some(z.ln_1p().with_partials(&[(x, dx)]))
         }),
         // -(t log_sigmoid(x) + (1 - t) log_sigmoid(-x)) times w, mean over classes.
         Loss::Multilabel => elementwise(case, plain(true), |a| {
@@ -417,9 +430,7 @@ fn bce_torch(
     t: &dyn Fn(&str) -> Option<tch::Tensor>,
 ) -> Result<tch::Tensor, CaseError> {
     use crate::backend::torch_error;
-    let missing = super::softmax::missing;
-    let input = t("input").ok_or_else(|| missing("input"))?;
-    let target = t("target").ok_or_else(|| missing("target"))?;
+    let (input, target) = super::elementwise::input_and_target(t)?;
     // torch.nn.functional's checks, in Python: the sizes, then the weight expanded to
     // torch.broadcast_shapes(target, weight).
     if target.size() != input.size() {
@@ -487,9 +498,7 @@ fn logits_torch(
     t: &dyn Fn(&str) -> Option<tch::Tensor>,
 ) -> Result<tch::Tensor, CaseError> {
     use crate::backend::torch_error;
-    let missing = super::softmax::missing;
-    let input = t("input").ok_or_else(|| missing("input"))?;
-    let target = t("target").ok_or_else(|| missing("target"))?;
+    let (input, target) = super::elementwise::input_and_target(t)?;
     if target.size() != input.size() {
         return Err(CaseError::new(
             "ValueError",
@@ -518,9 +527,7 @@ fn soft_margin_torch(
     t: &dyn Fn(&str) -> Option<tch::Tensor>,
 ) -> Result<tch::Tensor, CaseError> {
     use crate::backend::torch_error;
-    let missing = super::softmax::missing;
-    let input = t("input").ok_or_else(|| missing("input"))?;
-    let target = t("target").ok_or_else(|| missing("target"))?;
+    let (input, target) = super::elementwise::input_and_target(t)?;
     input
         .f_soft_margin_loss(&target, super::nll_loss::torch_reduction(case))
         .map_err(torch_error)
@@ -536,9 +543,7 @@ fn multilabel_torch(
 ) -> Result<tch::Tensor, CaseError> {
     use crate::backend::torch_error;
     use tch::Kind;
-    let missing = super::softmax::missing;
-    let input = t("input").ok_or_else(|| missing("input"))?;
-    let target = t("target").ok_or_else(|| missing("target"))?;
+    let (input, target) = super::elementwise::input_and_target(t)?;
     let run = || -> Result<Option<tch::Tensor>, tch::TchError> {
         let pos = target.f_mul(&input.f_log_sigmoid()?)?;
         let one_minus = target.f_neg()?.f_add_scalar(1)?;

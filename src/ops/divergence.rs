@@ -7,7 +7,7 @@
 use ndarray::ArrayViewD;
 use proptest::strategy::Strategy;
 
-use super::elementwise::{integers_unsupported, laid, required, Promoted};
+use super::elementwise::{laid, required, run_promoted, shape_of};
 use super::{OpSpec, Param};
 use crate::backend::rust::{case_error, computed, CaseFloat};
 use crate::backend::MemoryLayout;
@@ -158,12 +158,6 @@ enum Loss {
 
 const TENSORS: &[&str] = &["input", "target", "var"];
 
-fn shape_of<'a>(case: &'a Case, name: &str) -> &'a [usize] {
-    case.tensor(name)
-        .map(|t| t.shape.as_slice())
-        .unwrap_or_default()
-}
-
 /// `var`'s values, as a tensor or a number.
 fn var_values(case: &Case) -> Vec<f64> {
     match case.arg("var") {
@@ -179,7 +173,8 @@ fn var_values(case: &Case) -> Vec<f64> {
 /// Every check the call makes before computing, in PyTorch's order (`var`'s sign is
 /// a value check, but Python makes it before any shape check).
 fn checks(case: &Case, loss: Loss) -> Result<(), CaseError> {
-    let (input, target) = (shape_of(case, "input"), shape_of(case, "target"));
+    let shape = |name| shape_of(case, name).unwrap_or_default();
+    let (input, target) = (shape("input"), shape("target"));
     match loss {
         Loss::KlDiv => internals::check_kl_div_shapes(input, target).map(|_| ()),
         Loss::Poisson => internals::check_poisson_nll_loss_shapes(input, target).map(|_| ()),
@@ -193,20 +188,13 @@ fn checks(case: &Case, loss: Loss) -> Result<(), CaseError> {
 }
 
 fn promoted(case: &Case, layout: MemoryLayout, loss: Loss) -> Result<Computed, CaseError> {
-    let shape_checks = |case: &Case| checks(case, loss);
-    let integers = |case: &Case| match checks(case, loss) {
-        Err(e) => e,
-        Ok(()) => integers_unsupported(case),
-    };
-    Promoted {
+    run_promoted(
         case,
-        names: TENSORS,
-        shape_checks: &shape_checks,
-        integers: &integers,
-    }
-    .run(
-        || typed::<f32>(case, layout, loss),
-        || typed::<f64>(case, layout, loss),
+        layout,
+        TENSORS,
+        loss,
+        checks,
+        (typed::<f32>, typed::<f64>),
     )
 }
 
@@ -367,6 +355,12 @@ fn reference(case: &Case, loss: Loss) -> Option<Reference> {
                 }
                 Some(l)
             })
+            .map(|mut r| {
+                if full {
+                    stirling_nans(case, &mut r);
+                }
+                r
+            })
         }
         Loss::Gaussian => {
             let shaped = gaussian_shaped(case)?;
@@ -398,15 +392,22 @@ fn reference(case: &Case, loss: Loss) -> Option<Reference> {
     }
 }
 
-#[cfg(feature = "torch")]
-fn tensors(
-    t: &dyn Fn(&str) -> Option<tch::Tensor>,
-) -> Result<(tch::Tensor, tch::Tensor), CaseError> {
-    let missing = super::softmax::missing;
-    Ok((
-        t("input").ok_or_else(|| missing("input"))?,
-        t("target").ok_or_else(|| missing("target"))?,
-    ))
+/// libtorch forms Stirling's term on the target's own shape, so autograd multiplies
+/// each target element's summed gradient (0 where masked) by that term's derivative
+/// `ln t + 1/(2t)`, once: where the derivative is not finite (t <= 0, NaN) the target's
+/// gradient is NaN, even when the broadcast is empty and nothing else reaches it.
+fn stirling_nans(case: &Case, r: &mut Reference) {
+    let Some(target) = case.tensor("target").and_then(|t| t.floats()) else {
+        return;
+    };
+    if let Some((_, g)) = r.grads.iter_mut().find(|(n, _)| *n == "target") {
+        for (i, t) in target.iter().enumerate() {
+            if i < g.values.len() && !(*t > 0.0) {
+                g.values[i] = f64::NAN;
+                g.residuals[i] = 0.0;
+            }
+        }
+    }
 }
 
 /// `batchmean` is Python's: aten's `sum`, then divided by the input's first size
@@ -417,7 +418,7 @@ fn kl_div_torch(
     t: &dyn Fn(&str) -> Option<tch::Tensor>,
 ) -> Result<tch::Tensor, CaseError> {
     use crate::backend::torch_error;
-    let (input, target) = tensors(t)?;
+    let (input, target) = super::elementwise::input_and_target(t)?;
     let log_target = case.bool("log_target").unwrap_or(false);
     let reduction = match case.reduction_name() {
         "none" => tch::Reduction::None,
@@ -439,7 +440,7 @@ fn poisson_torch(
     t: &dyn Fn(&str) -> Option<tch::Tensor>,
 ) -> Result<tch::Tensor, CaseError> {
     use crate::backend::torch_error;
-    let (input, target) = tensors(t)?;
+    let (input, target) = super::elementwise::input_and_target(t)?;
     input
         .f_poisson_nll_loss(
             &target,
@@ -459,7 +460,7 @@ fn gaussian_torch(
 ) -> Result<tch::Tensor, CaseError> {
     use crate::backend::torch_error;
     use tch::Kind;
-    let (input, target) = tensors(t)?;
+    let (input, target) = super::elementwise::input_and_target(t)?;
     let negative = || CaseError::new("ValueError", "var has negative entry/entries");
     let var = match (t("var"), case.float("var")) {
         (Some(v), _) => {

@@ -59,6 +59,42 @@ impl Promoted<'_> {
     }
 }
 
+/// The fn an element-wise op's module writes once for both float types.
+pub(super) type Typed<L> = fn(&Case, MemoryLayout, L) -> Result<Computed, CaseError>;
+
+/// Runs an element-wise loss `loss` (an op module's own selector) in its promoted float
+/// type: `checks` are every check on shapes the call makes, in PyTorch's order; a call
+/// on integers fails with them, else as not computed by the Rust losses.
+pub(super) fn run_promoted<L: Copy>(
+    case: &Case,
+    layout: MemoryLayout,
+    names: &[&'static str],
+    loss: L,
+    checks: fn(&Case, L) -> Result<(), CaseError>,
+    typed: (Typed<L>, Typed<L>),
+) -> Result<Computed, CaseError> {
+    let shape_checks = |case: &Case| checks(case, loss);
+    let integers = |case: &Case| match checks(case, loss) {
+        Err(e) => e,
+        Ok(()) => integers_unsupported(case),
+    };
+    Promoted {
+        case,
+        names,
+        shape_checks: &shape_checks,
+        integers: &integers,
+    }
+    .run(
+        || typed.0(case, layout, loss),
+        || typed.1(case, layout, loss),
+    )
+}
+
+/// The shape of the case's tensor `name`, when it has one.
+pub(super) fn shape_of<'a>(case: &'a Case, name: &str) -> Option<&'a [usize]> {
+    case.tensor(name).map(|t| t.shape.as_slice())
+}
+
 /// The tensor `name` of the case in type `F` (integers promoted), if the case has it.
 pub(super) fn laid<F: CaseFloat>(
     case: &Case,
@@ -91,4 +127,16 @@ pub(super) fn integers_unsupported(case: &Case) -> CaseError {
         ),
     )
     .with_hint(UNSUPPORTED_HINT)
+}
+
+/// The call's `input` and `target` on the libtorch side.
+#[cfg(feature = "torch")]
+pub(super) fn input_and_target(
+    t: &dyn Fn(&str) -> Option<tch::Tensor>,
+) -> Result<(tch::Tensor, tch::Tensor), CaseError> {
+    let missing = super::softmax::missing;
+    Ok((
+        t("input").ok_or_else(|| missing("input"))?,
+        t("target").ok_or_else(|| missing("target"))?,
+    ))
 }

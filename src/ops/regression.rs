@@ -8,7 +8,7 @@
 use ndarray::ArrayViewD;
 use proptest::strategy::Strategy;
 
-use super::elementwise::{integers_unsupported, laid, required, Promoted};
+use super::elementwise::{laid, required, run_promoted, shape_of};
 use super::{OpSpec, Param, REDUCTION};
 use crate::backend::rust::{case_error, computed, CaseFloat};
 use crate::backend::MemoryLayout;
@@ -93,15 +93,10 @@ enum Loss {
 
 const TENSORS: &[&str] = &["input", "target", "weight"];
 
-fn shape_of<'a>(case: &'a Case, name: &str) -> &'a [usize] {
-    case.tensor(name)
-        .map(|t| t.shape.as_slice())
-        .unwrap_or_default()
-}
-
 /// Every check the call makes before computing, in PyTorch's order.
 fn checks(case: &Case, loss: Loss) -> Result<(), CaseError> {
-    let (input, target) = (shape_of(case, "input"), shape_of(case, "target"));
+    let shape = |name| shape_of(case, name).unwrap_or_default();
+    let (input, target) = (shape("input"), shape("target"));
     match loss {
         Loss::SmoothL1 => {
             internals::check_smooth_l1_loss_shapes(input, target, case.float("beta").unwrap_or(1.0))
@@ -118,20 +113,13 @@ fn checks(case: &Case, loss: Loss) -> Result<(), CaseError> {
 }
 
 fn promoted(case: &Case, layout: MemoryLayout, loss: Loss) -> Result<Computed, CaseError> {
-    let shape_checks = |case: &Case| checks(case, loss);
-    let integers = |case: &Case| match checks(case, loss) {
-        Err(e) => e,
-        Ok(()) => integers_unsupported(case),
-    };
-    Promoted {
+    run_promoted(
         case,
-        names: TENSORS,
-        shape_checks: &shape_checks,
-        integers: &integers,
-    }
-    .run(
-        || typed::<f32>(case, layout, loss),
-        || typed::<f64>(case, layout, loss),
+        layout,
+        TENSORS,
+        loss,
+        checks,
+        (typed::<f32>, typed::<f64>),
     )
 }
 
@@ -224,12 +212,11 @@ fn broadcast(
     t: &dyn Fn(&str) -> Option<tch::Tensor>,
 ) -> Result<(tch::Tensor, tch::Tensor, tch::Tensor), CaseError> {
     use crate::backend::torch_error;
-    let missing = super::softmax::missing;
-    let input = t("input").ok_or_else(|| missing("input"))?;
-    let target = t("target").ok_or_else(|| missing("target"))?;
-    let mut both = tch::Tensor::f_broadcast_tensors(&[&input, &target]).map_err(torch_error)?;
-    let y = both.pop().ok_or_else(|| missing("target"))?;
-    let x = both.pop().ok_or_else(|| missing("input"))?;
+    let (input, target) = super::elementwise::input_and_target(t)?;
+    let both = tch::Tensor::f_broadcast_tensors(&[&input, &target]).map_err(torch_error)?;
+    let [x, y]: [tch::Tensor; 2] = both
+        .try_into()
+        .map_err(|_| CaseError::invalid_case("broadcast_tensors gave other than two tensors"))?;
     Ok((input, x, y))
 }
 

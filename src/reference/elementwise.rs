@@ -111,6 +111,21 @@ impl Dual {
         Dual { v, d }
     }
 
+    /// `self`'s value with the derivative an op's own backward gives: the sum of each
+    /// argument's partials times its coefficient (for ops whose backward is not the
+    /// derivative of their forward, as `binary_cross_entropy`'s clamped logs).
+    pub(crate) fn with_partials(self, parts: &[(Dual, Dual)]) -> Dual {
+        let mut d = [Dd::ZERO; ARGS];
+        for (arg, coefficient) in parts {
+            for (slot, &p) in d.iter_mut().zip(&arg.d) {
+                if p != Dd::ZERO {
+                    *slot = *slot + p * coefficient.v;
+                }
+            }
+        }
+        Dual { v: self.v, d }
+    }
+
     /// 0, as `masked_fill` writes it, with the derivative autograd gives through it:
     /// each partial times 0 (NaN where the masked value's derivative is not finite).
     pub(crate) fn masked(self) -> Dual {
@@ -291,24 +306,19 @@ pub(crate) fn elementwise(
         r if shape.class_mean && r > 0 => Some(r - 1),
         _ => None,
     };
-    let (row_of, rows, row_shape, classes): (Box<dyn Fn(usize) -> usize>, usize, Vec<usize>, f64) =
-        match class_axis {
-            Some(a) => {
-                let inner: usize = full[a + 1..].iter().product();
-                let len = full[a];
-                let mut row_shape = full.clone();
-                row_shape.remove(a);
-                let rows = row_shape.iter().product();
-                let c = *case.input().shape.last()? as f64;
-                (
-                    Box::new(move |i| (i / (len * inner)) * inner + i % inner),
-                    rows,
-                    row_shape,
-                    c,
-                )
-            }
-            None => (Box::new(|i| i), n, full.clone(), 1.0),
-        };
+    // Element `i` belongs to row `row_of(i)`: its index with the class axis removed
+    // (without one, every element is its own row).
+    let (len, inner) = class_axis.map_or((1, 1), |a| (full[a], full[a + 1..].iter().product()));
+    let row_of = |i: usize| (i / (len * inner)) * inner + i % inner;
+    let mut row_shape = full.clone();
+    let classes = match class_axis {
+        Some(a) => {
+            row_shape.remove(a);
+            *case.input().shape.last()? as f64
+        }
+        None => 1.0,
+    };
+    let rows: usize = row_shape.iter().product();
     let mut row_losses = vec![Dual::constant(0.0); rows];
     for (i, l) in losses.iter().enumerate() {
         row_losses[row_of(i)] = row_losses[row_of(i)] + *l;
