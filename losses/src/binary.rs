@@ -1696,21 +1696,22 @@ fn log_sigmoid_backward<F: Float>(a: F, z: F, g: F) -> F {
 }
 
 /// The per-sample losses (`sum over classes / C`), one per row, in f64: each element's
-/// loss in `F` as PyTorch rounds it, the weight's product and the sums in f64. Weighted
+/// loss, the weight's product and the sums in f64, rounded once by the caller. Weighted
 /// losses of huge logits cancel between classes and samples (a target of -1 against a
-/// logit of -1e4 gives -1e4 * w), so that any float32 summation order, libtorch's
-/// included, can be off by a whole ulp of the largest term; summed in f64 and rounded
-/// once, the result stays within the tolerance of the exact value.
+/// logit of -3000 with a weight of 10 gives -3e4, against +2.8e4 from another class),
+/// so that any float32 evaluation, libtorch's included, is off by ulps of the largest
+/// term: its element losses, their products with the weight and its sum are each
+/// rounded. In f64 the result stays within the tolerance of the exact value (an f32
+/// element loss alone, an ulp from libtorch's, was 22 ulp of such a result away).
 fn multilabel_rows<F: Float>(p: &MultilabelParts<'_, F>) -> Vec<f64> {
     let (rows, len) = p.rows();
     let (x, t) = (&p.x[..], &p.t[..]);
-    let elements = map5([x, t, x, x, x], |v| multilabel_element(v[0], v[1]));
     let w = p.w.as_deref();
     let c = p.plan.classes as f64;
     let row = |r: usize| {
         let mut sum = 0.0f64;
         for i in r * len..(r + 1) * len {
-            let e = elements[i].to_f64_exact();
+            let e = multilabel_element(x[i].to_f64_exact(), t[i].to_f64_exact());
             sum += match w {
                 Some(w) => e * w[i].to_f64_exact(),
                 None => e,
