@@ -1,5 +1,7 @@
 //! The losses, in pure Rust on `ndarray`: `log_softmax`, `softmax`, `nll_loss`,
 //! `cross_entropy`, forward and backward, with PyTorch 2.13's semantics and errors.
+//! Also `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss` (with every gradient
+//! PyTorch's autograd gives them: input, target and, for the Gaussian, the variance).
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
