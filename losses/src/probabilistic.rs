@@ -13,7 +13,8 @@ use std::borrow::Cow;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension, IxDyn};
 
 use super::divergence::{
-    broadcast_operands, map1, map2, map3, map_g1, map_g2, map_g3, sum2, sum3, upstream, Upstream,
+    broadcast_operands, combine3, exp, ln, map1, map2, map3, map_g1, map_g2, map_g3, sum2, sum3,
+    upstream, Upstream,
 };
 use super::elementwise::{expanded, sum_to};
 use super::error::{shape_str, LossError};
@@ -115,15 +116,35 @@ pub fn poisson_nll_loss<F: Float, D: Dimension, E: Dimension>(
     let (x, t) = (&x[..], &t[..]);
     let eps = F::of_f64(options.eps);
     let (two_pi, half) = (F::of_f64(2.0 * std::f64::consts::PI), F::of_f64(0.5));
-    let stirling = move |t: F| stirling(t, two_pi, half);
-    // The four element losses, as separate closures so that each loop is its own.
+    // The four element losses, as separate closures so that each loop is its own (and
+    // inlined into the vectorised kernel).
     macro_rules! with_loss {
         ($run:ident) => {
             match (options.log_input, options.full) {
-                (true, false) => $run(x, t, |x: F, t: F| x.exp() - t * x),
-                (false, false) => $run(x, t, |x: F, t: F| x - t * (x + eps).ln()),
-                (true, true) => $run(x, t, |x: F, t: F| (x.exp() - t * x) + stirling(t)),
-                (false, true) => $run(x, t, |x: F, t: F| (x - t * (x + eps).ln()) + stirling(t)),
+                (true, false) => $run(
+                    x,
+                    t,
+                    #[inline(always)]
+                    |x: F, t: F| exp(x) - t * x,
+                ),
+                (false, false) => $run(
+                    x,
+                    t,
+                    #[inline(always)]
+                    |x: F, t: F| x - t * ln(x + eps),
+                ),
+                (true, true) => $run(
+                    x,
+                    t,
+                    #[inline(always)]
+                    |x: F, t: F| (exp(x) - t * x) + stirling(t, two_pi, half),
+                ),
+                (false, true) => $run(
+                    x,
+                    t,
+                    #[inline(always)]
+                    |x: F, t: F| (x - t * ln(x + eps)) + stirling(t, two_pi, half),
+                ),
             }
         };
     }
@@ -177,33 +198,56 @@ pub fn poisson_nll_loss_backward<F: Float, D: Dimension, E: Dimension, G: Dimens
         let dx = if options.log_input {
             // `exp(x) - t * x`: the product's branch (`-g * t`) reaches the input first,
             // then the exponential's (`g * exp(x)`).
-            map_g2(&up, &x, &t, |g, x, t| (-g) * t + g * x.exp())
+            map_g2(
+                &up,
+                &x,
+                &t,
+                #[inline(always)]
+                |g, x, t| (-g) * t + g * exp(x),
+            )
         } else {
             // `x - t * log(x + eps)`: `g` directly, then `(-g * t) / (x + eps)`.
-            map_g2(&up, &x, &t, |g, x, t| g + ((-g) * t) / (x + eps))
+            map_g2(
+                &up,
+                &x,
+                &t,
+                #[inline(always)]
+                |g, x, t| g + ((-g) * t) / (x + eps),
+            )
         };
         return ArrayD::from_shape_vec(IxDyn(&shape), dx).map_err(super::nll::internal);
     }
     // A broadcast input: each branch is summed over the broadcast dimensions before
     // the terms that use the input's own values.
     let n = x.len();
-    let through_mul = sum_to(map_g1(&up, &t, |g, t| (-g) * t), &shape, own)?;
+    let through_mul = sum_to(
+        map_g1(
+            &up,
+            &t,
+            #[inline(always)]
+            |g, t| (-g) * t,
+        ),
+        &shape,
+        own,
+    )?;
     let g_own = sum_to(up.full(n).into_owned(), &shape, own)?;
     let x_own = expanded(&input, own)?;
     let dx: Vec<F> = if options.log_input {
-        through_mul
-            .iter()
-            .zip(g_own.iter())
-            .zip(x_own.iter())
-            .map(|((&m, &g), &x)| m + g * x.exp())
-            .collect()
+        combine3(
+            &through_mul,
+            &g_own,
+            &x_own,
+            #[inline(always)]
+            |m, g, x| m + g * exp(x),
+        )?
     } else {
-        through_mul
-            .iter()
-            .zip(g_own.iter())
-            .zip(x_own.iter())
-            .map(|((&m, &g), &x)| g + m / (x + eps))
-            .collect()
+        combine3(
+            &through_mul,
+            &g_own,
+            &x_own,
+            #[inline(always)]
+            |m, g, x| g + m / (x + eps),
+        )?
     };
     ArrayD::from_shape_vec(IxDyn(own), dx).map_err(super::nll::internal)
 }
@@ -245,28 +289,52 @@ pub fn poisson_nll_loss_target_backward<F: Float, D: Dimension, E: Dimension, G:
     let eps = F::of_f64(options.eps);
     let (two_pi, half) = (F::of_f64(2.0 * std::f64::consts::PI), F::of_f64(0.5));
     let own = target.shape();
-    let main = |g: F, x: F| {
-        if options.log_input {
-            (-g) * x
-        } else {
-            (-g) * (x + eps).ln()
-        }
-    };
     if own == shape.as_slice() {
         let t = expanded(&target, &shape)?;
         let dt = match (options.log_input, options.full) {
-            (true, false) => map_g1(&up, &x, |g, x| (-g) * x),
-            (false, false) => map_g1(&up, &x, |g, x| (-g) * (x + eps).ln()),
-            (_, true) => map_g2(&up, &x, &t, |g, x, t| {
-                stirling_grad(g, t, two_pi, half) + main(g, x)
-            }),
+            (true, false) => map_g1(
+                &up,
+                &x,
+                #[inline(always)]
+                |g, x| (-g) * x,
+            ),
+            (false, false) => map_g1(
+                &up,
+                &x,
+                #[inline(always)]
+                |g, x| (-g) * ln(x + eps),
+            ),
+            (true, true) => map_g2(
+                &up,
+                &x,
+                &t,
+                #[inline(always)]
+                |g, x, t| stirling_grad(g, t, two_pi, half) + (-g) * x,
+            ),
+            (false, true) => map_g2(
+                &up,
+                &x,
+                &t,
+                #[inline(always)]
+                |g, x, t| stirling_grad(g, t, two_pi, half) + (-g) * ln(x + eps),
+            ),
         };
         return ArrayD::from_shape_vec(IxDyn(&shape), dt).map_err(super::nll::internal);
     }
     let through_main = if options.log_input {
-        map_g1(&up, &x, |g, x| (-g) * x)
+        map_g1(
+            &up,
+            &x,
+            #[inline(always)]
+            |g, x| (-g) * x,
+        )
     } else {
-        map_g1(&up, &x, |g, x| (-g) * (x + eps).ln())
+        map_g1(
+            &up,
+            &x,
+            #[inline(always)]
+            |g, x| (-g) * ln(x + eps),
+        )
     };
     let through_main = sum_to(through_main, &shape, own)?;
     if !options.full {
@@ -274,12 +342,13 @@ pub fn poisson_nll_loss_target_backward<F: Float, D: Dimension, E: Dimension, G:
     }
     let g_own = sum_to(up.full(x.len()).into_owned(), &shape, own)?;
     let t_own = expanded(&target, own)?;
-    let dt: Vec<F> = through_main
-        .iter()
-        .zip(g_own.iter())
-        .zip(t_own.iter())
-        .map(|((&m, &g), &t)| stirling_grad(g, t, two_pi, half) + m)
-        .collect();
+    let dt: Vec<F> = combine3(
+        &through_main,
+        &g_own,
+        &t_own,
+        #[inline(always)]
+        |m, g, t| stirling_grad(g, t, two_pi, half) + m,
+    )?;
     ArrayD::from_shape_vec(IxDyn(own), dt).map_err(super::nll::internal)
 }
 
@@ -307,13 +376,15 @@ fn poisson_upstream<'a, F: Float>(
     upstream(grad_output, reduction == Reduction::None, shape, divisor)
 }
 
-/// libtorch's Stirling term, `masked_fill`ed to 0 where `t <= 1`.
+/// libtorch's Stirling term, `masked_fill`ed to 0 where `t <= 1` (computed everywhere
+/// and selected, so that the loop stays branch-free and vectorises).
 #[inline(always)]
 fn stirling<F: Float>(t: F, two_pi: F, half: F) -> F {
+    let term = (t * ln(t) - t) + half * ln(two_pi * t);
     if t <= F::one() {
         F::zero()
     } else {
-        (t * t.ln() - t) + half * (two_pi * t).ln()
+        term
     }
 }
 
@@ -328,7 +399,7 @@ fn stirling<F: Float>(t: F, two_pi: F, half: F) -> F {
 fn stirling_grad<F: Float>(g: F, t: F, two_pi: F, half: F) -> F {
     let g = if t <= F::one() { F::zero() } else { g };
     let through_log2pi = ((g * half) / (two_pi * t)) * two_pi;
-    (((-g) + g * t.ln()) + (g * t) / t) + through_log2pi
+    (((-g) + g * ln(t)) + (g * t) / t) + through_log2pi
 }
 
 // ----------------------------------------------------------------------------------
@@ -449,27 +520,50 @@ pub fn gaussian_nll_loss<F: Float, D: Dimension, E: Dimension>(
         F::of_f64(0.5 * (2.0 * std::f64::consts::PI).ln()),
     );
     let (full, eps) = (options.full, g.eps);
-    let element = move |log_v: F, v: F, d: F| {
-        let loss = half * (log_v + (d * d) / v);
-        if full {
-            loss + c
-        } else {
-            loss
-        }
-    };
+    // One closure per case, so that no option is tested in the loop.
     macro_rules! with_loss {
         ($two:ident, $three:ident) => {
-            match &g.v {
+            match (&g.v, full) {
                 // One variance for all: its log once.
-                VarValues::Same(v) => {
-                    let (v, log_v) = (*v, v.ln());
-                    $two(x, t, move |x: F, t: F| element(log_v, v, x - t))
+                (VarValues::Same(v), false) => {
+                    let (v, log_v) = (*v, ln(*v));
+                    $two(
+                        x,
+                        t,
+                        #[inline(always)]
+                        move |x: F, t: F| gaussian_element(log_v, v, x - t, half),
+                    )
+                }
+                (VarValues::Same(v), true) => {
+                    let (v, log_v) = (*v, ln(*v));
+                    $two(
+                        x,
+                        t,
+                        #[inline(always)]
+                        move |x: F, t: F| gaussian_element(log_v, v, x - t, half) + c,
+                    )
                 }
                 // The variance's own values: its log per element.
-                VarValues::Own(v) => $three(x, t, v, move |x: F, t: F, v: F| {
-                    let v = clamp_var(v, eps);
-                    element(v.ln(), v, x - t)
-                }),
+                (VarValues::Own(v), false) => $three(
+                    x,
+                    t,
+                    v,
+                    #[inline(always)]
+                    move |x: F, t: F, v: F| {
+                        let v = clamp_var(v, eps);
+                        gaussian_element(ln(v), v, x - t, half)
+                    },
+                ),
+                (VarValues::Own(v), true) => $three(
+                    x,
+                    t,
+                    v,
+                    #[inline(always)]
+                    move |x: F, t: F, v: F| {
+                        let v = clamp_var(v, eps);
+                        gaussian_element(ln(v), v, x - t, half) + c
+                    },
+                ),
             }
         };
     }
@@ -541,7 +635,11 @@ pub fn gaussian_nll_loss_target_backward<F: Float, D: Dimension, E: Dimension, G
 ) -> Result<ArrayD<F>, LossError> {
     let (input, target) = (input.into_dyn(), target.into_dyn());
     let grad = gaussian_difference_grad(grad_output.into_dyn(), &input, &target, &var, options)?;
-    let negated = map1(&grad.values, |v| -v);
+    let negated = map1(
+        &grad.values,
+        #[inline(always)]
+        |v| -v,
+    );
     sum_to(negated, &grad.shape, target.shape())
 }
 
@@ -593,32 +691,59 @@ pub fn gaussian_nll_loss_var_backward<F: Float, D: Dimension, E: Dimension, G: D
     };
     let grad = if g.var_shape == g.shape {
         // One pass: the division's branch, then the log's.
-        map_g3(&up, x, t, v_full, |g0, x, t, v| {
-            let v = g.clamp(v);
-            let g1 = g0 * half;
-            let d = x - t;
-            (-g1) * (((d * d) / v) / v) + g1 / v
-        })
+        map_g3(
+            &up,
+            x,
+            t,
+            v_full,
+            #[inline(always)]
+            |g0, x, t, v| {
+                let v = g.clamp(v);
+                let g1 = g0 * half;
+                let d = x - t;
+                (-g1) * (((d * d) / v) / v) + g1 / v
+            },
+        )
     } else {
         // A broadcast variance: each branch is summed over the broadcast dimensions,
         // then the log's branch divided by the variance's own (clamped) values.
-        let through_div = map_g3(&up, x, t, v_full, |g0, x, t, v| {
-            let v = g.clamp(v);
-            let d = x - t;
-            (-(g0 * half)) * (((d * d) / v) / v)
-        });
+        let through_div = map_g3(
+            &up,
+            x,
+            t,
+            v_full,
+            #[inline(always)]
+            |g0, x, t, v| {
+                let v = g.clamp(v);
+                let d = x - t;
+                (-(g0 * half)) * (((d * d) / v) / v)
+            },
+        );
         let through_div = sum_to(through_div, &g.shape, &g.var_shape)?;
-        let g_half = map_g1(&up, x, |g0, _| g0 * half);
+        let g_half = map_g1(
+            &up,
+            x,
+            #[inline(always)]
+            |g0, _| g0 * half,
+        );
         let g_own = sum_to(g_half, &g.shape, &g.var_shape)?;
         let v_own = expanded(var_view, var_view.shape())?;
-        through_div
-            .iter()
-            .zip(g_own.iter())
-            .zip(v_own.iter())
-            .map(|((&dv, &g1), &v)| dv + g1 / g.clamp(v))
-            .collect()
+        combine3(
+            &through_div,
+            &g_own,
+            &v_own,
+            #[inline(always)]
+            |dv, g1, v| dv + g1 / g.clamp(v),
+        )?
     };
     ArrayD::from_shape_vec(IxDyn(var_view.shape()), grad).map_err(super::nll::internal)
+}
+
+/// The Python composition's element loss, `0.5 * (log(v) + d**2 / v)` (`full` then
+/// adds `0.5 * log(2 pi)`, rounded to `F`).
+#[inline(always)]
+fn gaussian_element<F: Float>(log_v: F, v: F, d: F, half: F) -> F {
+    half * (log_v + (d * d) / v)
 }
 
 /// The gradient flowing into `input - target` (of their broadcast shape).
@@ -644,17 +769,34 @@ fn gaussian_difference_grad<F: Float>(
     let values = match &g.v {
         VarValues::Same(v) => {
             let v = *v;
-            map_g2(&up, x, t, move |g0, x, t| {
-                ((g0 * half) / v) * (two * (x - t))
-            })
+            map_g2(
+                &up,
+                x,
+                t,
+                #[inline(always)]
+                move |g0, x, t| ((g0 * half) / v) * (two * (x - t)),
+            )
         }
-        VarValues::Own(v) => map_g3(&up, x, t, v, |g0, x, t, v| {
-            ((g0 * half) / g.clamp(v)) * (two * (x - t))
-        }),
+        VarValues::Own(v) => map_g3(
+            &up,
+            x,
+            t,
+            v,
+            #[inline(always)]
+            |g0, x, t, v| ((g0 * half) / g.clamp(v)) * (two * (x - t)),
+        ),
     };
-    let values = sum_to(values, &g.shape, &g.diff_shape)?;
+    // Only an empty variance broadcasts the loss beyond `input - target`.
+    let values = if g.shape == g.diff_shape {
+        values
+    } else {
+        sum_to(values, &g.shape, &g.diff_shape)?
+            .iter()
+            .copied()
+            .collect()
+    };
     Ok(DifferenceGrad {
-        values: values.iter().copied().collect(),
+        values,
         shape: g.diff_shape,
     })
 }
@@ -783,7 +925,7 @@ impl<'a, F: Float> GaussianInputs<'a, F> {
     ) -> Result<Self, LossError> {
         let negative = match var {
             Variance::Scalar(v) => *v < 0.0,
-            Variance::Tensor(v) => v.iter().any(|&e| e < F::zero()),
+            Variance::Tensor(v) => any_negative(v),
         };
         let var_dims = match var {
             Variance::Scalar(_) => None,
@@ -818,6 +960,17 @@ impl<'a, F: Float> GaussianInputs<'a, F> {
     #[inline(always)]
     fn clamp(&self, v: F) -> F {
         clamp_var(v, self.eps)
+    }
+}
+
+/// PyTorch's `torch.any(var < 0)`: over the memory in blocks (which vectorise) when
+/// the view is contiguous in some order.
+fn any_negative<F: Float>(v: &ArrayViewD<'_, F>) -> bool {
+    match v.as_slice_memory_order() {
+        Some(s) => s
+            .chunks(1024)
+            .any(|c| c.iter().map(|&e| u32::from(e < F::zero())).sum::<u32>() > 0),
+        None => v.iter().any(|&e| e < F::zero()),
     }
 }
 

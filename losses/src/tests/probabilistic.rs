@@ -2246,3 +2246,86 @@ fn the_shape_checks_give_the_broadcast_shape_or_the_forwards_error_in_order() {
         assert_err(check_gaussian_nll_loss_shapes(&[2, 3], &[4, 3], Some(&[2]), false), ErrorKind::RuntimeError, "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0");
     }
 }
+
+/// The best of ten batches, in microseconds per call (wall clock).
+fn best_time(mut f: impl FnMut()) -> f64 {
+    f();
+    let mut reps = 1;
+    while {
+        let t = std::time::Instant::now();
+        (0..reps).for_each(|_| f());
+        t.elapsed().as_secs_f64() < 0.02
+    } {
+        reps *= 2;
+    }
+    (0..10)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            (0..reps).for_each(|_| f());
+            t.elapsed().as_secs_f64() / reps as f64 * 1e6
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+// Not a test: timings to set against Python torch's on the same machine (run with
+// `cargo test -p lossparity-losses --release timing -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn timing_of_kl_div_poisson_and_gaussian_on_the_benchmark_shapes() {
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for (r, c) in [(64usize, 10usize), (256, 1000)] {
+                let shape = IxDyn(&[r, c]);
+                let u = |seed| ArrayD::from_shape_vec(shape.clone(), gen32(r * c, seed).iter().map(|v| -v).collect::<Vec<f32>>()).unwrap();
+                let log_q = u(1).mapv(|v| (v * 0.98 + 0.01).ln());
+                let p = u(2).mapv(|v| v / c as f32);
+                let log_p = p.mapv(|v| (v + 1e-6).ln());
+                let (x, counts, var) = (u(3).mapv(|v| v * 4.0 - 2.0), u(4).mapv(|v| (v * 5.0).floor()), u(5).mapv(|v| v + 0.1));
+                let g = arr0(1.0f32).into_dyn();
+                let bm = KlDivOptions::default().reduction(KlDivReduction::BatchMean);
+                let lt = bm.log_target(true);
+                let (pd, pf) = (PoissonNllOptions::default(), PoissonNllOptions::default().log_input(false).full(true));
+                let gd = GaussianNllOptions::default();
+                let v = || Variance::tensor(var.view());
+                let report = |name: &str, fwd: f64, both: f64| {
+                    println!("threads={threads} ({r}, {c}) {name:22} fwd {fwd:9.1}us  fwd+bwd {both:9.1}us");
+                };
+                let kl = |t: &ArrayD<f32>, o: &KlDivOptions| {
+                    (best_time(|| drop(kl_div(log_q.view(), t.view(), o))), best_time(|| {
+                        drop(kl_div(log_q.view(), t.view(), o));
+                        drop(kl_div_backward(g.view(), log_q.view(), t.view(), o));
+                    }))
+                };
+                let (a, b) = kl(&p, &KlDivOptions::default());
+                report("kl_div mean", a, b);
+                let (a, b) = kl(&p, &bm);
+                report("kl_div batchmean", a, b);
+                let (a, b) = kl(&log_p, &lt);
+                report("kl_div log_target", a, b);
+                for (name, input, o) in [("poisson", &x, &pd), ("poisson rates full", &var, &pf)] {
+                    let a = best_time(|| drop(poisson_nll_loss(input.view(), counts.view(), o)));
+                    let b = best_time(|| {
+                        drop(poisson_nll_loss(input.view(), counts.view(), o));
+                        drop(poisson_nll_loss_backward(g.view(), input.view(), counts.view(), o));
+                    });
+                    report(name, a, b);
+                }
+                let a = best_time(|| drop(gaussian_nll_loss(x.view(), counts.view(), v(), &gd)));
+                let b = best_time(|| {
+                    drop(gaussian_nll_loss(x.view(), counts.view(), v(), &gd));
+                    drop(gaussian_nll_loss_backward(g.view(), x.view(), counts.view(), v(), &gd));
+                });
+                report("gaussian", a, b);
+                let b = best_time(|| {
+                    drop(gaussian_nll_loss(x.view(), counts.view(), v(), &gd));
+                    drop(gaussian_nll_loss_var_backward(g.view(), x.view(), counts.view(), v(), &gd));
+                });
+                report("gaussian (var grad)", a, b);
+            }
+        });
+    }
+}
