@@ -21,9 +21,16 @@ use std::time::{Duration, Instant};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
 use lossparity::losses::{
-    cross_entropy, cross_entropy_with_grad, l1_loss, l1_loss_backward, log_softmax, mse_loss,
-    mse_loss_backward, nll_loss, nll_loss_backward, CrossEntropyOptions, Float, NllLossOptions,
-    PointwiseOptions, Target,
+    binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_backward, cross_entropy, cross_entropy_with_grad,
+    gaussian_nll_loss, gaussian_nll_loss_backward, huber_loss, huber_loss_backward, kl_div,
+    kl_div_backward, l1_loss, l1_loss_backward, log_softmax, mse_loss, mse_loss_backward,
+    multilabel_soft_margin_loss, multilabel_soft_margin_loss_backward, nll_loss, nll_loss_backward,
+    poisson_nll_loss, poisson_nll_loss_backward, smooth_l1_loss, smooth_l1_loss_backward,
+    soft_margin_loss, soft_margin_loss_backward, BceWithLogitsOptions, BinaryCrossEntropyOptions,
+    CrossEntropyOptions, Float, GaussianNllOptions, HuberOptions, KlDivOptions,
+    MultilabelSoftMarginOptions, NllLossOptions, PointwiseOptions, PoissonNllOptions,
+    SmoothL1Options, SoftMarginOptions, Target, Variance,
 };
 use ndarray::{arr0, ArrayD, IxDyn};
 use tch::{Kind, Reduction, Tensor};
@@ -42,10 +49,28 @@ enum Op {
     MseLossFwdBwd,
     L1Loss,
     L1LossFwdBwd,
+    SmoothL1Loss,
+    SmoothL1LossFwdBwd,
+    HuberLoss,
+    HuberLossFwdBwd,
+    BinaryCrossEntropy,
+    BinaryCrossEntropyFwdBwd,
+    BceWithLogits,
+    BceWithLogitsFwdBwd,
+    SoftMarginLoss,
+    SoftMarginLossFwdBwd,
+    MultilabelSoftMarginLoss,
+    MultilabelSoftMarginLossFwdBwd,
+    KlDiv,
+    KlDivFwdBwd,
+    PoissonNllLoss,
+    PoissonNllLossFwdBwd,
+    GaussianNllLoss,
+    GaussianNllLossFwdBwd,
 }
 
 impl Op {
-    const ALL: [Op; 9] = [
+    const ALL: [Op; 27] = [
         Op::LogSoftmax,
         Op::NllLoss,
         Op::NllLossFwdBwd,
@@ -55,6 +80,24 @@ impl Op {
         Op::MseLossFwdBwd,
         Op::L1Loss,
         Op::L1LossFwdBwd,
+        Op::SmoothL1Loss,
+        Op::SmoothL1LossFwdBwd,
+        Op::HuberLoss,
+        Op::HuberLossFwdBwd,
+        Op::BinaryCrossEntropy,
+        Op::BinaryCrossEntropyFwdBwd,
+        Op::BceWithLogits,
+        Op::BceWithLogitsFwdBwd,
+        Op::SoftMarginLoss,
+        Op::SoftMarginLossFwdBwd,
+        Op::MultilabelSoftMarginLoss,
+        Op::MultilabelSoftMarginLossFwdBwd,
+        Op::KlDiv,
+        Op::KlDivFwdBwd,
+        Op::PoissonNllLoss,
+        Op::PoissonNllLossFwdBwd,
+        Op::GaussianNllLoss,
+        Op::GaussianNllLossFwdBwd,
     ];
 
     fn name(self) -> &'static str {
@@ -68,7 +111,43 @@ impl Op {
             Op::MseLossFwdBwd => "mse_loss_fwd_bwd",
             Op::L1Loss => "l1_loss",
             Op::L1LossFwdBwd => "l1_loss_fwd_bwd",
+            Op::SmoothL1Loss => "smooth_l1_loss",
+            Op::SmoothL1LossFwdBwd => "smooth_l1_loss_fwd_bwd",
+            Op::HuberLoss => "huber_loss",
+            Op::HuberLossFwdBwd => "huber_loss_fwd_bwd",
+            Op::BinaryCrossEntropy => "binary_cross_entropy",
+            Op::BinaryCrossEntropyFwdBwd => "binary_cross_entropy_fwd_bwd",
+            Op::BceWithLogits => "binary_cross_entropy_with_logits",
+            Op::BceWithLogitsFwdBwd => "binary_cross_entropy_with_logits_fwd_bwd",
+            Op::SoftMarginLoss => "soft_margin_loss",
+            Op::SoftMarginLossFwdBwd => "soft_margin_loss_fwd_bwd",
+            Op::MultilabelSoftMarginLoss => "multilabel_soft_margin_loss",
+            Op::MultilabelSoftMarginLossFwdBwd => "multilabel_soft_margin_loss_fwd_bwd",
+            Op::KlDiv => "kl_div",
+            Op::KlDivFwdBwd => "kl_div_fwd_bwd",
+            Op::PoissonNllLoss => "poisson_nll_loss",
+            Op::PoissonNllLossFwdBwd => "poisson_nll_loss_fwd_bwd",
+            Op::GaussianNllLoss => "gaussian_nll_loss",
+            Op::GaussianNllLossFwdBwd => "gaussian_nll_loss_fwd_bwd",
         }
+    }
+
+    /// The element-wise losses added after the first four ops take the extra inputs
+    /// (probabilities, signs, variances), which the largest shape does not build: 131M
+    /// elements times five more tensors on both sides.
+    fn needs_extra(self) -> bool {
+        !matches!(
+            self,
+            Op::LogSoftmax
+                | Op::NllLoss
+                | Op::NllLossFwdBwd
+                | Op::CrossEntropy
+                | Op::CrossEntropyFwdBwd
+                | Op::MseLoss
+                | Op::MseLossFwdBwd
+                | Op::L1Loss
+                | Op::L1LossFwdBwd
+        )
     }
 }
 
@@ -181,6 +260,29 @@ struct RustInputs<F> {
     logp: ArrayD<F>,
     /// Class indices, shape `(N, ...)`.
     target: ArrayD<i64>,
+    /// The element-wise losses' other inputs, except on the largest shape.
+    extra: Option<RustExtra<F>>,
+}
+
+/// Inputs of the binary, divergence and probabilistic losses, all of the logits' shape.
+struct RustExtra<F> {
+    /// `sigmoid(x)`, in (0, 1): binary_cross_entropy's input.
+    p: ArrayD<F>,
+    /// `exp(logp)`, in [0, 1]: the probability target (and kl_div's, Poisson's target).
+    prob: ArrayD<F>,
+    /// -1 or 1: soft_margin_loss's target.
+    sign: ArrayD<F>,
+    /// `prob + 0.5`: gaussian_nll_loss's variance.
+    var: ArrayD<F>,
+}
+
+/// [`RustExtra`] as libtorch tensors.
+struct TorchExtra {
+    p: Tensor,
+    p_grad: Tensor,
+    prob: Tensor,
+    sign: Tensor,
+    var: Tensor,
 }
 
 /// The same values as libtorch tensors.
@@ -192,6 +294,7 @@ struct TorchInputs {
     /// `logp` as a leaf that requires grad (shares the data).
     logp_grad: Tensor,
     target: Tensor,
+    extra: Option<TorchExtra>,
 }
 
 impl<F: Elem> Inputs<F> {
@@ -214,6 +317,23 @@ impl<F: Elem> Inputs<F> {
             .collect();
         let target = ArrayD::from_shape_vec(IxDyn(&target_shape), target).expect("target shape");
         let logp = log_softmax(x.view(), 1).expect("Rust log_softmax");
+        let extra = (numel <= 1 << 24).then(|| {
+            let p = x.mapv(|v| F::of_f64(1.0 / (1.0 + (-v.to_f64_exact()).exp())));
+            let prob = logp.mapv(|v| F::of_f64(v.to_f64_exact().exp()));
+            let sign = x.mapv(|_| F::of_f64(if rng.below(2) == 0 { -1.0 } else { 1.0 }));
+            let var = prob.mapv(|v| F::of_f64(v.to_f64_exact() + 0.5));
+            RustExtra { p, prob, sign, var }
+        });
+        let torch_extra = extra.as_ref().map(|e| {
+            let p = to_tensor(&e.p);
+            TorchExtra {
+                p_grad: p.detach().set_requires_grad(true),
+                p,
+                prob: to_tensor(&e.prob),
+                sign: to_tensor(&e.sign),
+                var: to_tensor(&e.var),
+            }
+        });
 
         let tx = to_tensor(&x);
         let tlogp = to_tensor(&logp);
@@ -224,10 +344,16 @@ impl<F: Elem> Inputs<F> {
             x: tx,
             logp: tlogp,
             target: to_tensor(&target),
+            extra: torch_extra,
         };
         Inputs {
             shape: shape.to_vec(),
-            rust: RustInputs { x, logp, target },
+            rust: RustInputs {
+                x,
+                logp,
+                target,
+                extra,
+            },
             torch,
         }
     }
@@ -307,6 +433,92 @@ fn run_rust<F: Elem>(op: Op, inp: &RustInputs<F>) -> RustResult<F> {
                 .expect("l1_loss_backward");
             (loss, Some(grads))
         }
+        _ => run_rust_elementwise(op, inp),
+    }
+}
+
+/// Forward, or forward and the input's gradient, of the losses that take
+/// [`RustExtra`]. Each pairs an input with a target of its own shape, as a user calls it.
+fn run_rust_elementwise<F: Elem>(op: Op, inp: &RustInputs<F>) -> RustResult<F> {
+    let e = inp.extra.as_ref().expect("the extra inputs of this shape");
+    let one = arr0(F::one());
+    let (x, logp, p, prob, sign) = (&inp.x, &inp.logp, &e.p, &e.prob, &e.sign);
+    // (forward, backward) of one loss with its default options.
+    macro_rules! loss {
+        ($fwd:ident, $bwd:ident, $opts:expr, $input:expr, $target:expr) => {{
+            let options = $opts;
+            let loss = $fwd($input.view(), $target.view(), &options).expect(stringify!($fwd));
+            let grad = op.name().ends_with("_fwd_bwd").then(|| {
+                $bwd(one.view(), $input.view(), $target.view(), &options).expect(stringify!($bwd))
+            });
+            (loss, grad)
+        }};
+    }
+    match op {
+        Op::SmoothL1Loss | Op::SmoothL1LossFwdBwd => loss!(
+            smooth_l1_loss,
+            smooth_l1_loss_backward,
+            SmoothL1Options::default(),
+            x,
+            logp
+        ),
+        Op::HuberLoss | Op::HuberLossFwdBwd => loss!(
+            huber_loss,
+            huber_loss_backward,
+            HuberOptions::default(),
+            x,
+            logp
+        ),
+        Op::BinaryCrossEntropy | Op::BinaryCrossEntropyFwdBwd => loss!(
+            binary_cross_entropy,
+            binary_cross_entropy_backward,
+            BinaryCrossEntropyOptions::default(),
+            p,
+            prob
+        ),
+        Op::BceWithLogits | Op::BceWithLogitsFwdBwd => loss!(
+            binary_cross_entropy_with_logits,
+            binary_cross_entropy_with_logits_backward,
+            BceWithLogitsOptions::default(),
+            x,
+            prob
+        ),
+        Op::SoftMarginLoss | Op::SoftMarginLossFwdBwd => loss!(
+            soft_margin_loss,
+            soft_margin_loss_backward,
+            SoftMarginOptions::default(),
+            x,
+            sign
+        ),
+        Op::MultilabelSoftMarginLoss | Op::MultilabelSoftMarginLossFwdBwd => loss!(
+            multilabel_soft_margin_loss,
+            multilabel_soft_margin_loss_backward,
+            MultilabelSoftMarginOptions::default(),
+            x,
+            prob
+        ),
+        Op::KlDiv | Op::KlDivFwdBwd => {
+            loss!(kl_div, kl_div_backward, KlDivOptions::default(), logp, prob)
+        }
+        Op::PoissonNllLoss | Op::PoissonNllLossFwdBwd => loss!(
+            poisson_nll_loss,
+            poisson_nll_loss_backward,
+            PoissonNllOptions::default(),
+            x,
+            prob
+        ),
+        Op::GaussianNllLoss | Op::GaussianNllLossFwdBwd => {
+            let options = GaussianNllOptions::default();
+            let var = || Variance::Tensor(e.var.view());
+            let loss = gaussian_nll_loss(x.view(), logp.view(), var(), &options)
+                .expect("gaussian_nll_loss");
+            let grad = (op == Op::GaussianNllLossFwdBwd).then(|| {
+                gaussian_nll_loss_backward(one.view(), x.view(), logp.view(), var(), &options)
+                    .expect("gaussian_nll_loss_backward")
+            });
+            (loss, grad)
+        }
+        _ => unreachable!("{} has its own arm in run_rust", op.name()),
     }
 }
 
@@ -343,6 +555,67 @@ fn run_torch(op: Op, inp: &TorchInputs) -> (Tensor, Option<Tensor>) {
         Op::MseLossFwdBwd => grad_of(inp.x_grad.mse_loss(&inp.logp, Reduction::Mean), &inp.x_grad),
         Op::L1Loss => (inp.x.l1_loss(&inp.logp, Reduction::Mean), None),
         Op::L1LossFwdBwd => grad_of(inp.x_grad.l1_loss(&inp.logp, Reduction::Mean), &inp.x_grad),
+        _ => run_torch_elementwise(op, inp),
+    }
+}
+
+/// libtorch's side of [`run_rust_elementwise`]. The losses that PyTorch writes in Python
+/// (`multilabel_soft_margin_loss`, `gaussian_nll_loss`) are its aten ops in
+/// `torch/nn/functional.py`'s order, the variance check included.
+fn run_torch_elementwise(op: Op, inp: &TorchInputs) -> (Tensor, Option<Tensor>) {
+    let e = inp.extra.as_ref().expect("the extra inputs of this shape");
+    let backward = op.name().ends_with("_fwd_bwd");
+    let run = |leaf: &Tensor, plain: &Tensor, f: &dyn Fn(&Tensor) -> Tensor| {
+        if backward {
+            let loss = f(leaf);
+            let mut grads = Tensor::run_backward(&[&loss], &[leaf], false, false);
+            (loss, Some(grads.remove(0)))
+        } else {
+            (f(plain), None)
+        }
+    };
+    let mean = Reduction::Mean;
+    match op {
+        Op::SmoothL1Loss | Op::SmoothL1LossFwdBwd => run(&inp.x_grad, &inp.x, &|x| {
+            x.smooth_l1_loss(&inp.logp, mean, 1.0)
+        }),
+        Op::HuberLoss | Op::HuberLossFwdBwd => {
+            run(&inp.x_grad, &inp.x, &|x| x.huber_loss(&inp.logp, mean, 1.0))
+        }
+        Op::BinaryCrossEntropy | Op::BinaryCrossEntropyFwdBwd => run(&e.p_grad, &e.p, &|p| {
+            p.binary_cross_entropy(&e.prob, None::<Tensor>, mean)
+        }),
+        Op::BceWithLogits | Op::BceWithLogitsFwdBwd => run(&inp.x_grad, &inp.x, &|x| {
+            x.binary_cross_entropy_with_logits(&e.prob, None::<Tensor>, None::<Tensor>, mean)
+        }),
+        Op::SoftMarginLoss | Op::SoftMarginLossFwdBwd => {
+            run(&inp.x_grad, &inp.x, &|x| x.soft_margin_loss(&e.sign, mean))
+        }
+        Op::MultilabelSoftMarginLoss | Op::MultilabelSoftMarginLossFwdBwd => {
+            run(&inp.x_grad, &inp.x, &|x| {
+                let t = &e.prob;
+                let loss = -(t * x.log_sigmoid() + (-t + 1.0) * (-x).log_sigmoid());
+                let class_dim = x.dim() as i64 - 1;
+                let classes = x.size()[class_dim as usize];
+                (loss.sum_dim_intlist(class_dim, false, None::<Kind>) / classes).mean(None::<Kind>)
+            })
+        }
+        Op::KlDiv | Op::KlDivFwdBwd => run(&inp.logp_grad, &inp.logp, &|l| {
+            l.kl_div(&e.prob, mean, false)
+        }),
+        Op::PoissonNllLoss | Op::PoissonNllLossFwdBwd => run(&inp.x_grad, &inp.x, &|x| {
+            x.poisson_nll_loss(&e.prob, true, false, 1e-8, mean)
+        }),
+        Op::GaussianNllLoss | Op::GaussianNllLossFwdBwd => run(&inp.x_grad, &inp.x, &|x| {
+            // Python: the sign check (a host sync), then a copy clamped under no_grad.
+            assert!(!bool::try_from(e.var.lt(0.0).any()).expect("var check"));
+            let var = e.var.copy();
+            tch::no_grad(|| {
+                let _ = var.shallow_clone().clamp_min_(1e-6);
+            });
+            ((var.log() + (x - &inp.logp).square() / &var) * 0.5).mean(None::<Kind>)
+        }),
+        _ => unreachable!("{} has its own arm in run_torch", op.name()),
     }
 }
 
@@ -433,6 +706,9 @@ fn bench_op<F: Elem>(
     let mut group = c.benchmark_group(format!("{}/{}/{}", op.name(), F::LABEL, mode.label));
     group.sample_size(10);
     for inp in inputs {
+        if op.needs_extra() && inp.rust.extra.is_none() {
+            continue;
+        }
         configure(&mut group, inp.numel(), quick);
         let label = inp.label();
         let (rust, torch) = (&inp.rust, &inp.torch);
@@ -462,7 +738,9 @@ fn make_inputs<F: Elem>(quick: bool, seed: u64) -> Vec<Inputs<F>> {
             let start = Instant::now();
             let inp = Inputs::<F>::new(shape, seed + i as u64);
             for op in Op::ALL {
-                sanity_check(op, &inp);
+                if !op.needs_extra() || inp.rust.extra.is_some() {
+                    sanity_check(op, &inp);
+                }
             }
             eprintln!(
                 "inputs {} {}: made and checked against libtorch in {:.1} s",

@@ -25,6 +25,22 @@ OP_ORDER = [
     "nll_loss_fwd_bwd",
     "cross_entropy",
     "cross_entropy_fwd_bwd",
+] + [
+    name
+    for op in [
+        "mse_loss",
+        "l1_loss",
+        "smooth_l1_loss",
+        "huber_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "soft_margin_loss",
+        "multilabel_soft_margin_loss",
+        "kl_div",
+        "poisson_nll_loss",
+        "gaussian_nll_loss",
+    ]
+    for name in (op, op + "_fwd_bwd")
 ]
 THREAD_ORDER = ["1-thread", "all-threads"]
 SIDES = ("rust", "libtorch")

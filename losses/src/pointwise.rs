@@ -706,42 +706,48 @@ pub(crate) fn check(
 /// The sum of `e(x[i] - y[i])` (times `w[i]` with a weight) in [`super::elementwise`]'s
 /// chunked order, over slices, so that the loop vectorises.
 fn pair_sum<F: Float>(x: &[F], y: &[F], w: Option<&[F]>, e: impl Fn(F) -> F + Sync) -> F {
-    let chunk_sum = |c: usize| {
+    sum_chunks(x.len(), |c| {
         let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(x.len()));
-        let (xs, ys) = (&x[lo..hi], &y[lo..hi]);
-        let mut acc = [F::zero(); LANES];
-        let (mut xc, mut yc) = (xs.chunks_exact(LANES), ys.chunks_exact(LANES));
-        match w.map(|w| &w[lo..hi]) {
-            None => {
-                for (a, b) in (&mut xc).zip(&mut yc) {
-                    for k in 0..LANES {
-                        acc[k] += e(a[k] - b[k]);
-                    }
-                }
-                for (k, (a, b)) in xc.remainder().iter().zip(yc.remainder()).enumerate() {
-                    acc[k] += e(*a - *b);
+        pair_chunk_sum(&x[lo..hi], &y[lo..hi], w.map(|w| &w[lo..hi]), &e)
+    })
+}
+
+/// One chunk of [`pair_sum`]: `LANES` interleaved partial sums, folded pairwise. A
+/// function of its own, compiled for each SIMD extension with `e` inlined into it (a
+/// closure called from [`simd`] stayed out of line, at SSE2's width).
+#[multiversion(targets("x86_64+avx2+avx+fma", "x86_64+avx", "aarch64+neon"))]
+fn pair_chunk_sum<F: Float, E: Fn(F) -> F>(xs: &[F], ys: &[F], w: Option<&[F]>, e: &E) -> F {
+    let mut acc = [F::zero(); LANES];
+    let (mut xc, mut yc) = (xs.chunks_exact(LANES), ys.chunks_exact(LANES));
+    match w {
+        None => {
+            for (a, b) in (&mut xc).zip(&mut yc) {
+                for k in 0..LANES {
+                    acc[k] += e(a[k] - b[k]);
                 }
             }
-            Some(ws) => {
-                let mut wc = ws.chunks_exact(LANES);
-                for ((a, b), v) in (&mut xc).zip(&mut yc).zip(&mut wc) {
-                    for k in 0..LANES {
-                        acc[k] += e(a[k] - b[k]) * v[k];
-                    }
-                }
-                let rest = xc
-                    .remainder()
-                    .iter()
-                    .zip(yc.remainder())
-                    .zip(wc.remainder());
-                for (k, ((a, b), v)) in rest.enumerate() {
-                    acc[k] += e(*a - *b) * *v;
-                }
+            for (k, (a, b)) in xc.remainder().iter().zip(yc.remainder()).enumerate() {
+                acc[k] += e(*a - *b);
             }
         }
-        fold_lanes(acc)
-    };
-    sum_chunks(x.len(), |c| simd(|| chunk_sum(c)))
+        Some(ws) => {
+            let mut wc = ws.chunks_exact(LANES);
+            for ((a, b), v) in (&mut xc).zip(&mut yc).zip(&mut wc) {
+                for k in 0..LANES {
+                    acc[k] += e(a[k] - b[k]) * v[k];
+                }
+            }
+            let rest = xc
+                .remainder()
+                .iter()
+                .zip(yc.remainder())
+                .zip(wc.remainder());
+            for (k, ((a, b), v)) in rest.enumerate() {
+                acc[k] += e(*a - *b) * *v;
+            }
+        }
+    }
+    fold_lanes(acc)
 }
 
 /// The element losses `e(x[i] - y[i])` (times `w[i]`), in parallel on large inputs.

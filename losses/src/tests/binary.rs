@@ -3363,3 +3363,26 @@ fn multilabel_target_gradient_is_exact_at_a_tiny_logit() {
     assert_eq!(dt[1], exact as f32);
     assert_eq!(dt[0].to_bits(), 0.0f32.to_bits(), "libtorch's +0, not -0");
 }
+
+// Weighted element losses that cancel (2.8e4 against -2.9e4): float32's element losses
+// are an ulp or two off each, which the sum turns into tens of ulp of the result, so
+// such a row is summed again from f64 element losses: the f64 loss, rounded once.
+#[test]
+fn multilabel_cancelling_rows_are_the_f64_loss_rounded() {
+    let x = ndarray::array![1.276_946_7f32, -3000.0, -6.228_53, 2.188_276_3];
+    let t = ndarray::array![-1.0f32, -1.0, 0.0, 0.0];
+    let w = ndarray::array![10000.0f32, 9.601_377_5, 0.0, 1.996_732_4];
+    let o = MultilabelSoftMarginOptions::default()
+        .reduction(Reduction::None)
+        .weight(w.view());
+    let loss32 = multilabel_soft_margin_loss(x.view(), t.view(), &o).unwrap();
+    let (x64, t64, w64) = (x.mapv(f64::from), t.mapv(f64::from), w.mapv(f64::from));
+    let o64 = MultilabelSoftMarginOptions::default()
+        .reduction(Reduction::None)
+        .weight(w64.view());
+    let loss64 = multilabel_soft_margin_loss(x64.view(), t64.view(), &o64).unwrap();
+    assert_eq!(loss32[[]], loss64[[]] as f32);
+    // torch 2.13: -200.17792789296868 in float64; -200.1778564453125 in float32, 5 ulp
+    // off (the float32 element losses alone gave -200.17752, 27 ulp off).
+    assert_eq!(loss32[[]], -200.177_927_892_968_68f64 as f32);
+}
