@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to, CHUNK};
 use super::error::{shape_str, LossError};
 use super::float::Float;
-use super::kernels::LANES;
+use super::kernels::{exp_f64, LANES};
 
 /// How [`kl_div`] combines its element losses, as PyTorch's `reduction=` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -491,7 +491,7 @@ fn ln_f32(x: f32) -> f32 {
 
 /// `exp(x)` in f32 arithmetic that vectorises, within one ulp; libtorch's vectorised
 /// `exp` (SLEEF's, also within one ulp) gives the same f32 for about 94% of the inputs in
-/// `[-5, 5]`. f64 calls glibc's `exp` (within an ulp of libtorch's).
+/// `[-5, 5]`. f64: [`exp_f64`], within an ulp (as libtorch's SLEEF `exp`).
 ///
 /// `x = n ln2 + r` (Cody-Waite, `|r| <= ln2 / 2`), `exp(r) = 1 + r + r^2 P(r)` with `P`
 /// a degree-5 fit (least squares reweighted towards minimax, made for this crate with
@@ -500,7 +500,7 @@ fn ln_f32(x: f32) -> f32 {
 #[inline(always)]
 pub(crate) fn exp<F: Float>(x: F) -> F {
     if std::mem::size_of::<F>() != 4 {
-        return x.exp();
+        return F::of_f64(exp_f64(x.to_f64_exact()));
     }
     F::of_f64(f64::from(exp_f32(x.to_f64_exact() as f32)))
 }

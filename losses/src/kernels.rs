@@ -114,6 +114,33 @@ pub(crate) fn exp_nonpositive_f64(x: f64) -> f64 {
     p * scale * UNSCALE
 }
 
+/// `exp(x)` of any `f64`, in arithmetic that vectorises (glibc's `exp` is a call per
+/// element): [`exp_nonpositive_f64`]'s reduction and polynomial, within an ulp; NaN
+/// stays NaN, `+inf` past 709.78, 0 below -745.2. The scaling by `2^n` is split in two
+/// powers of two that are normal numbers, so that a subnormal result is rounded once.
+#[inline(always)]
+pub(crate) fn exp_f64(x: f64) -> f64 {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const LN2_HI: f64 = 0.693_147_180_369_123_8;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
+                                                // `clamp` keeps a NaN; past the bounds the result is inf or 0 anyway.
+    let clamped = x.clamp(-746.0, 710.0);
+    let t = clamped.mul_add(LOG2E, ROUND);
+    let n = t - ROUND;
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, clamped));
+    let mut p: f64 = 1.0 / 6_227_020_800.0;
+    for k in (0..13).rev() {
+        p = p.mul_add(r, INV_FACTORIAL[k]);
+    }
+    // n in [-1077, 1025]: 2^n = 2^h * 2^(n - h) with both halves in [-539, 513].
+    let k = t.to_bits().wrapping_sub(ROUND.to_bits()) as i64;
+    let h = k >> 1;
+    let s1 = f64::from_bits(((h + 1023) as u64) << 52);
+    let s2 = f64::from_bits(((k - h + 1023) as u64) << 52);
+    p * s1 * s2
+}
+
 /// `ln(x)` of an `f64` at least 1, or NaN (see [`Float::ln_at_least_one`]).
 ///
 /// `x = 2^e * m` with `m` in `[sqrt(1/2), sqrt(2))`, `f = m - 1` (exact) and

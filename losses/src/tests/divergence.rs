@@ -1273,3 +1273,31 @@ fn the_shape_check_gives_the_broadcast_shape_or_the_forwards_error() {
         assert_err(check_kl_div_shapes(&[2, 3], &[4, 3]), ErrorKind::RuntimeError, "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0");
     }
 }
+
+// The vectorisable f64 exp: within an ulp of glibc's over the whole range, with its
+// overflow, underflow (subnormals rounded once) and NaN.
+#[test]
+fn exp_f64_is_within_an_ulp_everywhere() {
+    use crate::kernels::exp_f64;
+    let ulps = |a: f64, b: f64| (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs();
+    let mut worst = 0;
+    for i in 0..200_001 {
+        let x = -746.0 + 1456.0 * (i as f64) / 200_000.0;
+        let (ours, libm) = (exp_f64(x), x.exp());
+        worst = worst.max(ulps(ours, libm));
+        assert!(
+            ulps(ours, libm) <= 1,
+            "exp({x:e}): {ours:e} against {libm:e}"
+        );
+    }
+    for x in [
+        -1e-300, 0.0, -0.0, 1e-300, 0.5, -0.5, 709.78, 709.79, -745.1, -745.2,
+    ] {
+        assert!(ulps(exp_f64(x), x.exp()) <= 1, "exp({x:e})");
+    }
+    assert_eq!(exp_f64(f64::INFINITY), f64::INFINITY);
+    assert_eq!(exp_f64(f64::NEG_INFINITY), 0.0);
+    assert_eq!(exp_f64(1000.0), f64::INFINITY);
+    assert!(exp_f64(f64::NAN).is_nan());
+    assert!(worst <= 1);
+}
