@@ -1769,7 +1769,9 @@ fn multilabel_row_sum<F: Float, const W: bool>(x: &[F], t: &[F], w: &[F]) -> f64
             add(j, xr[j], tr[j], wr[j]);
         }
         let (sum, size) = (fold_lanes(sum), fold_lanes(size));
-        if !(size > 2.0 * sum.abs()) {
+        // A NaN sum is final too (the f64 terms give the same NaN).
+        let cancels = size > 2.0 * sum.abs();
+        if !cancels {
             return sum;
         }
     }
