@@ -215,7 +215,12 @@ fn block_sum<F: Float, K: Fn([F; 4]) -> f64>(s: Srcs<'_, F>, k: &K) -> f64 {
             acc[j] += k([a[j], b[j], c[j], d[j]]);
         }
     }
-    let (a, b, c, d) = (ac.remainder(), bc.remainder(), cc.remainder(), dc.remainder());
+    let (a, b, c, d) = (
+        ac.remainder(),
+        bc.remainder(),
+        cc.remainder(),
+        dc.remainder(),
+    );
     for j in 0..a.len() {
         acc[j] += k([a[j], b[j], c[j], d[j]]);
     }
@@ -451,12 +456,7 @@ pub fn hinge_embedding_loss_backward<F: Float, G: Dimension, D: Dimension, E: Di
 ///                                                &HingeEmbeddingOptions::default()).unwrap_err();
 /// assert!(err.message().contains("appears to not have been used in the graph"));
 /// ```
-pub fn hinge_embedding_loss_target_backward<
-    F: Float,
-    G: Dimension,
-    D: Dimension,
-    E: Dimension,
->(
+pub fn hinge_embedding_loss_target_backward<F: Float, G: Dimension, D: Dimension, E: Dimension>(
     grad_output: ArrayView<'_, F, G>,
     input: ArrayView<'_, F, D>,
     target: ArrayView<'_, F, E>,
@@ -856,7 +856,9 @@ fn row_dots<F: Float>(a: &[F], b: &[F]) -> [f64; 3] {
         .zip(b.par_chunks(CHUNK))
         .map(|(a, b)| block_dots(a, b))
         .collect();
-    parts.into_iter().fold([0.0; 3], |s, p| [s[0] + p[0], s[1] + p[1], s[2] + p[2]])
+    parts
+        .into_iter()
+        .fold([0.0; 3], |s, p| [s[0] + p[0], s[1] + p[1], s[2] + p[2]])
 }
 
 /// `f(r)` for each of `rows` rows of `len` elements, in parallel on large inputs (each
@@ -887,10 +889,7 @@ fn cosine_rows<'a, F: Float>(
     input2: &'a ArrayViewD<'_, F>,
     p: &CosinePlan,
 ) -> Result<CosineRows<'a, F>, LossError> {
-    let (x1, x2) = (
-        expanded(input1, &p.product)?,
-        expanded(input2, &p.product)?,
-    );
+    let (x1, x2) = (expanded(input1, &p.product)?, expanded(input2, &p.product)?);
     let eps = cosine_epsilon::<F>();
     let cols = p.cols;
     let sums = per_row(p.rows, cols, |r| {
@@ -1121,7 +1120,9 @@ fn filled_rows<F: Float>(
                     .enumerate()
                     .for_each(|(r, o)| fill(r, o));
             } else {
-                out.chunks_mut(len).enumerate().for_each(|(r, o)| fill(r, o));
+                out.chunks_mut(len)
+                    .enumerate()
+                    .for_each(|(r, o)| fill(r, o));
             }
         })
     }
