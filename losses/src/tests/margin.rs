@@ -122,7 +122,7 @@ fn gen(n: usize, seed: usize, scale: f32) -> Vec<f32> {
 fn signs(n: usize, seed: usize) -> Vec<f32> {
     (0..n)
         .map(|i| {
-            if (((i * 7919 + seed * 104729) % 1000) / 3) % 2 == 0 {
+            if (((i * 7919 + seed * 104729) % 1000) / 3).is_multiple_of(2) {
                 1.0
             } else {
                 -1.0
@@ -1839,4 +1839,42 @@ fn one_and_two_threads_give_bit_identical_losses_and_gradients() {
     };
     let one = on_threads(1, run);
     assert_eq!(one, on_threads(2, run));
+}
+
+// torch 2.13.0:
+//   grad(lambda x: F.cosine_embedding_loss(x, I2, Y4, margin=-1.0, reduction='none'), I1, torch.tensor([0.0, -0.0, 0.0, -0.0], dtype=D))
+//     -> shape [4, 3] [0.0, -0.0, 0.0, 0.0, 0.0, 0.0, -0.0, -0.0, 0.0, 0.0, 0.0, 0.0]
+//   grad(lambda x: F.hinge_embedding_loss(x, YH, reduction='none'), XH, -0.0 * GH)
+//     -> shape [8] [-0.0, 0.0, 0.0, -0.0, 0.0, 0.0, -0.0, 0.0]
+//   grad(lambda x: F.margin_ranking_loss(x, B, YR, reduction='none'), A, -0.0 * GR)
+//     -> shape [2, 3] [0.0, -0.0, -0.0, 0.0, -0.0, -0.0]
+// Zero gradients keep autograd's signs, grad_output's -0.0 included.
+#[test]
+fn zero_gradients_have_autograds_signs() {
+    let g = v(&[0.0, -0.0, 0.0, -0.0]);
+    let o = co(Reduction::None).margin(-1.0);
+    let e = [
+        0.0, -0.0, 0.0, 0.0, 0.0, 0.0, -0.0, -0.0, 0.0, 0.0, 0.0, 0.0,
+    ];
+    let got = cosine_embedding_loss_backward(g.view(), i1().view(), i2().view(), y4().view(), &o)
+        .unwrap();
+    assert_close(&got, &[4, 3], &e);
+    assert_signs(&got, &e);
+    let g = gh().mapv(|v| -0.0 * v);
+    let e = [-0.0, 0.0, 0.0, -0.0, 0.0, 0.0, -0.0, 0.0];
+    let got =
+        hinge_embedding_loss_backward(g.view(), xh().view(), yh().view(), &ho(Reduction::None))
+            .unwrap();
+    assert_signs(&got, &e);
+    let g = gr().mapv(|v| -0.0 * v);
+    let e = [0.0, -0.0, -0.0, 0.0, -0.0, -0.0];
+    let got = margin_ranking_loss_backward(
+        g.view(),
+        ra().view(),
+        rb().view(),
+        yr().view(),
+        &mo(Reduction::None),
+    )
+    .unwrap();
+    assert_signs(&got, &e);
 }
