@@ -1878,3 +1878,35 @@ fn zero_gradients_have_autograds_signs() {
     .unwrap();
     assert_signs(&got, &e);
 }
+
+// torch 2.13.0:
+//   F.cosine_embedding_loss(torch.zeros(0, 3, dtype=D), torch.ones(1, 3, dtype=D), torch.zeros(0, dtype=D), reduction='sum')
+//     -> shape [] [0.0]
+//   grad(lambda x: F.cosine_embedding_loss(torch.zeros(0, 3, dtype=D), x, torch.zeros(0, dtype=D), reduction='sum'), torch.ones(1, 3, dtype=D), 1.0)
+//     -> shape [1, 3] [0.0, 0.0, 0.0]
+//   grad(lambda x: F.cosine_embedding_loss(I1, x, torch.tensor([1.0], dtype=D), reduction='sum'), I2[:1, :1], 1.0)
+//     -> shape [1, 1] [-2.8976820942716586e-13]
+#[test]
+fn cosine_broadcast_against_no_rows_and_a_single_element() {
+    let (e, ones, t) = (zeros64(&[0, 3]), a64(&[1, 3], &[1.0; 3]), zeros64(&[0]));
+    let sum = co(Reduction::Sum);
+    assert_close(
+        &cosine_embedding_loss(e.view(), ones.view(), t.view(), &sum).unwrap(),
+        &[],
+        &[0.0],
+    );
+    assert_close(
+        &cosine_embedding_loss_input2_backward(one().view(), e.view(), ones.view(), t.view(), &sum)
+            .unwrap(),
+        &[1, 3],
+        &[0.0, 0.0, 0.0],
+    );
+    // A (1, 1) input2 against (4, 3): its exact gradient is 0, PyTorch's is noise.
+    let b = a64(&[1, 1], &[1.38]);
+    let y = v(&[1.0]);
+    let d2 =
+        cosine_embedding_loss_input2_backward(one().view(), i1().view(), b.view(), y.view(), &sum)
+            .unwrap();
+    assert_eq!(d2.shape(), &[1, 1]);
+    assert!(d2[[0, 0]].abs() < 1e-11, "{d2:?}");
+}
