@@ -273,3 +273,59 @@ pub fn check_huber_loss_shapes(
 ) -> Result<Vec<usize>, LossError> {
     pointwise::check_huber(input, target, weight, delta)
 }
+
+/// The shape check of `hinge_embedding_loss`: the broadcast of target and input (the
+/// loss's `none` shape), or libtorch's error.
+///
+/// ```
+/// use lossparity_losses::internals::check_hinge_embedding_loss_shapes;
+///
+/// assert_eq!(check_hinge_embedding_loss_shapes(&[3], &[2, 3]).unwrap(), vec![2, 3]);
+/// let err = check_hinge_embedding_loss_shapes(&[2, 3], &[4]).unwrap_err();
+/// assert_eq!(
+///     err.message(),
+///     "The size of tensor a (4) must match the size of tensor b (3) at non-singleton dimension 1"
+/// );
+/// ```
+pub fn check_hinge_embedding_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+) -> Result<Vec<usize>, LossError> {
+    crate::margin::hinge_check(input, target)
+}
+
+/// The checks of `margin_ranking_loss` in PyTorch's order (Python's dimension check,
+/// then the broadcasts): the loss's `none` shape, or the error.
+///
+/// ```
+/// use lossparity_losses::internals::check_margin_ranking_loss_shapes;
+///
+/// assert_eq!(check_margin_ranking_loss_shapes(&[2, 3], &[1, 3], &[2, 1]).unwrap(), vec![2, 3]);
+/// let err = check_margin_ranking_loss_shapes(&[3], &[1, 3], &[3]).unwrap_err();
+/// assert!(err.message().starts_with("margin_ranking_loss : All input tensors should have same dimension"));
+/// ```
+pub fn check_margin_ranking_loss_shapes(
+    input1: &[usize],
+    input2: &[usize],
+    target: &[usize],
+) -> Result<Vec<usize>, LossError> {
+    crate::margin::margin_ranking_check(input1, input2, target)
+}
+
+/// The checks of `cosine_embedding_loss` in aten's order (the target's dimensions, the
+/// inputs' for it, then the broadcasts): the loss's `none` shape, or the error.
+///
+/// ```
+/// use lossparity_losses::internals::check_cosine_embedding_loss_shapes;
+///
+/// assert_eq!(check_cosine_embedding_loss_shapes(&[4, 3], &[1, 3], &[4]).unwrap(), vec![4]);
+/// let err = check_cosine_embedding_loss_shapes(&[2, 3], &[2, 3], &[2, 1]).unwrap_err();
+/// assert_eq!(err.message(), "0D or 1D target tensor expected, multi-target not supported");
+/// ```
+pub fn check_cosine_embedding_loss_shapes(
+    input1: &[usize],
+    input2: &[usize],
+    target: &[usize],
+) -> Result<Vec<usize>, LossError> {
+    crate::margin::cosine_plan(input1, input2, target).map(|p| p.out)
+}

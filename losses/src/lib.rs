@@ -4,7 +4,9 @@
 //! `smooth_l1_loss`, `huber_loss`, with one backward per tensor they differentiate.
 //! Also `binary_cross_entropy`, `binary_cross_entropy_with_logits`, `soft_margin_loss`
 //! and `multilabel_soft_margin_loss`, with every gradient PyTorch's autograd gives (and
-//! its refusals, as errors); `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss`.
+//! its refusals, as errors); `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss`; the
+//! margin losses `hinge_embedding_loss`, `margin_ranking_loss` and
+//! `cosine_embedding_loss`.
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
@@ -31,6 +33,7 @@ mod elementwise;
 mod error;
 mod float;
 mod kernels;
+mod margin;
 mod nll;
 mod options;
 mod pointwise;
@@ -58,6 +61,13 @@ pub use divergence::{
 };
 pub use error::{ErrorKind, LossError};
 pub use float::Float;
+pub use margin::{
+    cosine_embedding_loss, cosine_embedding_loss_backward, cosine_embedding_loss_input2_backward,
+    cosine_embedding_loss_target_backward, hinge_embedding_loss, hinge_embedding_loss_backward,
+    hinge_embedding_loss_target_backward, margin_ranking_loss, margin_ranking_loss_backward,
+    margin_ranking_loss_input2_backward, margin_ranking_loss_target_backward,
+    CosineEmbeddingOptions, HingeEmbeddingOptions, MarginRankingOptions,
+};
 pub use nll::{nll_loss, nll_loss_backward};
 pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
 pub use pointwise::{
