@@ -4,7 +4,8 @@
 //! `smooth_l1_loss`, `huber_loss`, with one backward per tensor they differentiate.
 //! Also `binary_cross_entropy`, `binary_cross_entropy_with_logits`, `soft_margin_loss`
 //! and `multilabel_soft_margin_loss`, with every gradient PyTorch's autograd gives (and
-//! its refusals, as errors); `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss`.
+//! its refusals, as errors); `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss`;
+//! the hinge losses on class indices `multi_margin_loss` and `multilabel_margin_loss`.
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
@@ -31,6 +32,7 @@ mod elementwise;
 mod error;
 mod float;
 mod kernels;
+mod multi_margin;
 mod nll;
 mod options;
 mod pointwise;
@@ -58,6 +60,11 @@ pub use divergence::{
 };
 pub use error::{ErrorKind, LossError};
 pub use float::Float;
+pub use multi_margin::{
+    multi_margin_loss, multi_margin_loss_backward, multi_margin_loss_weight_backward,
+    multilabel_margin_loss, multilabel_margin_loss_backward, MultiMarginOptions,
+    MultilabelMarginOptions,
+};
 pub use nll::{nll_loss, nll_loss_backward};
 pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
 pub use pointwise::{

@@ -61,6 +61,7 @@ mod divergence;
 mod errors;
 mod log_softmax;
 mod long_rows;
+mod multi_margin;
 mod nll_kernels;
 mod nll_loss;
 mod one_sweep;
