@@ -335,23 +335,29 @@ fn rows_per_task(dim: usize) -> usize {
     (PARALLEL_MIN_ELEMENTS / 2 / dim.max(1)).max(1)
 }
 
-/// `f(row, sample)` for every sample, in parallel for large inputs (each value depends
-/// on its row alone, so the result does not depend on the thread count).
-fn per_row<T: Send, K: Fn(usize) -> T + Sync>(plan: &MarginPlan, k: K) -> Vec<T> {
+/// `k(scratch, sample)` for every sample, in parallel for large inputs (each value
+/// depends on its row alone, so the result does not depend on the thread count). The
+/// scratch buffer is reused across the samples of a task.
+fn per_row<T: Send, K: Fn(&mut Vec<bool>, usize) -> T + Sync>(plan: &MarginPlan, k: K) -> Vec<T> {
     if plan.nframe * plan.dim >= PARALLEL_MIN_ELEMENTS {
         let per = rows_per_task(plan.dim);
         (0..plan.nframe)
             .into_par_iter()
             .with_min_len(per)
-            .map(&k)
+            .map_init(Vec::new, &k)
             .collect()
     } else {
-        (0..plan.nframe).map(k).collect()
+        let mut scratch = Vec::new();
+        (0..plan.nframe).map(|t| k(&mut scratch, t)).collect()
     }
 }
 
-/// Fills the gradient row by row (`k(sample, row)`), in parallel for large inputs.
-fn fill_rows<F: Float, K: Fn(usize, &mut [F]) + Sync>(plan: &MarginPlan, k: K) -> Vec<F> {
+/// Fills the gradient row by row (`k(scratch, sample, row)`), in parallel for large
+/// inputs.
+fn fill_rows<F: Float, K: Fn(&mut Vec<bool>, usize, &mut [F]) + Sync>(
+    plan: &MarginPlan,
+    k: K,
+) -> Vec<F> {
     let mut out = vec![F::zero(); plan.nframe * plan.dim];
     if out.is_empty() {
         return out;
@@ -361,10 +367,11 @@ fn fill_rows<F: Float, K: Fn(usize, &mut [F]) + Sync>(plan: &MarginPlan, k: K) -
         out.par_chunks_mut(plan.dim)
             .with_min_len(per)
             .enumerate()
-            .for_each(|(t, row)| k(t, row));
+            .for_each_init(Vec::new, |scratch, (t, row)| k(scratch, t, row));
     } else {
+        let mut scratch = Vec::new();
         for (t, row) in out.chunks_mut(plan.dim).enumerate() {
-            k(t, row);
+            k(&mut scratch, t, row);
         }
     }
     out
@@ -581,7 +588,7 @@ pub fn multi_margin_loss<F: Float, D: Dimension, E: Dimension>(
     let losses: Vec<F> = if call.x.is_empty() {
         Vec::new()
     } else {
-        per_row(plan, |t| {
+        per_row(plan, |_, t| {
             let y = call.classes[t];
             let row = &call.x[t * plan.dim..(t + 1) * plan.dim];
             margin_row(row, y, call.hinge(y))
@@ -635,7 +642,7 @@ pub fn multi_margin_loss_backward<F: Float, G: Dimension, D: Dimension, E: Dimen
         return shaped(input.shape(), Vec::new());
     }
     let g = unit_grad::<F>(plan, options.reduction);
-    let values = fill_rows(plan, |t, out| {
+    let values = fill_rows(plan, |_, t, out| {
         let y = call.classes[t];
         let row = &call.x[t * plan.dim..(t + 1) * plan.dim];
         margin_grad_row(row, y, call.hinge(y), g, go[t], out);
@@ -717,9 +724,10 @@ fn labels(t: &[i64]) -> impl Iterator<Item = usize> + '_ {
     t.iter().map_while(|&v| usize::try_from(v).ok())
 }
 
-/// Marks the listed classes of a sample.
-fn is_target(t: &[i64], dim: usize) -> Vec<bool> {
-    let mut mask = vec![false; dim];
+/// Marks the listed classes of a sample in `mask` (a buffer reused across samples).
+fn is_target<'m>(t: &[i64], dim: usize, mask: &'m mut Vec<bool>) -> &'m [bool] {
+    mask.clear();
+    mask.resize(dim, false);
     for j in labels(t) {
         mask[j] = true;
     }
@@ -808,12 +816,12 @@ pub fn multilabel_margin_loss<F: Float, D: Dimension, E: Dimension>(
     let sums: Vec<F> = if call.x.is_empty() {
         Vec::new()
     } else {
-        per_row(plan, |t| {
+        per_row(plan, |mask, t| {
             let (row, tr) = (
                 &call.x[t * dim..(t + 1) * dim],
                 &call.t[t * dim..(t + 1) * dim],
             );
-            F::of_f64(multilabel_row(row, tr, &is_target(tr, dim)))
+            F::of_f64(multilabel_row(row, tr, is_target(tr, dim, mask)))
         })
     };
     let classes = F::of_f64(dim as f64);
@@ -868,12 +876,12 @@ pub fn multilabel_margin_loss_backward<F: Float, G: Dimension, D: Dimension, E: 
     }
     let g = unit_grad::<F>(plan, options.reduction);
     let dim = plan.dim;
-    let values = fill_rows(plan, |t, out| {
+    let values = fill_rows(plan, |mask, t, out| {
         let (row, tr) = (
             &call.x[t * dim..(t + 1) * dim],
             &call.t[t * dim..(t + 1) * dim],
         );
-        multilabel_grad_row(row, tr, &is_target(tr, dim), g, go[t], out);
+        multilabel_grad_row(row, tr, is_target(tr, dim, mask), g, go[t], out);
     });
     shaped(input.shape(), values)
 }
