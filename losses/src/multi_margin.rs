@@ -36,7 +36,9 @@ pub struct MultiMarginOptions<'a, F> {
     /// `ValueError`.
     pub p: i64,
     /// The margin by which the target's score must beat every other class; 1 by
-    /// default. Rounded to the input's type, as libtorch does.
+    /// default. Rounded to the input's type, as libtorch does: a finite margin beyond
+    /// `f32::MAX` with an `f32` input is libtorch's overflow error (infinities and NaN
+    /// pass).
     pub margin: f64,
     /// A per-class weight, 1-D of C values: a sample's loss is scaled by the weight of
     /// its target class.
@@ -428,6 +430,27 @@ fn target_out_of_range(t: i64, dim: usize) -> LossError {
     )
 }
 
+/// libtorch's checked conversion of the margin to the input's type (`Scalar::to`), made
+/// once it reads the values (after every shape and dtype check, before the targets'
+/// range): a finite margin beyond the type's range is an error, not an infinity.
+fn check_margin<F: Float>(margin: f64) -> Result<(), LossError> {
+    if margin.is_finite() && margin.abs() > F::max_value().to_f64_exact() {
+        return Err(LossError::runtime(
+            format!(
+                "value cannot be converted to type {} without overflow",
+                F::TORCH_NAME.to_lowercase()
+            ),
+            format!(
+                "the margin {margin} is outside the range of the input's type ({}: at most \
+                 {:e} in magnitude); use a smaller margin, or float64 scores",
+                F::TORCH_NAME,
+                F::max_value().to_f64_exact()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The validated plan, the input's rows and the targets as row indices.
 struct MultiMarginCall<'a, F: Clone> {
     plan: MarginPlan,
@@ -470,6 +493,9 @@ fn multi_margin_prepare<'a, F: Float>(
         options.p,
     )?;
     let x = row_major(input);
+    if !x.is_empty() {
+        check_margin::<F>(options.margin)?;
+    }
     // libtorch reads no target of an empty input.
     let classes = if x.is_empty() {
         Vec::new()

@@ -1588,3 +1588,62 @@ fn internals_shape_checks() {
     );
     assert!(check_multilabel_margin_loss_shapes(&[0, 3], &[0, 3], "Float").is_ok());
 }
+
+#[test]
+fn multi_margin_margin_must_fit_the_input_type() {
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 3]), vec![0.1f32, 0.2, 0.3]).unwrap();
+    let t = ai(&[1], &[0]);
+    let max = f64::from(f32::MAX);
+    let above = f64::from_bits(max.to_bits() + 1);
+    let opts = |m: f64| MultiMarginOptions::<f32>::default().margin(m);
+    let msg = "value cannot be converted to type float without overflow";
+    let r = ErrorKind::RuntimeError;
+    // torch 2.13: F.multi_margin_loss(tensor([[0.1, 0.2, 0.3]]), tensor([0]), margin=m) with
+    // m = nextafter(f32 max, inf), -nextafter(f32 max, inf), 1e300 -> RuntimeError: <msg>
+    for m in [above, -above, 1e300] {
+        assert_err(multi_margin_loss(x.view(), t.view(), &opts(m)), r, msg);
+        let res = multi_margin_loss_backward(arr0(1.0f32).view(), x.view(), t.view(), &opts(m));
+        assert_err(res, r, msg);
+    }
+    // torch 2.13: margin = f32 max -> inf; -f32 max -> 0.0; inf -> inf; -inf -> 0.0; nan -> 0.0;
+    // 1e-50 -> 0.10000000149011612
+    for (m, loss) in [
+        (max, f32::INFINITY),
+        (-max, 0.0),
+        (f64::INFINITY, f32::INFINITY),
+        (f64::NEG_INFINITY, 0.0),
+        (f64::NAN, 0.0),
+        (1e-50, 0.100_000_001_5),
+    ] {
+        let got = multi_margin_loss(x.view(), t.view(), &opts(m)).unwrap();
+        assert_bits(&got, &[], &[loss]);
+    }
+    // The check comes after the shape checks, before the targets' range, and not at all
+    // for an empty input; f64 takes any margin.
+    // torch 2.13: margin=1e300 with weight=ones(4) -> RuntimeError: inconsistent weight size, expected 3 but got [4];
+    // with target tensor([5]) -> <msg>; zeros(0, 3), reduction='none' -> []; X.double() -> 6.666666666666667e+299
+    let w4 = ArrayD::<f32>::zeros(IxDyn(&[4]));
+    let res = multi_margin_loss(x.view(), t.view(), &opts(1e300).weight(w4.view()));
+    assert_err(res, r, "inconsistent weight size, expected 3 but got [4]");
+    assert_err(
+        multi_margin_loss(x.view(), ai(&[1], &[5]).view(), &opts(1e300)),
+        r,
+        msg,
+    );
+    let e = ArrayD::<f32>::zeros(IxDyn(&[0, 3]));
+    let none = opts(1e300).reduction(Reduction::None);
+    assert_eq!(
+        multi_margin_loss(e.view(), zeros_i64(&[0]).view(), &none)
+            .unwrap()
+            .shape(),
+        &[0]
+    );
+    let xd = x.mapv(f64::from);
+    let got = multi_margin_loss(
+        xd.view(),
+        t.view(),
+        &MultiMarginOptions::default().margin(1e300),
+    )
+    .unwrap();
+    assert_bits64(&got, &[], &[6.666666666666667e+299]);
+}
