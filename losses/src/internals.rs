@@ -329,3 +329,49 @@ pub fn check_cosine_embedding_loss_shapes(
 ) -> Result<Vec<usize>, LossError> {
     crate::margin::cosine_plan(input1, input2, target).map(|p| p.out)
 }
+
+/// The checks of `multi_margin_loss` before any value is read, in PyTorch's order: the
+/// Python checks of `p` and of the weight's dimensionality, then libtorch's of the
+/// input, the target's size and the weight's size; last the target's dtype (PyTorch's
+/// name: `Long`, `Float`, ...), checked only for a non-empty input. Returns the `none`
+/// output's shape.
+///
+/// ```
+/// use lossparity_losses::internals::check_multi_margin_loss_shapes;
+///
+/// assert_eq!(check_multi_margin_loss_shapes(&[4, 3], &[4], "Long", Some(&[3]), 1).unwrap(), vec![4]);
+/// let err = check_multi_margin_loss_shapes(&[2, 3], &[2], "Long", Some(&[4]), 1).unwrap_err();
+/// assert_eq!(err.message(), "inconsistent weight size, expected 3 but got [4]");
+/// ```
+pub fn check_multi_margin_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+    target_dtype: &str,
+    weight: Option<&[usize]>,
+    p: i64,
+) -> Result<Vec<usize>, LossError> {
+    crate::multi_margin::multi_margin_plan(input, target, target_dtype, weight, p)
+        .map(|plan| plan.none_shape)
+}
+
+/// The checks of `multilabel_margin_loss` before any value is read, in libtorch's
+/// order: the input, the target's shape, then (for a non-empty input) the target's
+/// dtype. libtorch checks the target's range before its dtype, so an integer-valued
+/// target of another dtype with a value outside `[-1, C)` fails with "argument #2
+/// 'target' is out of range" instead. Returns the `none` output's shape.
+///
+/// ```
+/// use lossparity_losses::internals::check_multilabel_margin_loss_shapes;
+///
+/// assert_eq!(check_multilabel_margin_loss_shapes(&[4, 3], &[4, 3], "Long").unwrap(), vec![4]);
+/// let err = check_multilabel_margin_loss_shapes(&[2, 3], &[2], "Long").unwrap_err();
+/// assert_eq!(err.message(), "inconsistent target size: [2] for input of size: [2, 3]");
+/// ```
+pub fn check_multilabel_margin_loss_shapes(
+    input: &[usize],
+    target: &[usize],
+    target_dtype: &str,
+) -> Result<Vec<usize>, LossError> {
+    crate::multi_margin::multilabel_margin_plan(input, target, target_dtype)
+        .map(|plan| plan.none_shape)
+}

@@ -6,7 +6,8 @@
 //! and `multilabel_soft_margin_loss`, with every gradient PyTorch's autograd gives (and
 //! its refusals, as errors); `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss`; the
 //! margin losses `hinge_embedding_loss`, `margin_ranking_loss` and
-//! `cosine_embedding_loss`.
+//! `cosine_embedding_loss`; the hinge losses on class indices `multi_margin_loss` and
+//! `multilabel_margin_loss`.
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
@@ -34,6 +35,7 @@ mod error;
 mod float;
 mod kernels;
 mod margin;
+mod multi_margin;
 mod nll;
 mod options;
 mod pointwise;
@@ -67,6 +69,11 @@ pub use margin::{
     hinge_embedding_loss_target_backward, margin_ranking_loss, margin_ranking_loss_backward,
     margin_ranking_loss_input2_backward, margin_ranking_loss_target_backward,
     CosineEmbeddingOptions, HingeEmbeddingOptions, MarginRankingOptions,
+};
+pub use multi_margin::{
+    multi_margin_loss, multi_margin_loss_backward, multi_margin_loss_weight_backward,
+    multilabel_margin_loss, multilabel_margin_loss_backward, MultiMarginOptions,
+    MultilabelMarginOptions,
 };
 pub use nll::{nll_loss, nll_loss_backward};
 pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};

@@ -62,6 +62,7 @@ mod errors;
 mod log_softmax;
 mod long_rows;
 mod margin;
+mod multi_margin;
 mod nll_kernels;
 mod nll_loss;
 mod one_sweep;
