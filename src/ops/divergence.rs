@@ -401,8 +401,10 @@ fn stirling_nans(case: &Case, r: &mut Reference) {
         return;
     };
     if let Some((_, g)) = r.grads.iter_mut().find(|(n, _)| *n == "target") {
-        for (i, t) in target.iter().enumerate() {
-            if i < g.values.len() && !(*t > 0.0) {
+        for (i, &t) in target.iter().enumerate() {
+            // NaN counts: it is not positive.
+            let positive = t > 0.0;
+            if i < g.values.len() && !positive {
                 g.values[i] = f64::NAN;
                 g.residuals[i] = 0.0;
             }
