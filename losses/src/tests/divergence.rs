@@ -1280,11 +1280,9 @@ fn the_shape_check_gives_the_broadcast_shape_or_the_forwards_error() {
 fn exp_f64_is_within_an_ulp_everywhere() {
     use crate::kernels::exp_f64;
     let ulps = |a: f64, b: f64| (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs();
-    let mut worst = 0;
     for i in 0..200_001 {
         let x = -746.0 + 1456.0 * (i as f64) / 200_000.0;
         let (ours, libm) = (exp_f64(x), x.exp());
-        worst = worst.max(ulps(ours, libm));
         assert!(
             ulps(ours, libm) <= 1,
             "exp({x:e}): {ours:e} against {libm:e}"
@@ -1299,5 +1297,4 @@ fn exp_f64_is_within_an_ulp_everywhere() {
     assert_eq!(exp_f64(f64::NEG_INFINITY), 0.0);
     assert_eq!(exp_f64(1000.0), f64::INFINITY);
     assert!(exp_f64(f64::NAN).is_nan());
-    assert!(worst <= 1);
 }
