@@ -1277,9 +1277,13 @@ fn bcel_target_grad<F: Float, const W: bool, const P: bool, const M: bool>(
     map_grad(g, [x, w, pw, x], |g, v| {
         let x = v[0];
         let r = if P {
+            // Formed in f64 and rounded once: for a positive logit the two log-sigmoids
+            // cancel (`-x - lp` against `-lp * pw`), and float32 logs would leave their
+            // rounding errors, magnified by the cancellation, past float32's tolerance.
+            let (x, pw) = (x.to_f64_exact(), v[2].to_f64_exact());
             let lp = log1p_of(exp_neg_abs(x));
             let (ls_neg, ls_pos) = (min0(-x) - lp, min0(x) - lp);
-            (ls_neg - ls_pos * v[2]) * g
+            F::of_f64(ls_neg - ls_pos * pw) * g
         } else {
             -x * g
         };

@@ -693,10 +693,26 @@ fn chunk(c: usize, n: usize) -> std::ops::Range<usize> {
 /// an f32 sum whose terms cancel (a log-likelihood's) within f32's tolerance of the
 /// exact sum, where 1,024 terms added in f32 per lane would not be.
 pub(crate) fn sum2<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> F + Sync) -> F {
-    F::of_f64(sum_chunks(a.len(), |c| {
-        let r = chunk(c, a.len());
+    F::of_f64(sum2_sized(a, b, f).0)
+}
+
+/// [`sum2`]'s f64 sum before its rounding, and the sum of the element losses' sizes
+/// `|f(a[i], b[i])|` (same order): their ratio says how much the terms cancel, so how
+/// far the rounding of each element loss to `F` can move the sum.
+pub(crate) fn sum2_sized<F: Float>(a: &[F], b: &[F], f: impl Fn(F, F) -> F + Sync) -> (f64, f64) {
+    let n = a.len();
+    let chunks = n.div_ceil(CHUNK);
+    let chunk_sum = |c: usize| {
+        let r = chunk(c, n);
         lanes_sum2(&a[r.clone()], &b[r], &f)
-    }))
+    };
+    let sums: Vec<(f64, f64)> = if chunks > 1 {
+        (0..chunks).into_par_iter().map(chunk_sum).collect()
+    } else {
+        (0..chunks).map(chunk_sum).collect()
+    };
+    sums.into_iter()
+        .fold((0.0, 0.0), |(s, z), (a, b)| (s + a, z + b))
 }
 
 /// The sum of `f(a[i], b[i], c[i])`, as [`sum2`].
@@ -726,27 +742,45 @@ fn accumulate<F: Float>(acc: &mut [f64; LANES], values: &[F]) {
     }
 }
 
+/// [`accumulate`], and the values' sizes to `size` in the same lanes.
+#[inline(always)]
+fn accumulate_sized<F: Float>(acc: &mut [f64; LANES], size: &mut [f64; LANES], values: &[F]) {
+    let mut groups = values.chunks_exact(LANES);
+    for group in &mut groups {
+        for k in 0..LANES {
+            let v = group[k].to_f64_exact();
+            acc[k] += v;
+            size[k] += v.abs();
+        }
+    }
+    for ((a, z), v) in acc.iter_mut().zip(size.iter_mut()).zip(groups.remainder()) {
+        let v = v.to_f64_exact();
+        *a += v;
+        *z += v.abs();
+    }
+}
+
 #[multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
     "x86_64+avx2+avx+fma",
     "aarch64+neon"
 ))]
-fn lanes_sum2<F: Float>(a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) -> f64 {
-    let mut acc = [0.0f64; LANES];
+fn lanes_sum2<F: Float>(a: &[F], b: &[F], f: &(impl Fn(F, F) -> F + Sync)) -> (f64, f64) {
+    let (mut acc, mut size) = ([0.0f64; LANES], [0.0f64; LANES]);
     let mut values = [F::zero(); BLOCK];
     let (mut ac, mut bc) = (a.chunks_exact(BLOCK), b.chunks_exact(BLOCK));
     for (x, y) in (&mut ac).zip(&mut bc) {
         for ((v, x), y) in values.iter_mut().zip(x).zip(y) {
             *v = f(*x, *y);
         }
-        accumulate(&mut acc, &values);
+        accumulate_sized(&mut acc, &mut size, &values);
     }
     let (x, y) = (ac.remainder(), bc.remainder());
     for ((v, x), y) in values.iter_mut().zip(x).zip(y) {
         *v = f(*x, *y);
     }
-    accumulate(&mut acc, &values[..x.len()]);
-    fold_lanes(acc)
+    accumulate_sized(&mut acc, &mut size, &values[..x.len()]);
+    (fold_lanes(acc), fold_lanes(size))
 }
 
 #[multiversion(targets(

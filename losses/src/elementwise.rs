@@ -98,12 +98,30 @@ pub(crate) fn sum_to<F: Float>(
     shape: &[usize],
     to: &[usize],
 ) -> Result<ArrayD<F>, LossError> {
-    let full = ArrayD::from_shape_vec(IxDyn(shape), values).map_err(super::nll::internal)?;
     if shape == to {
-        return Ok(full);
+        return ArrayD::from_shape_vec(IxDyn(shape), values).map_err(super::nll::internal);
     }
+    // Summed in f64 and rounded once: a broadcast operand's gradient adds up terms of
+    // both signs (`-g * x` over a batch), which a float32 sum can leave outside
+    // float32's tolerance of the exact value.
+    sum_to_wide(widened(&values), shape, to)
+}
+
+/// The values widened exactly to f64.
+pub(crate) fn widened<F: Float>(values: &[F]) -> Vec<f64> {
+    values.iter().map(|v| v.to_f64_exact()).collect()
+}
+
+/// [`sum_to`] of terms formed in f64, rounded once to `F`: where the terms cancel, an
+/// f32 rounding of each term (before the sum) can move the sum past f32's tolerance.
+pub(crate) fn sum_to_wide<F: Float>(
+    values: Vec<f64>,
+    shape: &[usize],
+    to: &[usize],
+) -> Result<ArrayD<F>, LossError> {
+    let full = ArrayD::from_shape_vec(IxDyn(shape), values).map_err(super::nll::internal)?;
     let lead = shape.len() - to.len();
-    let mut out = full;
+    let mut out: ArrayD<f64> = full;
     for _ in 0..lead {
         out = out.sum_axis(ndarray::Axis(0));
     }
@@ -114,5 +132,5 @@ pub(crate) fn sum_to<F: Float>(
                 .insert_axis(ndarray::Axis(axis));
         }
     }
-    Ok(out)
+    Ok(out.mapv(F::of_f64))
 }

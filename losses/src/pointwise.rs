@@ -448,10 +448,11 @@ pub fn smooth_l1_loss<F: Float, D: Dimension, E: Dimension>(
     let p = expand(&input, &target, None, shape)?;
     let count = || Ok(F::of_f64(p.x.len() as f64));
     if options.beta == 0.0 {
-        return reduce_loss(&p, options.reduction, |d| d.abs(), count);
+        return reduce_loss(&p, options.reduction, |d| d.abs(), f64::abs, count);
     }
     let e = smooth_l1_element(F::of_f64(options.beta));
-    reduce_loss(&p, options.reduction, e, count)
+    let e64 = smooth_l1_element(F::of_f64(options.beta).to_f64_exact());
+    reduce_loss(&p, options.reduction, e, e64, count)
 }
 
 /// The gradient of `sum(smooth_l1_loss(input, target) * grad_output)` with respect to
@@ -569,8 +570,9 @@ pub fn huber_loss<F: Float, D: Dimension, E: Dimension>(
     )?;
     let p = expand(&input, &target, weight, shape)?;
     let count = || Ok(F::of_f64(p.x.len() as f64));
-    let e = huber_element(F::of_f64(options.delta));
-    reduce_loss(&p, options.reduction, e, count)
+    let delta = F::of_f64(options.delta);
+    let e64 = huber_element(delta.to_f64_exact());
+    reduce_loss(&p, options.reduction, huber_element(delta), e64, count)
 }
 
 /// The gradient of `sum(huber_loss(input, target) * grad_output)` with respect to the
@@ -750,6 +752,16 @@ fn pair_chunk_sum<F: Float, E: Fn(F) -> F>(xs: &[F], ys: &[F], w: Option<&[F]>, 
     fold_lanes(acc)
 }
 
+/// `sum(e(x - y) * w)`, compensated in f64, each term formed in f64 from the exactly
+/// widened values: with weights of both signs the terms cancel, and a float32 term is
+/// off by up to half an ulp of its own size (4 for a squared difference of 1e4), which
+/// the cancellation leaves past float32's tolerance of the sum. (PyTorch forms the
+/// terms in `F`; within tolerance of the exact sum, this one is nearer.)
+fn weighted_total<F: Float>(x: &[F], y: &[F], w: &[F], e: impl Fn(f64) -> f64) -> f64 {
+    let term = |i: usize| e(x[i].to_f64_exact() - y[i].to_f64_exact()) * w[i].to_f64_exact();
+    super::kernels::compensated_sum((0..x.len()).map(term))
+}
+
 /// The element losses `e(x[i] - y[i])` (times `w[i]`), in parallel on large inputs.
 fn pair_map<F: Float>(x: &[F], y: &[F], w: Option<&[F]>, e: impl Fn(F) -> F + Sync) -> Vec<F> {
     match w {
@@ -828,15 +840,24 @@ fn expand<'a, F: Float>(
 
 /// An element-wise loss of `e(input - target)` (times the weight), reduced: `none`
 /// keeps the broadcast shape, `sum` adds in [`pair_sum`]'s order, `mean` divides that
-/// sum by `denominator()`.
+/// sum by `denominator()`. With a weight, the sum is [`weighted_total`] of the same
+/// loss in f64 (`e64`).
 fn reduce_loss<F: Float>(
     p: &Prepared<'_, F>,
     reduction: Reduction,
     e: impl Fn(F) -> F + Sync,
+    e64: impl Fn(f64) -> f64,
     denominator: impl FnOnce() -> Result<F, LossError>,
 ) -> Result<ArrayD<F>, LossError> {
     let (x, y, w) = (&p.x[..], &p.y[..], p.w.as_deref());
     let scalar = |v: F| ArrayD::from_elem(IxDyn(&[]), v);
+    if let (Some(w), Reduction::Sum | Reduction::Mean) = (w, reduction) {
+        let total = F::of_f64(weighted_total(x, y, w, e64));
+        return Ok(scalar(match reduction {
+            Reduction::Mean => total / denominator()?,
+            _ => total,
+        }));
+    }
     Ok(match reduction {
         Reduction::None => ArrayD::from_shape_vec(IxDyn(&p.shape), pair_map(x, y, w, e))
             .map_err(super::nll::internal)?,
@@ -859,16 +880,14 @@ fn forward<F: Float>(
         // sum(weight * loss) / sum(weight), both compensated in f64 and divided once:
         // with weights of both signs both sums can cancel (see `weight_sum`). Each
         // element loss is PyTorch's, in `F`.
-        let (x, y) = (&p.x[..], &p.y[..]);
-        let e = |i: usize| kind.loss(x[i] - y[i]).to_f64_exact() * ws[i].to_f64_exact();
-        let total = super::kernels::compensated_sum((0..n).map(e));
+        let total = weighted_total(&p.x, &p.y, ws, |d| kind.loss(d));
         let mean = F::of_f64(total / weight_sum(w)?);
         return Ok(ArrayD::from_elem(IxDyn(&[]), mean));
     }
     let denominator = || mean_denominator(options.weight.as_ref(), n);
     match kind {
-        Kind::Squared => reduce_loss(&p, options.reduction, |d| d * d, denominator),
-        Kind::Absolute => reduce_loss(&p, options.reduction, |d| d.abs(), denominator),
+        Kind::Squared => reduce_loss(&p, options.reduction, |d| d * d, |d| d * d, denominator),
+        Kind::Absolute => reduce_loss(&p, options.reduction, |d| d.abs(), f64::abs, denominator),
     }
 }
 

@@ -13,10 +13,10 @@ use std::borrow::Cow;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension, IxDyn};
 
 use super::divergence::{
-    broadcast_operands, combine3, exp, ln, map1, map2, map3, map_g1, map_g2, map_g3, sum2, sum3,
-    upstream, Upstream,
+    broadcast_operands, combine3, exp, ln, map1, map2, map3, map_g1, map_g2, map_g3, sum2,
+    sum2_sized, sum3, upstream, Upstream,
 };
-use super::elementwise::{expanded, sum_to};
+use super::elementwise::{expanded, sum_to, sum_to_wide, widened};
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::options::Reduction;
@@ -114,51 +114,76 @@ pub fn poisson_nll_loss<F: Float, D: Dimension, E: Dimension>(
     let x = expanded(&input, &shape)?;
     let t = expanded(&target, &shape)?;
     let (x, t) = (&x[..], &t[..]);
-    let eps = F::of_f64(options.eps);
-    let (two_pi, half) = (F::of_f64(2.0 * std::f64::consts::PI), F::of_f64(0.5));
-    // The four element losses, as separate closures so that each loop is its own (and
-    // inlined into the vectorised kernel).
-    macro_rules! with_loss {
-        ($run:ident) => {
-            match (options.log_input, options.full) {
-                (true, false) => $run(
-                    x,
-                    t,
-                    #[inline(always)]
-                    |x: F, t: F| exp(x) - t * x,
-                ),
-                (false, false) => $run(
-                    x,
-                    t,
-                    #[inline(always)]
-                    |x: F, t: F| x - t * ln(x + eps),
-                ),
-                (true, true) => $run(
-                    x,
-                    t,
-                    #[inline(always)]
-                    |x: F, t: F| (exp(x) - t * x) + stirling(t, two_pi, half),
-                ),
-                (false, true) => $run(
-                    x,
-                    t,
-                    #[inline(always)]
-                    |x: F, t: F| (x - t * ln(x + eps)) + stirling(t, two_pi, half),
-                ),
-            }
-        };
-    }
     Ok(match options.reduction {
         Reduction::None => {
-            let values = with_loss!(map2);
+            let values = poisson_elements!(map2, F, x, t, options);
             ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(super::nll::internal)?
         }
-        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), with_loss!(sum2)),
+        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), F::of_f64(poisson_sum(x, t, options))),
         Reduction::Mean => {
             let n = F::of_f64(x.len() as f64);
-            ArrayD::from_elem(IxDyn(&[]), with_loss!(sum2) / n)
+            ArrayD::from_elem(IxDyn(&[]), F::of_f64(poisson_sum(x, t, options)) / n)
         }
     })
+}
+
+/// Runs `$run(x, t, element loss)` in type `$f` with the element loss of `$options`: one closure
+/// per case, so that no option is tested in the loop (and each is inlined into the
+/// vectorised kernel).
+macro_rules! poisson_elements {
+    ($run:ident, $f:ty, $x:expr, $t:expr, $options:expr) => {{
+        let options: &PoissonNllOptions = $options;
+        let eps = <$f as Float>::of_f64(options.eps);
+        let (two_pi, half) = (
+            <$f as Float>::of_f64(2.0 * std::f64::consts::PI),
+            <$f as Float>::of_f64(0.5),
+        );
+        match (options.log_input, options.full) {
+            (true, false) => $run(
+                $x,
+                $t,
+                #[inline(always)]
+                |x: $f, t: $f| exp(x) - t * x,
+            ),
+            (false, false) => $run(
+                $x,
+                $t,
+                #[inline(always)]
+                |x: $f, t: $f| x - t * ln(x + eps),
+            ),
+            (true, true) => $run(
+                $x,
+                $t,
+                #[inline(always)]
+                |x: $f, t: $f| (exp(x) - t * x) + stirling(t, two_pi, half),
+            ),
+            (false, true) => $run(
+                $x,
+                $t,
+                #[inline(always)]
+                |x: $f, t: $f| (x - t * ln(x + eps)) + stirling(t, two_pi, half),
+            ),
+        }
+    }};
+}
+use poisson_elements;
+
+/// The sum of the element losses, in f64 (rounded by the caller). Float32 element
+/// losses are each within an ulp or so, which moves the sum by up to about
+/// `2^-23 * sum |loss|`: nothing when the terms do not cancel, but past float32's
+/// tolerance (`1.3e-6 * |sum|`) when they cancel, e.g. `exp(x) - t * x` with a large
+/// count `t` next to small losses of the other sign. Where the terms' sizes exceed 8
+/// times the sum, the element losses are formed again in f64 from the exactly
+/// widened values, so that the sum is the exact one rounded once.
+fn poisson_sum<F: Float>(x: &[F], t: &[F], options: &PoissonNllOptions) -> f64 {
+    let (sum, size) = poisson_elements!(sum2_sized, F, x, t, options);
+    // A NaN sum is final (the f64 losses give a NaN too).
+    if std::mem::size_of::<F>() == 4 && size > 8.0 * sum.abs() {
+        let wide = |v: &[F]| v.iter().map(|v| v.to_f64_exact()).collect::<Vec<f64>>();
+        let (x, t) = (wide(x), wide(t));
+        return poisson_elements!(sum2_sized, f64, &x[..], &t[..], options).0;
+    }
+    sum
 }
 
 /// The gradient of `sum(poisson_nll_loss(input, target) * grad_output)` with respect to
@@ -219,11 +244,14 @@ pub fn poisson_nll_loss_backward<F: Float, D: Dimension, E: Dimension, G: Dimens
     }
     // A broadcast input: each branch is summed over the broadcast dimensions before
     // the terms that use the input's own values.
+    // The terms are formed in f64 (exactly, for `-g * t` of float32 values): they
+    // cancel over the batch, and float32 terms would each carry an error of their size.
     let n = x.len();
-    let through_mul = sum_to(
+    let wide_up = Upstream::Each(Cow::Owned(widened(&up.full(n))));
+    let through_mul = sum_to_wide(
         map_g1(
-            &up,
-            &t,
+            &wide_up,
+            &widened(&t),
             #[inline(always)]
             |g, t| (-g) * t,
         ),
@@ -321,22 +349,26 @@ pub fn poisson_nll_loss_target_backward<F: Float, D: Dimension, E: Dimension, G:
         };
         return ArrayD::from_shape_vec(IxDyn(&shape), dt).map_err(super::nll::internal);
     }
+    // The terms in f64, as the input's (`-g * x` cancels over the batch); `x + eps` is
+    // still rounded to `F` first, as libtorch forms it.
+    let wide_up = Upstream::Each(Cow::Owned(widened(&up.full(x.len()))));
     let through_main = if options.log_input {
         map_g1(
-            &up,
-            &x,
+            &wide_up,
+            &widened(&x),
             #[inline(always)]
             |g, x| (-g) * x,
         )
     } else {
+        let shifted: Vec<f64> = x.iter().map(|&x| (x + eps).to_f64_exact()).collect();
         map_g1(
-            &up,
-            &x,
+            &wide_up,
+            &shifted,
             #[inline(always)]
-            |g, x| (-g) * ln(x + eps),
+            |g, x| (-g) * ln(x),
         )
     };
-    let through_main = sum_to(through_main, &shape, own)?;
+    let through_main: ArrayD<F> = sum_to_wide(through_main, &shape, own)?;
     if !options.full {
         return Ok(through_main);
     }

@@ -149,6 +149,24 @@ fn gradients(
         Some(g) => to_tensor(g).map_err(torch_error)?,
         None => output.f_ones_like().map_err(torch_error)?,
     };
+    // `output.backward(grad_output)` checks the shapes in Python before autograd runs;
+    // the product below would broadcast them instead.
+    let (given, own) = (grad_output.size(), output.size());
+    if given != own {
+        let size = |s: &[i64]| {
+            let dims: Vec<String> = s.iter().map(|d| d.to_string()).collect();
+            format!("torch.Size([{}])", dims.join(", "))
+        };
+        return Err(CaseError::new(
+            "RuntimeError",
+            format!(
+                "Mismatch in shape: grad_output[0] has a shape of {} and output[0] has a shape \
+                 of {}.",
+                size(&given),
+                size(&own)
+            ),
+        ));
+    }
     let total = (output.f_mul(&grad_output))
         .and_then(|t| t.f_sum(None::<Kind>))
         .map_err(torch_error)?;

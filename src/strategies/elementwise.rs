@@ -231,8 +231,11 @@ pub fn elementwise_case(spec: &'static ElementwiseCases) -> impl Strategy<Value 
         .prop_flat_map(move |(values, options, grads, shapes)| {
             let (dtype, shape, tshape, eshapes) = shapes.clone();
             let mut out = broadcast(&shape, &tshape).unwrap_or_else(|| shape.clone());
+            // The extras of the input's shape broadcast into the loss, and with the class
+            // mean (`loss * weight`, then the mean) a per-class weight does too.
             for (e, s) in spec.extras.iter().zip(&eshapes) {
-                if let (ExtraShape::Input, Some(s)) = (e.shape, s) {
+                let joins = matches!(e.shape, ExtraShape::Input) || spec.class_mean;
+                if let (true, Some(s)) = (joins, s) {
                     out = broadcast(&out, s).unwrap_or(out);
                 }
             }

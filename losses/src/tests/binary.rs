@@ -3386,3 +3386,36 @@ fn multilabel_cancelling_rows_are_the_f64_loss_rounded() {
     // off (the float32 element losses alone gave -200.17752, 27 ulp off).
     assert_eq!(loss32[[]], -200.177_927_892_968_68f64 as f32);
 }
+
+// With a pos_weight, the target's gradient `log_sigmoid(-x) - log_sigmoid(x) * pw`
+// cancels for a positive logit (here -1.7694 against -1.8327): float32 logs, each
+// within an ulp, leave 1.6e-3 of error after the weight of 1e4, past float32's
+// tolerance (8.6e-4); the difference is formed in f64 and rounded once.
+//   x = torch.tensor([1.5827867], dtype=torch.float64); t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+//   pw = torch.tensor([9.822496], dtype=torch.float32).double()
+//   l = F.binary_cross_entropy_with_logits(x, t, weight=torch.tensor([1e4], dtype=torch.float64), pos_weight=pw, reduction='sum')
+//   torch.autograd.grad(l, t)  # 653.7075951181737
+#[test]
+fn a_pos_weighted_target_gradient_that_cancels_stays_within_float32s_tolerance() {
+    let x = Array1::from(vec![1.582_786_7f32]).into_dyn();
+    let t = Array1::from(vec![0.0f32]).into_dyn();
+    let w = Array1::from(vec![1e4f32]).into_dyn();
+    let pw = Array1::from(vec![9.822_496f32]).into_dyn();
+    let o = BceWithLogitsOptions::default()
+        .reduction(Reduction::Sum)
+        .weight(w.view())
+        .pos_weight(pw.view());
+    let dt = binary_cross_entropy_with_logits_target_backward(
+        arr0(1.0f32).view(),
+        x.view(),
+        t.view(),
+        &o,
+    )
+    .unwrap();
+    let exact = 653.707_595_118_173_7f64;
+    assert!(
+        (f64::from(dt[0]) - exact).abs() <= 1e-5 + 1.3e-6 * exact,
+        "{}",
+        dt[0]
+    );
+}

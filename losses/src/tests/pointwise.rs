@@ -2005,3 +2005,112 @@ fn timing_of_the_pointwise_losses() {
 }
 
 mod smooth_huber;
+
+// Weights of both signs: terms `w * (x - t)^2` of 1e8 cancel down to a mean of 1.8e5.
+// A float32 squared difference is off by up to 4 at 1e8, which the cancellation leaves
+// past float32's tolerance (0.23 here); the terms are formed in f64. libtorch's
+// float32 value (177505.86) is within tolerance here by luck of its order.
+//   x, t, w = (torch.tensor(v, dtype=torch.float32).double().reshape(2, 4, 3) for v in (X, T, W))
+//   F.mse_loss(x, t, weight=w)                   # 177505.8733328671
+//   F.mse_loss(x, t, weight=w, reduction='sum')  # 2223687.979884371
+#[test]
+#[allow(clippy::excessive_precision)]
+fn a_weighted_float32_sum_whose_terms_cancel_stays_within_tolerance_of_the_exact_one() {
+    let x: [f32; 24] = [
+        10000.0,
+        0.0,
+        0.96984714,
+        -6.2338123,
+        5.3432593,
+        -2.121968,
+        8.6214374e-07,
+        -2.1169121,
+        -7.3495426,
+        2.9609492,
+        10000.0,
+        5.838069,
+        -5.871716,
+        -3.401971,
+        8.193753,
+        -7.3095055,
+        -10000.0,
+        -8.428907,
+        -1.9892837,
+        9.184279,
+        5.303918e-07,
+        -3.3679562,
+        -3.937493,
+        10000.0,
+    ];
+    let t: [f32; 24] = [
+        -6.9360366,
+        -5.780946,
+        -7.3984714,
+        7.8781123,
+        2.6344087,
+        7.8165693,
+        4.5764575,
+        -5.917054e-07,
+        -1.9758887,
+        3000.0,
+        -5.14339,
+        -1.4746475,
+        -9.523815,
+        -1.2002593,
+        7.797903,
+        3.8238149,
+        8.3485463e-07,
+        1.517735e-07,
+        -2.8715016e-07,
+        -6.9102236e-07,
+        7.751675,
+        -5.5071735e-07,
+        2.0479853,
+        8.352734,
+    ];
+    let w: [f32; 24] = [
+        -0.50702924,
+        1.3630202,
+        0.5996983,
+        1.7456402,
+        1.4487538,
+        1.3973502,
+        1.2540416,
+        1.3387232,
+        -0.6775791,
+        0.0,
+        0.55676055,
+        1.991359,
+        0.6386757,
+        -0.802874,
+        -0.35696694,
+        1.511291,
+        0.7254437,
+        0.35877237,
+        0.0,
+        -0.8518448,
+        0.0,
+        0.8015153,
+        0.7467296,
+        -0.75407547,
+    ];
+    let shaped = |v: &[f32]| {
+        Array1::from(v.to_vec())
+            .into_shape_with_order(IxDyn(&[2, 4, 3]))
+            .unwrap()
+    };
+    let (x, t, w) = (shaped(&x), shaped(&t), shaped(&w));
+    for (reduction, exact) in [
+        (Reduction::Mean, 177_505.873_332_867_1),
+        (Reduction::Sum, 2_223_687.979_884_371),
+    ] {
+        let options = PointwiseOptions::default()
+            .reduction(reduction)
+            .weight(w.view());
+        let got = f64::from(mse_loss(x.view(), t.view(), &options).unwrap()[[]]);
+        assert!(
+            (got - exact).abs() <= 1e-5 + 1.3e-6 * exact,
+            "{reduction:?}: {got}"
+        );
+    }
+}

@@ -2329,3 +2329,207 @@ fn timing_of_kl_div_poisson_and_gaussian_on_the_benchmark_shapes() {
         });
     }
 }
+
+// Float32 sums whose terms cancel: one count of 10,000 against a log-rate of 8.77 makes
+// an element loss of -8.06e4 next to +6.47e4 and small ones, summing to -712.46. Float32
+// element losses are each within half an ulp (0.004 at that size), which moves the sum
+// by 3e-3, past float32's tolerance of the exact sum (9.4e-4): the element losses are
+// formed again in f64 there. (libtorch's float32 sum, -712.46082, is within tolerance
+// here by luck of its order; the exact sum rounded is -712.46039.)
+//   x = torch.tensor(X19332, dtype=torch.float64); t = torch.tensor(T19332, dtype=torch.float64)
+//   F.poisson_nll_loss(x, t, reduction='sum')  # -712.4603816580017
+const X19332: [f32; 24] = [
+    7.928_027_6,
+    -1.235_505_1,
+    2.864_836_2,
+    -1.016_624_1,
+    8.593_761,
+    3.444_682_6,
+    -6.470_727_4,
+    -6.878_317_4,
+    -5.566_266_5,
+    3.454_373_4,
+    8.766_757,
+    4.856_552_6,
+    -1.340_332_3,
+    -6.850_288_4,
+    0.604_137_66,
+    -9.455_218,
+    -9.525_912e-7,
+    1.412_298_2,
+    9.714_773,
+    -6.376_064,
+    1.668_402_7,
+    5.662_463_7,
+    -7.712_236,
+    -6.211_705_6e-7,
+];
+const T19332: [f32; 12] = [
+    7.353_336,
+    2.766_713_9,
+    7.786_917_7,
+    9.964_411,
+    0.0,
+    2.945_472_7,
+    10000.0,
+    8.223_613,
+    6.813_789_4,
+    7.050_402_6,
+    1.647_923_4,
+    8.079_144_5,
+];
+
+#[test]
+fn a_float32_poisson_sum_whose_terms_cancel_is_the_exact_sum_rounded_once() {
+    let x = Array1::from(X19332.to_vec())
+        .into_shape_with_order(IxDyn(&[2, 4, 3, 1]))
+        .unwrap();
+    let t = Array1::from(T19332.to_vec())
+        .into_shape_with_order(IxDyn(&[4, 3, 1]))
+        .unwrap();
+    let (xw, tw) = (x.mapv(f64::from), t.mapv(f64::from));
+    for reduction in [Reduction::Sum, Reduction::Mean] {
+        let exact = poisson(&xw, &tw, po(reduction))[[]];
+        let got = poisson_nll_loss(x.view(), t.view(), &po(reduction)).unwrap();
+        assert_eq!(got[[]], exact as f32, "{reduction:?}");
+    }
+    // The f64 sum agrees with torch's float64 one (its terms are 8e4 in size: a few
+    // ulps of theirs).
+    let sum64 = poisson(&xw, &tw, po(Reduction::Sum))[[]];
+    assert!((sum64 - -712.460_381_658_001_7).abs() < 1e-10, "{sum64}");
+    // Terms that do not cancel keep their float32 element losses: the sum is the
+    // f64 sum of those, rounded once.
+    let calm = x.mapv(|v| v.abs().min(3.0));
+    let got = poisson_nll_loss(calm.view(), t.view(), &po(Reduction::Sum)).unwrap();
+    let tb = t.broadcast(IxDyn(&[2, 4, 3, 1])).unwrap();
+    let elements = poisson_nll_loss(calm.view(), tb, &po(Reduction::None)).unwrap();
+    let f32_terms: f64 = elements.iter().map(|&v| f64::from(v)).sum();
+    assert!((f64::from(got[[]]) - f32_terms).abs() <= f64::from(f32::EPSILON) * f32_terms.abs());
+}
+
+// A target broadcast over the input's batch gets its gradient summed over it: with
+// log-rates of 3098.8 and -3000 against grad_output of either sign, the terms `-g * x`
+// (up to 2e4) cancel to -19.5, which float32 terms or a float32 sum leave outside
+// float32's tolerance. The terms are formed and summed in f64 (`-g * x` of float32
+// values is exact in f64), then rounded once.
+//   x = torch.tensor(X41465, dtype=torch.float64).reshape(4, 1, 3, 1).requires_grad_()
+//   t = torch.tensor(T41465, dtype=torch.float64).requires_grad_()
+//   g = torch.tensor(G41465, dtype=torch.float64).reshape(4, 1, 3, 4)
+//   torch.autograd.grad(F.poisson_nll_loss(x, t, full=True, reduction='none'), t, g)
+const X41465: [f32; 12] = [
+    -9.267_55,
+    3098.847_2,
+    -3000.0,
+    10000.0,
+    -7.436_237e-7,
+    -5.152_786_3,
+    -3.853_094_6,
+    4.8335e-7,
+    -5.550_37e-7,
+    -2.303_574_8,
+    -0.354_927_4,
+    5.603_290_6,
+];
+const T41465: [f32; 4] = [4.148_123, 9.254_499, 1.328_564_3, 0.0];
+#[allow(clippy::excessive_precision)]
+const G41465: [f32; 48] = [
+    1.0293866,
+    0.6306148,
+    0.8783561,
+    0.69379634,
+    0.4075429,
+    0.23305622,
+    1.6634035,
+    1.3327624,
+    0.4259911,
+    -0.49550906,
+    -0.86407465,
+    1.4958296,
+    0.0032508932,
+    -0.8993046,
+    -1.4146595,
+    -0.6844221,
+    1.8045933,
+    1.9362143,
+    -0.95430976,
+    -0.69274783,
+    0.6045957,
+    -0.37025657,
+    -0.48080394,
+    -0.70227,
+    -1.790328,
+    0.69477504,
+    -1.0724734,
+    1.7691479,
+    -1.5049564,
+    0.44825435,
+    -1.4251304,
+    -1.8200364,
+    -0.5063031,
+    1.7636008,
+    1.5614449,
+    -1.300474,
+    -0.011844266,
+    -1.5168012,
+    -1.9361904,
+    1.9064726,
+    -1.6836485,
+    -0.9880281,
+    1.9279916,
+    -0.5585269,
+    1.3048531,
+    -0.75924224,
+    1.4547958,
+    -1.4551002,
+];
+
+#[test]
+fn a_broadcast_targets_float32_gradient_is_summed_exactly_then_rounded_once() {
+    let x = Array1::from(X41465.to_vec())
+        .into_shape_with_order(IxDyn(&[4, 1, 3, 1]))
+        .unwrap();
+    let t = Array1::from(T41465.to_vec()).into_dyn();
+    let g = Array1::from(G41465.to_vec())
+        .into_shape_with_order(IxDyn(&[4, 1, 3, 4]))
+        .unwrap();
+    let (xw, tw, gw) = (x.mapv(f64::from), t.mapv(f64::from), g.mapv(f64::from));
+    let options = po(Reduction::None).full(true);
+    let got = poisson_nll_loss_target_backward(g.view(), x.view(), t.view(), &options).unwrap();
+    let exact =
+        poisson_nll_loss_target_backward(gw.view(), xw.view(), tw.view(), &options).unwrap();
+    assert_eq!(got.shape(), &[4]);
+    for (i, (&a, &e)) in got.iter().zip(exact.iter()).enumerate() {
+        if e.is_nan() {
+            assert!(a.is_nan(), "[{i}]");
+        } else {
+            let off = (f64::from(a) - e).abs();
+            assert!(off <= 1e-5 + 1.3e-6 * e.abs(), "[{i}]: {a} vs exact {e}");
+        }
+    }
+    // The input's gradient, summed over the batch the input is broadcast to: the terms
+    // `-g * t` of counts 3000 and -2999 cancel likewise.
+    let x3 = Array1::from(vec![0.5f32, -1.0, 2.0]).into_dyn();
+    let t43 = Array1::from(vec![
+        3000.0f32, 1.0, 2.5, -2999.0, 0.0, 4.0, 7.0, 2.0, 1.0, 0.5, 9.0, 3.0,
+    ])
+    .into_shape_with_order(IxDyn(&[4, 3]))
+    .unwrap();
+    let g43 = g.iter().take(12).copied().collect::<Array1<f32>>();
+    let g43 = g43.into_shape_with_order(IxDyn(&[4, 3])).unwrap();
+    let none = po(Reduction::None);
+    let got = poisson_nll_loss_backward(g43.view(), x3.view(), t43.view(), &none).unwrap();
+    let exact = poisson_nll_loss_backward(
+        g43.mapv(f64::from).view(),
+        x3.mapv(f64::from).view(),
+        t43.mapv(f64::from).view(),
+        &none,
+    )
+    .unwrap();
+    assert_eq!(got.shape(), &[3]);
+    for (&a, &e) in got.iter().zip(exact.iter()) {
+        assert!(
+            (f64::from(a) - e).abs() <= 1e-5 + 1.3e-6 * e.abs(),
+            "{a} vs exact {e}"
+        );
+    }
+}
