@@ -216,14 +216,21 @@ pub(crate) fn ctc_plan(
         ("target_lengths", target_lengths),
     ] {
         if lengths.len() != batch {
+            let mut hint = format!(
+                "{name} gives one length per sample: {batch} value(s) for the batch of \
+                 log_probs {} (its dimension 1), not {}",
+                shape_str(log_probs),
+                lengths.len()
+            );
+            if batched && lengths.len() == steps {
+                hint.push_str(
+                    "; the count matches dimension 0: is the input batch first, (N, T, C), \
+                     instead of (T, N, C)? Transpose it with .transpose(0, 1)",
+                );
+            }
             return Err(LossError::runtime(
                 format!("{name} must be of size batch_size"),
-                format!(
-                    "{name} gives one length per sample: {batch} value(s) for the batch \
-                     of log_probs {}, not {}",
-                    shape_str(log_probs),
-                    lengths.len()
-                ),
+                hint,
             ));
         }
     }
