@@ -375,3 +375,46 @@ pub fn check_multilabel_margin_loss_shapes(
     crate::multi_margin::multilabel_margin_plan(input, target, target_dtype)
         .map(|plan| plan.none_shape)
 }
+
+/// The checks of `ctc_loss` before a value of `log_probs` or of the targets is read, in
+/// PyTorch's order: the lengths' dtypes (`lengths_dtypes`, PyTorch's names for
+/// `(input_lengths, target_lengths)`: any integer type passes, `Bool` and floats fail;
+/// give `Long` for Python lists), the 0-D input, `log_probs_dtype` (`Float` or
+/// `Double`; else libtorch's `NotImplementedError`), emptiness, the ranks, the blank,
+/// the lengths' counts, then their values. PyTorch's Python check of the `reduction`
+/// string comes before all of these and is not made here. The targets' dtype is never
+/// checked: PyTorch casts them with `.to(torch.long)`. Returns the `none` output's
+/// shape: `(N)`, or `()` for an unbatched `(T, C)` input.
+///
+/// ```
+/// use lossparity_losses::internals::check_ctc_loss_args;
+///
+/// let shape = check_ctc_loss_args(&[5, 2, 4], "Float", &[2, 3], &[5, 4], &[3, 2], ("Long", "Int"), 0);
+/// assert_eq!(shape.unwrap(), vec![2]);
+/// let err = check_ctc_loss_args(&[5, 2, 4], "Half", &[2, 3], &[5, 4], &[3, 2], ("Long", "Long"), 0)
+///     .unwrap_err();
+/// assert_eq!(err.message(), "\"ctc_loss_cpu\" not implemented for 'Half'");
+/// let err = check_ctc_loss_args(&[5, 2, 4], "Half", &[2, 3], &[5, 4], &[3, 2], ("Float", "Long"), 0)
+///     .unwrap_err();
+/// assert_eq!(err.message(), "input_lengths must be integral");
+/// ```
+pub fn check_ctc_loss_args(
+    log_probs: &[usize],
+    log_probs_dtype: &str,
+    targets: &[usize],
+    input_lengths: &[i64],
+    target_lengths: &[i64],
+    lengths_dtypes: (&str, &str),
+    blank: i64,
+) -> Result<Vec<usize>, LossError> {
+    crate::ctc::ctc_plan(
+        log_probs,
+        log_probs_dtype,
+        targets,
+        input_lengths,
+        target_lengths,
+        lengths_dtypes,
+        blank,
+    )
+    .map(|plan| plan.none_shape)
+}

@@ -7,7 +7,7 @@
 //! its refusals, as errors); `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss`; the
 //! margin losses `hinge_embedding_loss`, `margin_ranking_loss` and
 //! `cosine_embedding_loss`; the hinge losses on class indices `multi_margin_loss` and
-//! `multilabel_margin_loss`.
+//! `multilabel_margin_loss`; the connectionist temporal classification loss `ctc_loss`.
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
@@ -29,6 +29,7 @@
 
 mod binary;
 mod cross_entropy;
+mod ctc;
 mod divergence;
 mod elementwise;
 mod error;
@@ -58,6 +59,7 @@ pub use cross_entropy::{
     cross_entropy, cross_entropy_backward, cross_entropy_target_backward,
     cross_entropy_weight_backward, cross_entropy_with_grad,
 };
+pub use ctc::{ctc_loss, ctc_loss_backward, CtcOptions};
 pub use divergence::{
     kl_div, kl_div_backward, kl_div_target_backward, KlDivOptions, KlDivReduction,
 };

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::internals::{
-    check_cross_entropy_before_log_softmax, check_cross_entropy_shapes, check_nll_loss_shapes,
-    weight_grad_refusal, wrap_dim_checked,
+    check_cross_entropy_before_log_softmax, check_cross_entropy_shapes, check_ctc_loss_args,
+    check_nll_loss_shapes, weight_grad_refusal, wrap_dim_checked,
 };
 
 // torch 2.13.0:
@@ -128,4 +128,101 @@ fn dims_wrap_from_the_end_and_out_of_range_is_pytorchs_index_error() {
         ErrorKind::IndexError,
         "Dimension out of range (expected to be in range of [-1, 0], but got -2)",
     );
+}
+
+// torch 2.13.0 (the ctc tests' LP (5, 3, 4), TP (3, 3), IL, TL):
+//   F.ctc_loss(LP, TP.float(), IL.int(), TL.to(torch.uint8), reduction='none') -> tensor([3.8622, 4.0376, inf]) (no error)
+//   F.ctc_loss(LP.half(), TP, IL, TL) -> NotImplementedError: "ctc_loss_cpu" not implemented for 'Half'
+//   F.ctc_loss(LP.long(), TP, IL, TL, blank=9) -> NotImplementedError: "ctc_loss_cpu" not implemented for 'Long'
+//   F.ctc_loss(LP, TP, IL.double(), TL) -> RuntimeError: input_lengths must be integral
+//   F.ctc_loss(LP, TP, IL, TL.bool()) -> RuntimeError: target_lengths must be integral
+//   F.ctc_loss(LP.half(), TP, IL.float(), TL.bool()) -> RuntimeError: input_lengths must be integral
+//   F.ctc_loss(torch.tensor(0.5).half(), TP, IL, TL)
+//     -> IndexError: Dimension out of range (expected to be in range of [-1, 0], but got 1)
+//   F.ctc_loss(torch.zeros(0, 3, 4).half(), TP, IL, TL) -> NotImplementedError: "ctc_loss_cpu" not implemented for 'Half'
+//   F.ctc_loss(LP[None].half(), TP, IL, TL) -> NotImplementedError: "ctc_loss_cpu" not implemented for 'Half'
+#[test]
+fn ctc_loss_checks_the_lengths_dtypes_then_the_input_dtype() {
+    let check = |lp: &[usize], dtype: &str, lengths: (&str, &str), blank: i64| {
+        check_ctc_loss_args(lp, dtype, &[3, 3], &[5, 4, 4], &[3, 2, 3], lengths, blank)
+    };
+    assert_eq!(
+        check(&[5, 3, 4], "Double", ("Int", "Byte"), 0).unwrap(),
+        vec![3]
+    );
+    assert_eq!(
+        check_ctc_loss_args(&[5, 4], "Float", &[3], &[5], &[3], ("Long", "Long"), 0).unwrap(),
+        Vec::<usize>::new()
+    );
+    let half = "\"ctc_loss_cpu\" not implemented for 'Half'";
+    #[allow(clippy::type_complexity)]
+    let cases: &[(&[usize], &str, (&str, &str), i64, ErrorKind, &str)] = &[
+        (
+            &[5, 3, 4],
+            "Half",
+            ("Long", "Long"),
+            0,
+            ErrorKind::NotImplementedError,
+            half,
+        ),
+        (
+            &[5, 3, 4],
+            "Long",
+            ("Long", "Long"),
+            9,
+            ErrorKind::NotImplementedError,
+            "\"ctc_loss_cpu\" not implemented for 'Long'",
+        ),
+        (
+            &[5, 3, 4],
+            "Double",
+            ("Double", "Long"),
+            0,
+            ErrorKind::RuntimeError,
+            "input_lengths must be integral",
+        ),
+        (
+            &[5, 3, 4],
+            "Double",
+            ("Long", "Bool"),
+            0,
+            ErrorKind::RuntimeError,
+            "target_lengths must be integral",
+        ),
+        (
+            &[5, 3, 4],
+            "Half",
+            ("Float", "Bool"),
+            0,
+            ErrorKind::RuntimeError,
+            "input_lengths must be integral",
+        ),
+        (
+            &[],
+            "Half",
+            ("Long", "Long"),
+            0,
+            ErrorKind::IndexError,
+            "Dimension out of range (expected to be in range of [-1, 0], but got 1)",
+        ),
+        (
+            &[0, 3, 4],
+            "Half",
+            ("Long", "Long"),
+            0,
+            ErrorKind::NotImplementedError,
+            half,
+        ),
+        (
+            &[1, 5, 3, 4],
+            "Half",
+            ("Long", "Long"),
+            0,
+            ErrorKind::NotImplementedError,
+            half,
+        ),
+    ];
+    for &(lp, dtype, lengths, blank, kind, message) in cases {
+        assert_err(check(lp, dtype, lengths, blank), kind, message);
+    }
 }

@@ -57,6 +57,7 @@ mod backward;
 mod binary;
 mod check_order;
 mod cross_entropy;
+mod ctc;
 mod divergence;
 mod errors;
 mod log_softmax;
