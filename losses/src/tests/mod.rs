@@ -69,6 +69,7 @@ mod one_sweep;
 mod pointwise;
 mod probabilistic;
 mod probability_grads;
+mod triplet;
 mod types;
 
 #[cfg(feature = "unstable-public-internals")]
