@@ -8,19 +8,7 @@
 //! them step by step, and so do the gradients here.
 //!
 //! The distances follow libtorch's CPU norm kernel operation by operation, in the
-//! tensor's own type: `p = 2` as its AVX2 kernel (8 `f32` or 4 `f64` lanes of
-//! separately rounded squares and sums, folded left to right, the remainder added
-//! serially: in blocks of four plainly, then with fused multiply-adds, as GCC compiled
-//! it), every other `p` serially (`sum |u|^p` then `^(1/p)` with `powf` in the type, as
-//! `NormOps`), a last dimension of size 1 as `abs(u)`. So distances and `none` losses
-//! are bit-exact with libtorch on AVX2 machines (rows of fewer than 32768 elements for
-//! `p != 2`, which libtorch may split between threads). On AVX-512 machines libtorch
-//! uses 16 or 8 lanes and the last bits of `p = 2` distances differ. `mean` and `sum`
-//! add the losses in `f64` (libtorch's own cascade sum in the type differs within the
-//! tolerance policy, `Float::ATOL`, `Float::RTOL`). The gradients repeat autograd's
-//! formulas in the same order; for `p` other than 0, 1, 2, 3, ±inf, 0.5, 1.5 and the
-//! like, libtorch's vectorised `pow` (SLEEF, within 1 ulp) is not the correctly rounded
-//! `powf` used here, and gradients may differ in the last bits.
+//! tensor's own type; see [`triplet_margin_loss`] for what that makes exact.
 
 use std::borrow::Cow;
 
@@ -552,7 +540,8 @@ fn loss<F: Float>(
     let f = forward(&plan, &anchor, &positive, &negative, options)?;
     let losses: Vec<F> = f.arg.iter().map(|&v| clamp_min0(v)).collect();
     // One loss per triplet, each the result of whole rows: a plain ordered sum.
-    let total = || losses.iter().map(|v| v.to_f64_exact()).sum::<f64>();
+    // (From +0.0: Rust's `Sum` of floats starts at -0.0, libtorch's sum at +0.0.)
+    let total = || losses.iter().fold(0.0f64, |s, v| s + v.to_f64_exact());
     Ok(match options.reduction {
         Reduction::None => shaped(&plan.out, losses)?,
         // The sum rounded to `F`, then divided in `F` as libtorch's `mean` (NaN for
@@ -605,6 +594,12 @@ fn sgn<F: Float>(x: F) -> F {
     }
 }
 
+/// `out[i] = f(u[i])`.
+#[inline(always)]
+fn each<F: Copy>(out: &mut [F], u: &[F], f: impl Fn(F) -> F) {
+    out.iter_mut().zip(u).for_each(|(o, &x)| *o = f(x));
+}
+
 /// Autograd's `norm_backward` for one distance: the gradient of the differences, given
 /// the gradient `g` of each row's norm, in aten's order for each order `p`:
 ///
@@ -617,32 +612,29 @@ fn sgn<F: Float>(x: F) -> F {
 fn norm_backward<F: Float>(d: &Distance<F>, g: &[F], p: f64) -> Vec<F> {
     let cols = d.cols;
     let zero = F::zero();
-    let row = |r: usize| -> Vec<F> {
+    let fill = |r: usize, out: &mut [F]| {
         let (u, norm, g) = (&d.diff[r * cols..(r + 1) * cols], d.dist[r], g[r]);
         if p == 2.0 {
-            let ratio = |x: F| if norm == zero { zero } else { x / norm };
-            u.iter().map(|&x| g * ratio(x)).collect()
+            each(out, u, |x| g * if norm == zero { zero } else { x / norm });
         } else if p == 1.0 {
-            u.iter().map(|&x| sgn(x) * g).collect()
+            each(out, u, |x| sgn(x) * g);
         } else if p.is_infinite() {
             let hit = |x: F| x.abs() == norm || x.abs().is_nan();
             let count = F::of_f64(u.iter().filter(|&&x| hit(x)).count() as f64);
             let share = g / count;
-            u.iter()
-                .map(|&x| sgn(x) * (share * if hit(x) { F::one() } else { zero }))
-                .collect()
+            each(out, u, |x| {
+                sgn(x) * (share * if hit(x) { F::one() } else { zero })
+            });
         } else if p < 1.0 {
             let scale = pow_scalar(norm, 1.0 - p);
-            u.iter()
-                .map(|&x| {
-                    let power = if x == zero {
-                        zero
-                    } else {
-                        pow_scalar(x.abs(), p - 1.0)
-                    };
-                    ((sgn(x) * power) * g) * scale
-                })
-                .collect()
+            each(out, u, |x| {
+                let power = if x == zero {
+                    zero
+                } else {
+                    pow_scalar(x.abs(), p - 1.0)
+                };
+                ((sgn(x) * power) * g) * scale
+            });
         } else {
             let scale = if norm == zero {
                 zero
@@ -650,17 +642,25 @@ fn norm_backward<F: Float>(d: &Distance<F>, g: &[F], p: f64) -> Vec<F> {
                 g / pow_scalar(norm, p - 1.0)
             };
             if p < 2.0 {
-                u.iter()
-                    .map(|&x| (sgn(x) * pow_scalar(x.abs(), p - 1.0)) * scale)
-                    .collect()
+                each(out, u, |x| (sgn(x) * pow_scalar(x.abs(), p - 1.0)) * scale);
             } else {
-                u.iter()
-                    .map(|&x| (x * pow_scalar(x.abs(), p - 2.0)) * scale)
-                    .collect()
+                each(out, u, |x| (x * pow_scalar(x.abs(), p - 2.0)) * scale);
             }
         }
     };
-    per_row(d.dist.len(), cols, row).concat()
+    let mut out = vec![zero; d.diff.len()];
+    if cols > 0 {
+        if out.len() > CHUNK && d.dist.len() > 1 {
+            out.par_chunks_mut(cols)
+                .enumerate()
+                .for_each(|(r, o)| fill(r, o));
+        } else {
+            out.chunks_mut(cols)
+                .enumerate()
+                .for_each(|(r, o)| fill(r, o));
+        }
+    }
+    out
 }
 
 /// A row-major vector of shape `from` summed down to `to` (a shape it was broadcast
@@ -758,39 +758,46 @@ fn backward<F: Float>(
             ))
         };
     // Each distance's gradient, summed back to the tensor's shape: `x1 - x2 + eps`
-    // gives it to x1, and its opposite to x2.
-    let to_tensor = |d: &Distance<F>, g_d: &[F], diff_shape: &[usize], to: &[usize]| {
-        sum_to_vec(norm_backward(d, g_d, options.p), diff_shape, to)
+    // gives it to x1, and its opposite to x2 (negated before the sum, as autograd
+    // does: the signs of zero sums depend on it).
+    let to_tensor = |d: &Distance<F>, g_d: &[F], diff_shape: &[usize], to: &[usize], x2: bool| {
+        let mut g_diff = norm_backward(d, g_d, options.p);
+        if x2 {
+            g_diff.iter_mut().for_each(|v| *v = -*v);
+        }
+        sum_to_vec(g_diff, diff_shape, to)
     };
     let (a_shape, p_shape, n_shape) = (anchor.shape(), positive.shape(), negative.shape());
-    let neg = |v: Vec<F>| -> Vec<F> { v.into_iter().map(|x| -x).collect() };
     let add =
         |a: Vec<F>, b: Vec<F>| -> Vec<F> { a.into_iter().zip(b).map(|(a, b)| a + b).collect() };
     let (values, shape) = match (role, &f.pn, &plan.pn) {
         (Role::Anchor, pn, pn_shape) => {
-            let from_ap = to_tensor(&f.ap, &g_dp()?, &plan.ap, a_shape)?;
+            let from_ap = to_tensor(&f.ap, &g_dp()?, &plan.ap, a_shape, false)?;
             let g_an = match (pn, pn_shape) {
                 (Some(pn), Some(s)) => swap_grads(pn, s)?.0,
                 _ => g_dneg()?,
             };
-            let from_an = to_tensor(&f.an, &g_an, &plan.an, a_shape)?;
+            let from_an = to_tensor(&f.an, &g_an, &plan.an, a_shape, false)?;
             (add(from_ap, from_an), a_shape)
         }
         (Role::Positive, Some(pn), Some(s)) => {
-            let from_ap = neg(to_tensor(&f.ap, &g_dp()?, &plan.ap, p_shape)?);
+            let from_ap = to_tensor(&f.ap, &g_dp()?, &plan.ap, p_shape, true)?;
             let (_, g_pn) = swap_grads(pn, s)?;
-            let from_pn = to_tensor(pn, &g_pn, s, p_shape)?;
+            let from_pn = to_tensor(pn, &g_pn, s, p_shape, false)?;
             (add(from_ap, from_pn), p_shape)
         }
-        (Role::Positive, _, _) => (neg(to_tensor(&f.ap, &g_dp()?, &plan.ap, p_shape)?), p_shape),
+        (Role::Positive, _, _) => (
+            to_tensor(&f.ap, &g_dp()?, &plan.ap, p_shape, true)?,
+            p_shape,
+        ),
         (Role::Negative, Some(pn), Some(s)) => {
             let (g_an, g_pn) = swap_grads(pn, s)?;
-            let from_an = neg(to_tensor(&f.an, &g_an, &plan.an, n_shape)?);
-            let from_pn = neg(to_tensor(pn, &g_pn, s, n_shape)?);
+            let from_an = to_tensor(&f.an, &g_an, &plan.an, n_shape, true)?;
+            let from_pn = to_tensor(pn, &g_pn, s, n_shape, true)?;
             (add(from_an, from_pn), n_shape)
         }
         (Role::Negative, _, _) => (
-            neg(to_tensor(&f.an, &g_dneg()?, &plan.an, n_shape)?),
+            to_tensor(&f.an, &g_dneg()?, &plan.an, n_shape, true)?,
             n_shape,
         ),
     };
@@ -816,8 +823,22 @@ fn backward<F: Float>(
 /// distances of 0 (and an error for `p < 0` or `p = inf`, as in PyTorch). NaN and
 /// overflow propagate as in libtorch (`inf - inf` in a difference is NaN).
 ///
-/// Exactness: see the [module](self) documentation (distances and `none` losses
-/// bit-exact with libtorch's AVX2 kernels; `mean`/`sum` within the tolerance policy).
+/// Exactness: the distances follow libtorch's CPU norm kernel in the tensors' own type
+/// (`f32` accumulates in `f32`, as libtorch does): `p = 2` as its AVX2 kernel (8 `f32` or
+/// 4 `f64` lanes of separately rounded squares and sums, folded left to right, then the
+/// remainder serially: blocks of four plainly, the rest with fused multiply-adds, as GCC
+/// compiled it), every other `p` serially (`sum |u|^p`, then `^(1/p)`, `powf` in the
+/// type), a feature dimension of size 1 as `|u|`. So on AVX2 machines the distances, the
+/// `none` losses and the gradients (for all three tensors) are bit-exact with libtorch,
+/// signs of zeros included, for `f32` and `f64`: the tests check it bit for bit. Not
+/// bit-exact, but within the tolerance policy (`Float::ATOL`, `Float::RTOL`): `mean` and
+/// `sum` (added here in `f64`, by libtorch in the type with its cascade sum); gradients
+/// of a broadcast feature dimension (libtorch sums them in its own order); rows of
+/// 32768 elements or more for `p != 2` (libtorch may split them between threads);
+/// AVX-512 builds of libtorch (16 or 8 lanes for `p = 2`); gradients that need a power
+/// other than libtorch's exact special cases (exponents 0, ±0.5, ±1, 2, 3, -2: so `p =
+/// 2.5` or `1.7`), where libtorch's vectorised `pow` (SLEEF, within 1 ulp) may differ in
+/// the last bit from the `pow` used here. Results do not depend on the thread count.
 ///
 /// ```
 /// use lossparity_losses::{triplet_margin_loss, Reduction, TripletMarginOptions};
