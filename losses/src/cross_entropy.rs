@@ -59,7 +59,7 @@ fn smoothing_error(ls: f64) -> LossError {
 
 /// A double as C++'s default stream formatting prints it (like `%g`: six significant
 /// digits, trailing zeros dropped), which is how libtorch writes numbers into messages.
-fn cpp_double(v: f64) -> String {
+pub(crate) fn cpp_double(v: f64) -> String {
     if !v.is_finite() {
         return if v.is_nan() {
             "nan"

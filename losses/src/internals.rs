@@ -418,3 +418,51 @@ pub fn check_ctc_loss_args(
     )
     .map(|plan| plan.none_shape)
 }
+
+/// The checks of `triplet_margin_loss` before any value is read, in PyTorch's order:
+/// the margin (Python's `ValueError` for `margin <= 0`), the three tensors' numbers of
+/// dimensions, then for each `pairwise_distance` as aten computes them (anchor and
+/// positive, anchor and negative, under `swap` positive and negative) the broadcast of
+/// the difference and the norm's empty-dimension check (for `p < 0` or `p = inf`), last
+/// the broadcast of the two distances. Returns the loss's `none` shape.
+///
+/// ```
+/// use lossparity_losses::internals::check_triplet_margin_loss_shapes;
+///
+/// assert_eq!(check_triplet_margin_loss_shapes(&[1, 3], &[4, 3], &[4, 1], 1.0, 2.0, false).unwrap(), vec![4]);
+/// let err = check_triplet_margin_loss_shapes(&[4, 3], &[4, 3], &[4, 3], 0.0, 2.0, false).unwrap_err();
+/// assert_eq!(err.message(), "margin must be greater than 0, got 0.0");
+/// ```
+pub fn check_triplet_margin_loss_shapes(
+    anchor: &[usize],
+    positive: &[usize],
+    negative: &[usize],
+    margin: f64,
+    p: f64,
+    swap: bool,
+) -> Result<Vec<usize>, LossError> {
+    crate::triplet::triplet_plan(anchor, positive, negative, margin, p, swap).map(|plan| plan.out)
+}
+
+/// The checks of `triplet_margin_with_distance_loss` with the default distance
+/// (`pairwise_distance`, `p=2`), in its Python order: the margin, the dimensions, then
+/// the distances' broadcasts. Returns the loss's `none` shape. (An invalid `reduction`
+/// string, checked first in Python, cannot be expressed with [`crate::Reduction`].)
+///
+/// ```
+/// use lossparity_losses::internals::check_triplet_margin_with_distance_loss_shapes;
+///
+/// assert_eq!(check_triplet_margin_with_distance_loss_shapes(&[5], &[5], &[5], 1.0, true).unwrap(), Vec::<usize>::new());
+/// let err = check_triplet_margin_with_distance_loss_shapes(&[2, 5], &[5], &[2, 5], 1.0, false).unwrap_err();
+/// assert!(err.message().starts_with("The anchor, positive, and negative tensors are expected"));
+/// ```
+pub fn check_triplet_margin_with_distance_loss_shapes(
+    anchor: &[usize],
+    positive: &[usize],
+    negative: &[usize],
+    margin: f64,
+    swap: bool,
+) -> Result<Vec<usize>, LossError> {
+    crate::triplet::triplet_with_distance_plan(anchor, positive, negative, margin, swap)
+        .map(|plan| plan.out)
+}

@@ -7,7 +7,9 @@
 //! its refusals, as errors); `kl_div`, `poisson_nll_loss` and `gaussian_nll_loss`; the
 //! margin losses `hinge_embedding_loss`, `margin_ranking_loss` and
 //! `cosine_embedding_loss`; the hinge losses on class indices `multi_margin_loss` and
-//! `multilabel_margin_loss`; the connectionist temporal classification loss `ctc_loss`.
+//! `multilabel_margin_loss`; the triplet losses `triplet_margin_loss` and
+//! `triplet_margin_with_distance_loss` (default distance); the connectionist temporal
+//! classification loss `ctc_loss`.
 //!
 //! Depends on numeric crates only (ndarray, num-traits, rayon, multiversion): no torch,
 //! no serde, no I/O. The `lossparity` harness re-exports it as `lossparity::losses` and
@@ -42,6 +44,7 @@ mod options;
 mod pointwise;
 mod probabilistic;
 mod softmax;
+mod triplet;
 
 pub use binary::{
     binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_target_backward,
@@ -92,6 +95,14 @@ pub use probabilistic::{
     poisson_nll_loss_target_backward, GaussianNllOptions, PoissonNllOptions, Variance,
 };
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
+pub use triplet::{
+    triplet_margin_loss, triplet_margin_loss_backward, triplet_margin_loss_negative_backward,
+    triplet_margin_loss_positive_backward, triplet_margin_with_distance_loss,
+    triplet_margin_with_distance_loss_backward,
+    triplet_margin_with_distance_loss_negative_backward,
+    triplet_margin_with_distance_loss_positive_backward, TripletMarginOptions,
+    TripletMarginWithDistanceOptions,
+};
 
 #[cfg(feature = "unstable-public-internals")]
 pub mod internals;

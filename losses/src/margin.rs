@@ -120,7 +120,7 @@ impl CosineEmbeddingOptions {
 
 /// TensorIterator's broadcast error for `a` op `b` (named as the op orders them), with
 /// a hint naming the tensors.
-fn broadcast_named(
+pub(crate) fn broadcast_named(
     a: &[usize],
     a_name: &str,
     b: &[usize],
@@ -249,17 +249,17 @@ fn sum4<F: Float>(s: Srcs<'_, F>, k: impl Fn([F; 4]) -> f64 + Sync) -> f64 {
 // Shared plumbing
 // ---------------------------------------------------------------------------------
 
-fn scalar<F: Float>(v: F) -> ArrayD<F> {
+pub(crate) fn scalar<F: Float>(v: F) -> ArrayD<F> {
     ArrayD::from_elem(IxDyn(&[]), v)
 }
 
-fn shaped<F: Float>(shape: &[usize], values: Vec<F>) -> Result<ArrayD<F>, LossError> {
+pub(crate) fn shaped<F: Float>(shape: &[usize], values: Vec<F>) -> Result<ArrayD<F>, LossError> {
     ArrayD::from_shape_vec(IxDyn(shape), values).map_err(internal)
 }
 
 /// `clamp_min(v, 0)` as libtorch's: NaN stays NaN, `-0.0` stays `-0.0`.
 #[inline(always)]
-fn clamp_min0<F: Float>(v: F) -> F {
+pub(crate) fn clamp_min0<F: Float>(v: F) -> F {
     if v < F::zero() {
         F::zero()
     } else {
@@ -287,14 +287,14 @@ fn reduced<F: Float>(
 
 /// What backward multiplies each element by: `grad_output`'s element (`none`) or its
 /// one value, divided by the element count for `mean` (autograd's `MeanBackward0`).
-enum Grad<'a, F: Clone> {
+pub(crate) enum Grad<'a, F: Clone> {
     Each(Cow<'a, [F]>),
     One(F),
 }
 
 /// `grad_output` checked against the forward's output shape (`none_shape` for `none`,
 /// 0-D otherwise).
-fn grad_source<'a, F: Float>(
+pub(crate) fn grad_source<'a, F: Float>(
     grad_output: &'a ArrayViewD<'_, F>,
     reduction: Reduction,
     none_shape: &[usize],

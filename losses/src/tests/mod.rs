@@ -70,6 +70,7 @@ mod one_sweep;
 mod pointwise;
 mod probabilistic;
 mod probability_grads;
+mod triplet;
 mod types;
 
 #[cfg(feature = "unstable-public-internals")]
