@@ -2418,7 +2418,7 @@ fn a_float32_poisson_sum_whose_terms_cancel_is_the_exact_sum_rounded_once() {
 //   torch.autograd.grad(F.poisson_nll_loss(x, t, full=True, reduction='none'), t, g)
 const X41465: [f32; 12] = [
     -9.267_55,
-    3098.847_2,
+    3_098.847_2,
     -3000.0,
     10000.0,
     -7.436_237e-7,
