@@ -994,8 +994,9 @@ pub fn cosine_embedding_loss<F: Float, D: Dimension, E: Dimension, H: Dimension>
             pos + neg
         })
         .collect();
-    // One loss per pair, each the result of a whole row: a plain ordered sum.
-    let total = || losses.iter().map(|v| v.to_f64_exact()).sum::<f64>();
+    // One loss per pair, each the result of a whole row: a plain ordered sum, from +0
+    // (std's f64 `Sum` starts at -0, which would give an empty batch torch's 0 negated).
+    let total = || losses.iter().fold(0.0f64, |s, v| s + v.to_f64_exact());
     reduced(options.reduction, &p.out, n, || losses.clone(), total)
 }
 

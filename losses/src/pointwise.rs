@@ -1016,6 +1016,26 @@ fn pointwise_grad<F: Float>(
     let weight = options.weight.as_ref();
     let p = prepare(&input, &target, weight)?;
     let g = grad_values(&grad_output, &p.shape, options.reduction)?;
+    let own = match wrt {
+        Wrt::Input => input.shape(),
+        Wrt::Target => target.shape(),
+        Wrt::Weight => p.shape.as_slice(),
+    };
+    if std::mem::size_of::<F>() == 4 && own != p.shape.as_slice() {
+        // A gradient summed over a broadcast: its terms (`2 (x - y) w g`, up to 1e8)
+        // cancel over the batch, and float32 terms would each carry half an ulp of
+        // their own size into the sum, past float32's tolerance of it. The whole
+        // gradient in f64 from the exactly widened values, rounded once.
+        let wide = |a: &ArrayViewD<'_, F>| a.mapv(|v| v.to_f64_exact());
+        let w64 = weight.map(wide);
+        let options64 = PointwiseOptions {
+            reduction: options.reduction,
+            weight: w64.as_ref().map(|w| w.view()),
+        };
+        let (g64, x64, y64) = (wide(&grad_output), wide(&input), wide(&target));
+        let grad = pointwise_grad(kind, wrt, g64.view(), x64.view(), y64.view(), &options64)?;
+        return Ok(grad.mapv(F::of_f64));
+    }
     let n = p.x.len();
     let (x, y, w) = (&p.x[..], &p.y[..], p.w.as_deref());
     if kind == Kind::Squared && w.is_none() && wrt != Wrt::Weight {

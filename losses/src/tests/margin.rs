@@ -1538,6 +1538,8 @@ fn cosine_empty() {
     let f = |r| cosine_embedding_loss(e.view(), e.view(), t.view(), &co(r)).unwrap();
     assert_close(&f(Reduction::Mean), &[], &[f64::NAN]);
     assert_close(&f(Reduction::Sum), &[], &[0.0]);
+    // torch's empty sum is +0 (its sign shows in `1 / loss`).
+    assert!(f(Reduction::Sum)[[]].is_sign_positive());
     let (w, ones) = (zeros64(&[2, 0]), v(&[1.0, 1.0]));
     assert_close(
         &cosine_embedding_loss(w.view(), w.view(), ones.view(), &co(Reduction::None)).unwrap(),

@@ -2114,3 +2114,125 @@ fn a_weighted_float32_sum_whose_terms_cancel_stays_within_tolerance_of_the_exact
         );
     }
 }
+
+// A target broadcast over the input's batch: its gradient sums `-2 (x - t) w` over
+// three samples, terms of 2e4 that cancel down to 49.2; float32 terms (both libtorch's
+// and, before, these) each carry up to 1e-3 into the sum, 6.6 times float32's
+// tolerance. The terms and the sum are in f64, rounded once.
+//   x, t, w = (torch.tensor(v, dtype=torch.float32).double() for v in (X, T, W))
+//   x = x.reshape(3, 1, 3, 4); t = t.reshape(1, 3, 4).requires_grad_(); w = w.reshape(3, 1, 3, 4)
+//   torch.autograd.grad(F.mse_loss(x, t, weight=w, reduction='sum'), t)[0].flatten()[4]  # 49.202637286776735
+#[test]
+#[allow(clippy::excessive_precision, clippy::inconsistent_digit_grouping)]
+fn a_float32_gradient_summed_over_a_broadcast_is_the_f64_one_rounded() {
+    let x: [f32; 36] = [
+        10000.0,
+        3.066099,
+        1.9933796,
+        5.2201244e-08,
+        -7.8680927e-07,
+        3.2111516,
+        -3000.0,
+        -4.8927455,
+        8.505704,
+        1.2088389e-08,
+        2.9077926,
+        6.226947,
+        5.1337935e-07,
+        -7.6953025,
+        0.0058544376,
+        6.7750635,
+        3000.0,
+        7.3287475e-07,
+        1.9334725,
+        -1.585499,
+        3000.0,
+        -1.1707026,
+        -7.203444,
+        7.217354,
+        5.9367213,
+        1.5650932,
+        -7397.4136,
+        -3.3698723,
+        -7.5315194,
+        4.7946157,
+        1.4280657e-07,
+        -4.8309264,
+        -5.4407234,
+        -2.037984,
+        -1.4525809,
+        -4.6825976,
+    ];
+    let t: [f32; 12] = [
+        3.2681394,
+        3.3546257,
+        2.8375223,
+        7.7820864,
+        -9830.511,
+        -3000.0,
+        -2.8454378,
+        9.7816725,
+        1.256882e-07,
+        -2.3171146,
+        7.919245,
+        -0.85270894,
+    ];
+    let w: [f32; 36] = [
+        0.80667937,
+        1.3028321,
+        1.1318221,
+        0.7536959,
+        0.27990398,
+        0.379221,
+        -0.9556154,
+        1.0836645,
+        -0.89879483,
+        -0.9293101,
+        0.7270233,
+        1.0900925,
+        -0.33501625,
+        1.860415,
+        0.59611887,
+        0.6471485,
+        -0.9403244,
+        -0.9820565,
+        1.5129193,
+        1.5367045,
+        1.0142453,
+        0.17162423,
+        1.7223134,
+        0.25983992,
+        0.0,
+        1.6143163,
+        0.0,
+        -0.024087,
+        0.9456034,
+        0.7364119,
+        -0.65999955,
+        1.2191477,
+        1.5627828,
+        0.81787276,
+        1.4153364,
+        0.7292116,
+    ];
+    let x = Array1::from(x.to_vec())
+        .into_shape_with_order(IxDyn(&[3, 1, 3, 4]))
+        .unwrap();
+    let t = Array1::from(t.to_vec())
+        .into_shape_with_order(IxDyn(&[1, 3, 4]))
+        .unwrap();
+    let w = Array1::from(w.to_vec())
+        .into_shape_with_order(IxDyn(&[3, 1, 3, 4]))
+        .unwrap();
+    let (x64, t64, w64) = (x.mapv(f64::from), t.mapv(f64::from), w.mapv(f64::from));
+    let o32 = PointwiseOptions::default()
+        .reduction(Reduction::Sum)
+        .weight(w.view());
+    let o64 = PointwiseOptions::default()
+        .reduction(Reduction::Sum)
+        .weight(w64.view());
+    let got = mse_loss_target_backward(arr0(1.0f32).view(), x.view(), t.view(), &o32).unwrap();
+    let exact = mse_loss_target_backward(arr0(1.0).view(), x64.view(), t64.view(), &o64).unwrap();
+    assert!((exact[[0, 1, 0]] - 49.202_637_286_776_735).abs() < 1e-9);
+    assert_eq!(got, exact.mapv(|v| v as f32));
+}
