@@ -15,7 +15,7 @@ use proptest::sample::select;
 
 use super::{float_dtype, float_tensor, grad, logits};
 use crate::case::{Case, DType, Op, TensorData};
-use crate::losses::Reduction;
+use crate::losses::{internals, Reduction};
 
 /// How a case's labels are written: the {-1, 1} the op wants, the {0, 1} of binary
 /// classification, or any value (which PyTorch compares with 1 and -1 all the same).
@@ -44,24 +44,6 @@ fn label_tensor(dtype: DType, shape: Vec<usize>, values: Vec<f64>, int: bool) ->
 
 fn reduction() -> impl Strategy<Value = Reduction> {
     select(vec![Reduction::None, Reduction::Mean, Reduction::Sum])
-}
-
-/// The broadcast of shapes of one rank, if they broadcast.
-fn broadcast_same_rank(shapes: &[&[usize]]) -> Option<Vec<usize>> {
-    let rank = shapes.first()?.len();
-    if shapes.iter().any(|s| s.len() != rank) {
-        return None;
-    }
-    (0..rank)
-        .map(|i| {
-            let sizes: Vec<usize> = shapes.iter().map(|s| s[i]).filter(|&d| d != 1).collect();
-            match sizes.first() {
-                None => Some(1),
-                Some(&d) if sizes.iter().all(|&e| e == d) => Some(d),
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 /// `grad_wrt` as the case can take it: the names it has as float tensors, or the
@@ -161,8 +143,8 @@ pub fn margin_ranking_case() -> impl Strategy<Value = Case> {
         .prop_flat_map(|(values, (margin, reduction, wrt, dtype, shapes))| {
             let out = match reduction {
                 Reduction::None => {
-                    let s: Vec<&[usize]> = shapes.iter().map(|s| s.as_slice()).collect();
-                    broadcast_same_rank(&s).unwrap_or_default()
+                    internals::check_margin_ranking_loss_shapes(&shapes[0], &shapes[1], &shapes[2])
+                        .unwrap_or_default()
                 }
                 _ => Vec::new(),
             };
@@ -253,14 +235,8 @@ pub fn cosine_embedding_case() -> impl Strategy<Value = Case> {
                 CosineLayout::Columns => (vec![n, d], vec![n, d + 1], vec![n]),
                 CosineLayout::Rows => (vec![n + 2, d], vec![n + 3, d], vec![n + 2]),
             };
-            let out = match layout {
-                CosineLayout::Batched => {
-                    let r = s1[0].max(s2[0]);
-                    let r = if s1[0] == 0 || s2[0] == 0 { 0 } else { r };
-                    vec![if st[0] == 1 { r } else { st[0] }]
-                }
-                _ => Vec::new(),
-            };
+            let out =
+                internals::check_cosine_embedding_loss_shapes(&s1, &s2, &st).unwrap_or_default();
             let numel = |s: &[usize]| s.iter().product::<usize>();
             let wrt = prop_oneof![
                 6 => Just(&[][..]),
