@@ -172,11 +172,10 @@ fn no_graph(case: &Case) -> CaseError {
         "element 0 of tensors does not require grad and does not have a grad_fn",
     )
     .with_hint(format!(
-        "{} gives no gradient to {}: it only compares the target with the labels (or \
-         reads class indices), so nothing the output depends on requires grad; also \
-         differentiate {}",
+        "{} gives {} no gradient (a target is only compared with the labels, or read as \
+         class indices), so the output does not require grad; also differentiate {}",
         case.op,
-        case.grad_wrt().join(", "),
+        case.grad_wrt().join(" and "),
         case.op.spec().default_grad_wrt.join(" and ")
     ))
 }

@@ -113,8 +113,8 @@ fn binary_for_signs(case: &Case) -> Option<Diagnostic> {
             (
                 format!(
                     "a 0 is neither class, so it pays both terms, max(0, margin - x) + x = \
-                     max(margin, x) with margin {margin}: the loss pushes those inputs down \
-                     towards the margin, neither to 0 nor above it"
+                     max(margin, x) with margin {margin}: at least the margin whatever the \
+                     input, and no gradient below it"
                 ),
                 format!("{counted}{example}"),
             )
@@ -128,8 +128,8 @@ fn binary_for_signs(case: &Case) -> Option<Diagnostic> {
             counted,
         ),
         _ => (
-            "cosine_embedding_loss gives a pair labelled 0 no loss and no gradient: the pairs \
-             meant as dissimilar are never pushed apart"
+            "a pair labelled 0 costs nothing and gets no gradient: the pairs meant as \
+             dissimilar are never pushed apart"
                 .to_string(),
             format!(
                 "{} of {} pair labels are 0 (their pairs add 0 to the loss)",
