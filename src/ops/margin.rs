@@ -499,8 +499,9 @@ fn multilabel_range(target: &TensorData, classes: usize) -> Result<(), CaseError
         )
     };
     let as_index = |v: f64| {
-        let fits = v >= -9.223_372_036_854_775_808e18 && v < 9.223_372_036_854_775_808e18;
-        fits.then_some(v.trunc())
+        // int64 holds [-2^63, 2^63).
+        let bound = 2f64.powi(63);
+        (-bound..bound).contains(&v).then_some(v.trunc())
     };
     let (min, max) = match &target.values {
         Values::Int(v) => (
@@ -694,7 +695,7 @@ fn script_error(err: tch::TchError) -> CaseError {
     let last = text
         .lines()
         .rev()
-        .find_map(|l| l.split_once("Error: ").map(|(k, m)| (k, m)))
+        .find_map(|l| l.split_once("Error: "))
         .filter(|(k, _)| !k.contains(' '));
     match last {
         Some((_, message)) => {

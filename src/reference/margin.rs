@@ -258,10 +258,10 @@ pub(crate) fn cosine_embedding_op(case: &Case) -> Option<Reference> {
                     grad[i] = grad[i] + dprod * other.x[other.at(r, j).1];
                 }
             }
-            for r in 0..own.rows {
+            for (r, &dm) in dmag.iter().enumerate() {
                 for j in 0..own.cols {
                     let i = r * own.cols + j;
-                    let s = dmag[r] * own.x[i];
+                    let s = dm * own.x[i];
                     grad[i] = grad[i] + (s + s);
                 }
             }

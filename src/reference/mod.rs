@@ -998,7 +998,8 @@ mod tests {
 
     #[test]
     fn sqrt_squares_back_to_double_double_precision() {
-        for &x in &[1e-300, 1e-24, 0.5, 2.0, 3.0, 1e10, 1e300] {
+        // Not near the subnormals, where the low part of a double-double loses its bits.
+        for &x in &[1e-280, 1e-24, 0.5, 2.0, 3.0, 1e10, 1e300] {
             let r = Dd::new(x).sqrt();
             let err = ((r * r - x) / x).hi.abs();
             assert!(err < 1e-30, "sqrt({x}): relative error {err:e}");
