@@ -7,11 +7,15 @@
 //! random `grad_output`, and deliberately malformed calls (wrong dtypes and shapes).
 
 mod elementwise;
+mod margin;
 
 use proptest::prelude::*;
 use proptest::sample::select;
 
 pub use elementwise::{elementwise_case, Draw, ElementwiseCases, Extra, ExtraShape};
+pub use margin::{
+    cosine_embedding_case, margin_ranking_case, multi_margin_case, multilabel_margin_case,
+};
 
 use crate::case::{Case, DType, Op, TensorData, Values};
 use crate::losses::Reduction;

@@ -14,7 +14,8 @@ use lossparity::compare::{compare, Mode};
 use lossparity::known::{explain, KNOWN_DIVERGENCES};
 use lossparity::repro::python_repro;
 use lossparity::strategies::{
-    cross_entropy_case, elementwise_ops_case, nll_loss_case, pointwise_case, softmax_case,
+    cosine_embedding_case, cross_entropy_case, elementwise_ops_case, margin_ranking_case,
+    multi_margin_case, multilabel_margin_case, nll_loss_case, pointwise_case, softmax_case,
 };
 
 /// Cases per property: `PROPTEST_CASES` when set, else enough for about ten thousand
@@ -97,10 +98,34 @@ proptest! {
 proptest! {
     #![proptest_config(config(4000))]
 
-    /// The binary, divergence, regression and probabilistic losses, drawn from their
-    /// descriptions: a failure names its op in the case.
+    /// The binary, divergence, regression, probabilistic and hinge embedding losses,
+    /// drawn from their descriptions: a failure names its op in the case.
     #[test]
     fn elementwise_losses_match_libtorch(case in elementwise_ops_case()) {
+        agrees(&case)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    #[test]
+    fn margin_ranking_loss_matches_libtorch(case in margin_ranking_case()) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn cosine_embedding_loss_matches_libtorch(case in cosine_embedding_case()) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn multi_margin_loss_matches_libtorch(case in multi_margin_case()) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn multilabel_margin_loss_matches_libtorch(case in multilabel_margin_case()) {
         agrees(&case)?;
     }
 }

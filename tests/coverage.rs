@@ -46,12 +46,26 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
                 seen.insert(format!("{op} huge logit"));
             }
         }
-        if let Err(e) = &RustBackend::default().evaluate(case).result {
-            let words: Vec<&str> = e.message.split(' ').take(2).collect();
-            seen.insert(format!("{op} error {}: {}", e.kind, words.join(" ")));
+        let two_words = |m: &str| m.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        match &RustBackend::default().evaluate(case).result {
+            Err(e) => {
+                seen.insert(format!("{op} error {}: {}", e.kind, two_words(&e.message)));
+            }
+            Ok(c) => {
+                if let Some(Err(e)) = &c.grads {
+                    seen.insert(format!(
+                        "{op} grad_error {}: {}",
+                        e.kind,
+                        two_words(&e.message)
+                    ));
+                }
+            }
         }
-        if case.op.spec().cases.is_some() {
+        if case.op.spec().cases.is_some() || MARGIN_OPS.contains(&op) {
             elementwise_features(case, &mut seen);
+        }
+        if MARGIN_OPS.contains(&op) || op == "hinge_embedding_loss" {
+            margin_features(case, &mut seen);
         }
         if !case.op.is_loss() {
             continue;
@@ -176,6 +190,9 @@ fn elementwise_features(case: &Case, seen: &mut BTreeSet<String>) {
             Arg::Float(v) => {
                 seen.insert(format!("{op} {name}={v}"));
             }
+            Arg::Int(v) => {
+                seen.insert(format!("{op} {name}={v}"));
+            }
             Arg::Tensor(t) => {
                 if name != "input" {
                     seen.insert(format!("{op} tensor {name}"));
@@ -192,6 +209,208 @@ fn elementwise_features(case: &Case, seen: &mut BTreeSet<String>) {
             _ => {}
         }
     }
+}
+
+/// The margin losses drawn from their own strategies (not from an element-wise
+/// description).
+const MARGIN_OPS: [&str; 4] = [
+    "margin_ranking_loss",
+    "cosine_embedding_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+];
+
+/// What the margin losses' cases show beyond the common features: labels in {0, 1}
+/// where {-1, 1} are meant, one-hot class targets, 0/1 masks, and the shapes of
+/// `multilabel_margin_loss`'s class lists.
+fn margin_features(case: &Case, seen: &mut BTreeSet<String>) {
+    let op = case.op.name();
+    let Some(t) = case.target() else {
+        return;
+    };
+    let values: Vec<f64> = match &t.values {
+        Values::Float(v) => v.clone(),
+        Values::Int(v) => v.iter().map(|&x| x as f64).collect(),
+    };
+    let binary = values.contains(&0.0) && values.iter().all(|&v| v == 0.0 || v == 1.0);
+    let input = &case.input().shape;
+    match op {
+        "multi_margin_loss" => {
+            if binary && t.shape.len() == 2 && t.shape == *input {
+                seen.insert(format!("{op} one-hot target"));
+            }
+        }
+        "multilabel_margin_loss" => {
+            let c = input.last().copied().unwrap_or(1).max(1);
+            if binary && values.contains(&1.0) && t.shape == *input {
+                seen.insert(format!("{op} mask target"));
+            }
+            if t.shape != *input || !matches!(t.values, Values::Int(_)) {
+                return;
+            }
+            for row in values.chunks(c) {
+                let end = row.iter().position(|&v| v < 0.0);
+                match end {
+                    None => seen.insert(format!("{op} unterminated target")),
+                    Some(0) => seen.insert(format!("{op} no label")),
+                    Some(e) if row[e + 1..].iter().any(|&v| v >= 0.0) => {
+                        seen.insert(format!("{op} labels past the end"))
+                    }
+                    Some(_) => seen.insert(format!("{op} terminated target")),
+                };
+                let listed = &row[..end.unwrap_or(row.len())];
+                if (1..listed.len()).any(|i| listed[..i].contains(&listed[i])) {
+                    seen.insert(format!("{op} repeated label"));
+                }
+            }
+        }
+        _ => {
+            if binary {
+                seen.insert(format!("{op} binary labels"));
+            }
+        }
+    }
+}
+
+/// What each margin loss's cases must reach: layouts, options, gradients, the mistakes
+/// and every error (kind and first two words).
+fn margin_expectations() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |op: &str, items: &[&str]| {
+        out.extend(items.iter().map(|i| format!("{op} {i}")));
+    };
+    let common = [
+        "float32",
+        "float64",
+        "grad",
+        "grad_output",
+        "reduction-name none",
+        "reduction-name mean",
+        "reduction-name sum",
+        "empty input",
+        "nan logit",
+        "inf logit",
+        "huge logit",
+    ];
+    for op in MARGIN_OPS {
+        add(op, &common);
+    }
+    add(
+        "hinge_embedding_loss",
+        &[
+            "binary labels",
+            "error RuntimeError: The size",
+            "grad_error RuntimeError: element 0",
+        ],
+    );
+    add(
+        "margin_ranking_loss",
+        &[
+            "0-D",
+            "1-D",
+            "2-D",
+            "3-D",
+            "grad_wrt input1",
+            "grad_wrt input2",
+            "grad_wrt target",
+            "margin=0",
+            "margin=0.5",
+            "margin=1",
+            "margin=-0.5",
+            "tensor input2 of another shape",
+            "tensor target of another shape",
+            "int64 target",
+            "binary labels",
+            "target value in (0, 1)",
+            "error RuntimeError: margin_ranking_loss :",
+            "error RuntimeError: The size",
+        ],
+    );
+    add(
+        "cosine_embedding_loss",
+        &[
+            "1-D",
+            "2-D",
+            "3-D",
+            "empty batch",
+            "grad_wrt input1",
+            "grad_wrt input2",
+            "grad_wrt target",
+            "margin=0",
+            "margin=0.5",
+            "margin=-0.5",
+            "margin=1",
+            "tensor input2 of another shape",
+            "int64 target",
+            "binary labels",
+            "error RuntimeError: 1D target",
+            "error RuntimeError: 0D target",
+            "error RuntimeError: 0D or",
+            "error RuntimeError: The size",
+            "grad_error RuntimeError: element 0",
+        ],
+    );
+    add(
+        "multi_margin_loss",
+        &[
+            "0-D",
+            "1-D",
+            "2-D",
+            "3-D",
+            "empty batch",
+            "one class",
+            "grad_wrt input",
+            "grad_wrt weight",
+            "p=1",
+            "p=2",
+            "margin=1",
+            "margin=0",
+            "margin=0.5",
+            "margin=2",
+            "margin=-1",
+            "weight",
+            "zero weight",
+            "negative weight",
+            "int64 target",
+            "uint8 target",
+            "out-of-bounds target",
+            "negative target",
+            "one-hot target",
+            "error ValueError: only p",
+            "error ValueError: weight must",
+            "error RuntimeError: The function",
+            "error RuntimeError: target out",
+            "error RuntimeError: multi_margin_loss: target",
+            "error RuntimeError: Expected non-empty",
+            "error RuntimeError: inconsistent weight",
+            "error RuntimeError: expected scalar",
+            "error RuntimeError: value cannot",
+        ],
+    );
+    add(
+        "multilabel_margin_loss",
+        &[
+            "0-D",
+            "1-D",
+            "2-D",
+            "3-D",
+            "empty batch",
+            "one class",
+            "grad_wrt input",
+            "int64 target",
+            "mask target",
+            "unterminated target",
+            "terminated target",
+            "no label",
+            "labels past the end",
+            "repeated label",
+            "error RuntimeError: argument #2",
+            "error RuntimeError: inconsistent target",
+            "error RuntimeError: Expected non-empty",
+            "error RuntimeError: expected scalar",
+        ],
+    );
+    out
 }
 
 /// What an element-wise loss's description promises its cases reach.
@@ -308,6 +527,9 @@ fn generators_cover_every_op_layout_option_and_error() {
                 expect(name);
             }
         }
+    }
+    for name in margin_expectations() {
+        expect(name);
     }
     for (op, errors) in ELEMENTWISE_ERRORS {
         for error in *errors {

@@ -141,11 +141,14 @@ fn python_call(case: &Case) -> Vec<String> {
     let wrt = case.grad_wrt();
     let grad =
         |name: &str| wrt.contains(&name) && case.tensor(name).is_some_and(|t| t.dtype.is_float());
+    // The main input is `x`; the two-input losses' first tensor keeps its name.
+    let first = case.op.spec().params[0].name;
+    let variable = if first == "input" { "x" } else { first };
     let mut lines = vec![format!(
-        "x = {}",
-        python_tensor(case.input(), grad("input"))
+        "{variable} = {}",
+        python_tensor(case.input(), grad(first))
     )];
-    let mut args = vec!["x".to_string()];
+    let mut args = vec![variable.to_string()];
     let result = if case.op.is_loss() { "loss" } else { "out" };
     // The registry's parameters in PyTorch's order: tensors as variables (required
     // ones positional), other values only where they differ from the default (`dim`

@@ -91,6 +91,83 @@ fn big_cases() -> Vec<Case> {
     cases
 }
 
+/// The margin losses on inputs past their parallel thresholds: labels of both signs,
+/// class indices and `-1`-ended class lists, every reduction.
+fn big_margin_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (shape, dtype) in [
+        (vec![64usize, 1000], DType::Float32),
+        (vec![40, 1000], DType::Float64),
+    ] {
+        let (n, c) = (shape[0], shape[1]);
+        let numel = n * c;
+        let tensor = |seed: u64, scale: f64| {
+            TensorData::float(dtype, shape.clone(), values(numel, seed, scale))
+        };
+        let signs = |len: usize, shape: Vec<usize>| {
+            let v = values(len, 5, 1.0)
+                .iter()
+                .map(|&x| if x < 0.0 { -1.0 } else { 1.0 })
+                .collect();
+            TensorData::float(dtype, shape, v)
+        };
+        let classes: Vec<i64> = (0..n).map(|i| ((i * 7919) % c) as i64).collect();
+        let lists: Vec<i64> = (0..numel)
+            .map(|i| match i % c {
+                k if k < 3 => ((i / c * 31 + k * 97) % c) as i64,
+                3 => -1,
+                k => k as i64,
+            })
+            .collect();
+        for reduction in [Reduction::Mean, Reduction::None, Reduction::Sum] {
+            let mut built = Vec::new();
+            let op = |name: &str| Op::named(name).expect("registered");
+            let mut hinge = Case::new(op("hinge_embedding_loss"), tensor(1, 3.0));
+            hinge.set_tensor("target", Some(signs(numel, shape.clone())));
+            built.push(hinge);
+            let mut ranking = Case::new(op("margin_ranking_loss"), tensor(2, 3.0));
+            ranking.set_tensor("input2", Some(tensor(3, 3.0)));
+            ranking.set_tensor("target", Some(signs(numel, shape.clone())));
+            ranking.set_arg("margin", 0.5);
+            built.push(ranking);
+            let mut cosine = Case::new(op("cosine_embedding_loss"), tensor(4, 3.0));
+            cosine.set_tensor("input2", Some(tensor(6, 3.0)));
+            cosine.set_tensor("target", Some(signs(n, vec![n])));
+            built.push(cosine);
+            let mut multi = Case::new(op("multi_margin_loss"), tensor(7, 0.01));
+            multi.set_tensor(
+                "target",
+                Some(TensorData::int(DType::Int64, vec![n], classes.clone())),
+            );
+            multi.set_arg("p", 2i64);
+            built.push(multi);
+            let mut multilabel = Case::new(op("multilabel_margin_loss"), tensor(8, 0.01));
+            multilabel.set_tensor(
+                "target",
+                Some(TensorData::int(DType::Int64, shape.clone(), lists.clone())),
+            );
+            built.push(multilabel);
+            for mut case in built {
+                case.grad = true;
+                case.set_arg("reduction", reduction);
+                if reduction == Reduction::None {
+                    let out = if case.op.name() == "hinge_embedding_loss"
+                        || case.op.name() == "margin_ranking_loss"
+                    {
+                        shape.clone()
+                    } else {
+                        vec![n]
+                    };
+                    let len = out.iter().product();
+                    case.grad_output = Some(TensorData::float(dtype, out, values(len, 9, 1.0)));
+                }
+                cases.push(case);
+            }
+        }
+    }
+    cases
+}
+
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -102,7 +179,7 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 #[test]
 fn parallel_results_do_not_depend_on_the_thread_count_and_match_libtorch() {
     let rust = RustBackend::default();
-    for case in big_cases() {
+    for case in big_cases().into_iter().chain(big_margin_cases()) {
         let one = in_pool(1, || rust.evaluate(&case));
         let many = in_pool(4, || rust.evaluate(&case));
         if let Err(d) = compare(&one, &many, Mode::Exact) {

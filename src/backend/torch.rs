@@ -170,6 +170,15 @@ fn gradients(
     let total = (output.f_mul(&grad_output))
         .and_then(|t| t.f_sum(None::<Kind>))
         .map_err(torch_error)?;
+    // torch.autograd.grad's own check (libtorch's engine, which tch calls directly,
+    // does not make it and crashes on a root without a graph): reached when grad_wrt
+    // names only tensors the output does not depend on (a target that is only compared).
+    if !total.requires_grad() {
+        return Err(CaseError::new(
+            "RuntimeError",
+            "element 0 of tensors does not require grad and does not have a grad_fn",
+        ));
+    }
     let grads = Tensor::f_run_backward(&[total], inputs, false, false).map_err(torch_error)?;
     if grads.len() != wrt.len() {
         return Err(CaseError::new(

@@ -3,5 +3,6 @@
 
 pub(crate) mod elementwise;
 pub(crate) mod loss;
+pub(crate) mod margin;
 pub(crate) mod pointwise;
 pub(crate) mod softmax;
