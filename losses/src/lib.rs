@@ -37,6 +37,7 @@ mod elementwise;
 mod error;
 mod float;
 mod kernels;
+mod linear_cross_entropy;
 mod margin;
 mod multi_margin;
 mod nll;
@@ -68,6 +69,11 @@ pub use divergence::{
 };
 pub use error::{ErrorKind, LossError};
 pub use float::Float;
+pub use linear_cross_entropy::{
+    linear_cross_entropy, linear_cross_entropy_backward, linear_cross_entropy_target_backward,
+    linear_cross_entropy_weight_backward, linear_cross_entropy_with_grad,
+    LinearCrossEntropyGrads, LinearCrossEntropyOptions,
+};
 pub use margin::{
     cosine_embedding_loss, cosine_embedding_loss_backward, cosine_embedding_loss_input2_backward,
     cosine_embedding_loss_target_backward, hinge_embedding_loss, hinge_embedding_loss_backward,
