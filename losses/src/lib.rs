@@ -71,8 +71,8 @@ pub use error::{ErrorKind, LossError};
 pub use float::Float;
 pub use linear_cross_entropy::{
     linear_cross_entropy, linear_cross_entropy_backward, linear_cross_entropy_target_backward,
-    linear_cross_entropy_weight_backward, linear_cross_entropy_with_grad,
-    LinearCrossEntropyGrads, LinearCrossEntropyOptions,
+    linear_cross_entropy_weight_backward, linear_cross_entropy_with_grad, LinearCrossEntropyGrads,
+    LinearCrossEntropyOptions,
 };
 pub use margin::{
     cosine_embedding_loss, cosine_embedding_loss_backward, cosine_embedding_loss_input2_backward,

@@ -10,8 +10,8 @@
 use std::borrow::Cow;
 
 use ndarray::{
-    s, Array2, ArrayD, ArrayView, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray,
-    Dimension, Ix2, IxDyn,
+    s, Array2, ArrayD, ArrayView, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray, Dimension,
+    Ix2, IxDyn,
 };
 use rayon::prelude::*;
 
@@ -22,12 +22,10 @@ use super::cross_entropy::{
 use super::error::LossError;
 use super::float::Float;
 use super::kernels::{
-    columns_forward_backward, columns_stats, one_hot_log_softmax_backward_lane,
-    rows_log_sum_exp, TILE_ROWS,
+    columns_forward_backward, columns_stats, one_hot_log_softmax_backward_lane, rows_log_sum_exp,
+    TILE_ROWS,
 };
-use super::nll::{
-    check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, NllPlan,
-};
+use super::nll::{check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, NllPlan};
 use super::options::{row_major, CrossEntropyOptions, Reduction, Target};
 use super::softmax::check_grad_shape;
 
@@ -220,7 +218,7 @@ pub(crate) fn logits_shape(
 }
 
 /// A validated call: the operands as matrices and the cross entropy's options.
-struct Linear<'a, F: Clone> {
+pub(crate) struct Linear<'a, F: Clone> {
     /// `(rows, in_features)`: `N` rows, or one for a 1-D input.
     x: CowArray<'a, F, Ix2>,
     /// `(V, in_features)` with `V = C * d1 * .. * dK`.
@@ -232,7 +230,7 @@ struct Linear<'a, F: Clone> {
 }
 
 impl<'a, F: Float> Linear<'a, F> {
-    fn new<'i: 'a, 'w: 'a>(
+    pub(crate) fn new<'i: 'a, 'w: 'a>(
         input: ArrayViewD<'i, F>,
         linear_weight: ArrayViewD<'w, F>,
         target: &Target<'_, F>,
@@ -247,8 +245,14 @@ impl<'a, F: Float> Linear<'a, F> {
             options.ignore_index.is_some(),
         )?;
         let in_features = input.shape()[input.ndim() - 1];
-        let rows = if input.ndim() == 2 { input.shape()[0] } else { 1 };
-        let vocab: usize = linear_weight.shape()[..linear_weight.ndim() - 1].iter().product();
+        let rows = if input.ndim() == 2 {
+            input.shape()[0]
+        } else {
+            1
+        };
+        let vocab: usize = linear_weight.shape()[..linear_weight.ndim() - 1]
+            .iter()
+            .product();
         let x = as_matrix(input, (rows, in_features))?;
         let w = as_matrix(linear_weight, (vocab, in_features))?;
         let bias = options.linear_bias.as_ref().map(|b| {
@@ -307,7 +311,7 @@ impl<'a, F: Float> Linear<'a, F> {
     }
 
     /// All logits, shape `logits_shape`: the reference path's input of `cross_entropy`.
-    fn logits(&self) -> Result<ArrayD<F>, LossError> {
+    pub(crate) fn logits(&self) -> Result<ArrayD<F>, LossError> {
         let mut all = Array2::<F>::zeros((self.rows(), self.vocab()));
         let step = self.block_rows();
         for first in (0..self.rows()).step_by(step.max(1)) {
@@ -326,7 +330,9 @@ impl<'a, F: Float> Linear<'a, F> {
         let x = self.x.slice(s![rows.clone(), ..]);
         let mut grad_x = grads.input.slice_mut(s![rows, ..]);
         let w = self.w.view();
-        let feature_blocks: Vec<_> = grad_x.axis_chunks_iter_mut(Axis(1), FEATURE_BLOCK).collect();
+        let feature_blocks: Vec<_> = grad_x
+            .axis_chunks_iter_mut(Axis(1), FEATURE_BLOCK)
+            .collect();
         feature_blocks
             .into_par_iter()
             .enumerate()
@@ -369,7 +375,7 @@ impl<'a, F: Float> Linear<'a, F> {
     }
 
     /// The gradients of the reference path, from the gradient of the whole logits.
-    fn grads_from_logits(&self, g: &ArrayD<F>) -> Result<MatrixGrads<F>, LossError> {
+    pub(crate) fn grads_from_logits(&self, g: &ArrayD<F>) -> Result<MatrixGrads<F>, LossError> {
         let g = g
             .view()
             .into_shape_with_order((self.rows(), self.vocab()))
@@ -393,15 +399,17 @@ fn as_matrix<F: Float>(
         Ok(a.into_shape_with_order(shape).map_err(internal)?.into())
     } else {
         let values: Vec<F> = a.iter().copied().collect();
-        Ok(Array2::from_shape_vec(shape, values).map_err(internal)?.into())
+        Ok(Array2::from_shape_vec(shape, values)
+            .map_err(internal)?
+            .into())
     }
 }
 
 /// The gradients as matrices, before they take their tensors' shapes.
-struct MatrixGrads<F> {
-    input: Array2<F>,
-    linear_weight: Array2<F>,
-    linear_bias: Option<Vec<F>>,
+pub(crate) struct MatrixGrads<F> {
+    pub input: Array2<F>,
+    pub linear_weight: Array2<F>,
+    pub linear_bias: Option<Vec<F>>,
 }
 
 impl<F: Float> MatrixGrads<F> {
@@ -516,7 +524,9 @@ fn fused_blocks<F: Float>(
         let targets = &targets[first * map..last * map];
         let entries = entries.map(|e| &e[first * map..last * map]);
         if vocab == 0 {
-            if let (Some(grads), Ok(g)) = (grads.as_deref_mut(), ArrayView2::from_shape((n, 0), &*buf)) {
+            if let (Some(grads), Ok(g)) =
+                (grads.as_deref_mut(), ArrayView2::from_shape((n, 0), &*buf))
+            {
                 lin.accumulate_grads(first, g, grads);
             }
             continue;
@@ -580,7 +590,10 @@ fn fused_blocks<F: Float>(
                     }
                 });
         }
-        if let (Some(grads), Ok(g)) = (grads.as_deref_mut(), ArrayView2::from_shape((n, vocab), &*buf)) {
+        if let (Some(grads), Ok(g)) = (
+            grads.as_deref_mut(),
+            ArrayView2::from_shape((n, vocab), &*buf),
+        ) {
             lin.accumulate_grads(first, g, grads);
         }
     }

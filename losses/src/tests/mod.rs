@@ -60,6 +60,7 @@ mod cross_entropy;
 mod ctc;
 mod divergence;
 mod errors;
+mod linear_cross_entropy;
 mod log_softmax;
 mod long_rows;
 mod margin;
