@@ -8,6 +8,8 @@
 //! - `LOSSPARITY_BENCH_THREADS=1|all`: run only that thread mode (default: both, in
 //!   this process). "1" is a one-thread rayon pool for Rust and
 //!   `tch::set_num_threads(1)` for libtorch; "all" is one thread per core for both.
+//! - `LOSSPARITY_BENCH_ONLY=linear_cross_entropy`: only `linear_cross_entropy` (input
+//!   `(2048, 1024)`, weight `(32000, 1024)`, f32), forward and forward+backward.
 //! - `LOSSPARITY_BENCH_QUICK=1`: only the small shapes (64x10, 256x1000), with shorter
 //!   warm-up and measurement times.
 //!
@@ -24,13 +26,14 @@ use lossparity::losses::{
     binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_backward, cross_entropy, cross_entropy_with_grad,
     gaussian_nll_loss, gaussian_nll_loss_backward, huber_loss, huber_loss_backward, kl_div,
-    kl_div_backward, l1_loss, l1_loss_backward, log_softmax, mse_loss, mse_loss_backward,
+    kl_div_backward, l1_loss, l1_loss_backward, linear_cross_entropy,
+    linear_cross_entropy_with_grad, log_softmax, mse_loss, mse_loss_backward,
     multilabel_soft_margin_loss, multilabel_soft_margin_loss_backward, nll_loss, nll_loss_backward,
     poisson_nll_loss, poisson_nll_loss_backward, smooth_l1_loss, smooth_l1_loss_backward,
     soft_margin_loss, soft_margin_loss_backward, BceWithLogitsOptions, BinaryCrossEntropyOptions,
     CrossEntropyOptions, Float, GaussianNllOptions, HuberOptions, KlDivOptions,
-    MultilabelSoftMarginOptions, NllLossOptions, PointwiseOptions, PoissonNllOptions,
-    SmoothL1Options, SoftMarginOptions, Target, Variance,
+    LinearCrossEntropyOptions, MultilabelSoftMarginOptions, NllLossOptions, PointwiseOptions,
+    PoissonNllOptions, SmoothL1Options, SoftMarginOptions, Target, Variance,
 };
 use ndarray::{arr0, ArrayD, IxDyn};
 use tch::{Kind, Reduction, Tensor};
@@ -753,15 +756,170 @@ fn make_inputs<F: Elem>(quick: bool, seed: u64) -> Vec<Inputs<F>> {
         .collect()
 }
 
+/// `linear_cross_entropy`'s benchmark shape, a language model's last layer: `input
+/// (2048, 1024)`, `linear_weight (32000, 1024)`, a bias, float32 (the `(N, V)` logits
+/// alone are 262 MB).
+const LCE_SHAPE: (usize, usize, usize) = (2048, 1024, 32000);
+
+/// Inputs of `linear_cross_entropy` on both sides.
+struct LceInputs {
+    x: ArrayD<f32>,
+    w: ArrayD<f32>,
+    b: ArrayD<f32>,
+    target: ArrayD<i64>,
+    tx: Tensor,
+    tw: Tensor,
+    tb: Tensor,
+    ttarget: Tensor,
+}
+
+impl LceInputs {
+    fn new(seed: u64) -> Self {
+        let (n, i, v) = LCE_SHAPE;
+        let mut rng = SplitMix64(seed);
+        let mut make = |shape: &[usize], scale: f64| {
+            let len = shape.iter().product();
+            let values = (0..len)
+                .map(|_| rng.uniform(-scale, scale) as f32)
+                .collect();
+            ArrayD::from_shape_vec(IxDyn(shape), values).expect("shape")
+        };
+        // Unit-variance features against weights of nn.Linear's initial scale.
+        let x = make(&[n, i], 1.7);
+        let w = make(&[v, i], 1.0 / (i as f64).sqrt());
+        let b = make(&[v], 1.0 / (i as f64).sqrt());
+        let target = (0..n).map(|_| rng.below(v)).collect();
+        let target = ArrayD::from_shape_vec(IxDyn(&[n]), target).expect("target shape");
+        LceInputs {
+            tx: to_tensor(&x),
+            tw: to_tensor(&w),
+            tb: to_tensor(&b),
+            ttarget: to_tensor(&target),
+            x,
+            w,
+            b,
+            target,
+        }
+    }
+
+    fn label(&self) -> String {
+        let (n, i, v) = LCE_SHAPE;
+        format!("{n}x{i}x{v}")
+    }
+
+    /// The Rust side: the loss, and with `grad` the gradients of input, weight, bias.
+    fn rust(&self, grad: bool) -> (ArrayD<f32>, Vec<ArrayD<f32>>) {
+        let options = LinearCrossEntropyOptions::default().linear_bias(self.b.view());
+        let target = Target::indices(self.target.view());
+        if !grad {
+            let loss = linear_cross_entropy(self.x.view(), self.w.view(), target, &options)
+                .expect("linear_cross_entropy");
+            return (loss, Vec::new());
+        }
+        let (loss, g) = linear_cross_entropy_with_grad(
+            arr0(1.0f32).view(),
+            self.x.view(),
+            self.w.view(),
+            target,
+            &options,
+        )
+        .expect("linear_cross_entropy_with_grad");
+        let bias = g.linear_bias.expect("bias gradient");
+        (loss, vec![g.input, g.linear_weight, bias])
+    }
+
+    /// libtorch's plain path, `cross_entropy(linear(input, W, b), target)`; with `grad`
+    /// its `backward()` to fresh leaves of the three tensors.
+    fn torch(&self, grad: bool) -> (Tensor, Vec<Tensor>) {
+        let ce = |x: &Tensor, w: &Tensor, b: &Tensor| {
+            x.linear(w, Some(b)).cross_entropy_loss(
+                &self.ttarget,
+                None::<Tensor>,
+                Reduction::Mean,
+                -100,
+                0.0,
+            )
+        };
+        if !grad {
+            return (ce(&self.tx, &self.tw, &self.tb), Vec::new());
+        }
+        let leaves: Vec<Tensor> = [&self.tx, &self.tw, &self.tb]
+            .iter()
+            .map(|t| t.detach().set_requires_grad(true))
+            .collect();
+        let loss = ce(&leaves[0], &leaves[1], &leaves[2]);
+        loss.backward();
+        let grads = leaves.iter().map(|l| l.grad()).collect();
+        (loss.detach(), grads)
+    }
+
+    fn sanity_check(&self) {
+        for grad in [false, true] {
+            let what = format!("linear_cross_entropy (grad: {grad}) {}", self.label());
+            let (loss, grads) = self.rust(grad);
+            let (tloss, tgrads) = self.torch(grad);
+            assert_agree(&format!("{what} (output)"), &loss, &tloss);
+            for (k, (r, t)) in grads.iter().zip(&tgrads).enumerate() {
+                assert_agree(&format!("{what} (gradient {k})"), r, t);
+            }
+            assert_eq!(grads.len(), tgrads.len(), "{what}: gradient counts");
+        }
+    }
+}
+
+/// `linear_cross_entropy` forward and forward+backward, Rust (fused) and libtorch
+/// (`cross_entropy(linear(..))`), in one thread mode.
+fn bench_linear_cross_entropy(c: &mut Criterion, mode: &ThreadMode, inp: &LceInputs) {
+    for grad in [false, true] {
+        let op = if grad {
+            "linear_cross_entropy_fwd_bwd"
+        } else {
+            "linear_cross_entropy"
+        };
+        let mut group = c.benchmark_group(format!("{op}/f32/{}", mode.label));
+        group.sample_size(10);
+        let (n, i, v) = LCE_SHAPE;
+        configure(&mut group, (n * i + v * i) as u64, false);
+        group.throughput(Throughput::Elements((n * v) as u64));
+        let label = inp.label();
+        group.bench_function(BenchmarkId::new("rust", &label), |b| {
+            mode.pool.install(|| b.iter(|| inp.rust(grad)))
+        });
+        tch::set_num_threads(mode.threads as i32);
+        group.bench_function(BenchmarkId::new("libtorch", &label), |b| {
+            b.iter(|| inp.torch(grad))
+        });
+        group.finish();
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let quick = std::env::var("LOSSPARITY_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let modes = thread_modes();
+    // LOSSPARITY_BENCH_ONLY=linear_cross_entropy runs that op alone (it needs neither
+    // the other ops' inputs nor their checks).
+    if std::env::var("LOSSPARITY_BENCH_ONLY").is_ok_and(|v| v == "linear_cross_entropy") {
+        let lce = LceInputs::new(7);
+        lce.sanity_check();
+        for mode in &modes {
+            bench_linear_cross_entropy(c, mode, &lce);
+        }
+        return;
+    }
+    let lce = (!quick).then(|| {
+        let lce = LceInputs::new(7);
+        lce.sanity_check();
+        lce
+    });
     let f32_inputs = make_inputs::<f32>(quick, 1);
     let f64_inputs = make_inputs::<f64>(quick, 101);
     for mode in &modes {
         for op in Op::ALL {
             bench_op(c, op, mode, &f32_inputs, quick);
             bench_op(c, op, mode, &f64_inputs, quick);
+        }
+        if let Some(lce) = &lce {
+            bench_linear_cross_entropy(c, mode, lce);
         }
     }
 }

@@ -4,7 +4,7 @@
 //! integer input, a weight of another float type). Not a stable API.
 
 use crate::error::{wrap_dim, LossError};
-use crate::{cross_entropy, nll, pointwise};
+use crate::{cross_entropy, linear_cross_entropy, nll, pointwise};
 
 /// Runs every check `nll_loss` makes before reading a value (shapes, the target's
 /// dtype by PyTorch name: `Long`, `Byte`, `Float`, ...), in PyTorch's order.
@@ -46,6 +46,37 @@ pub fn check_cross_entropy_before_log_softmax(
     label_smoothing: f64,
 ) -> Result<(), LossError> {
     cross_entropy::index_checks_before_log_softmax(input, label_smoothing)
+}
+
+/// The checks written in Python in `torch.nn.functional.linear_cross_entropy`, in its
+/// order: the shape of the logits it hands to `cross_entropy` (`(*batch, C, d1..dK)`),
+/// or PyTorch's error. `ignore_index_given` says whether `ignore_index` is not `None`.
+/// `cross_entropy`'s own checks on those logits ([`check_cross_entropy_shapes`]) come
+/// after.
+///
+/// ```
+/// use lossparity_losses::internals::check_linear_cross_entropy_shapes;
+///
+/// assert_eq!(check_linear_cross_entropy_shapes(&[4, 3], &[5, 3], None, &[4], false).unwrap(),
+///            vec![4, 5]);
+/// let err = check_linear_cross_entropy_shapes(&[4, 3], &[5, 3], Some(&[4]), &[4], false)
+///     .unwrap_err();
+/// assert_eq!(err.message(), "expected linear_bias shape (5,), got (4,)");
+/// ```
+pub fn check_linear_cross_entropy_shapes(
+    input: &[usize],
+    linear_weight: &[usize],
+    linear_bias: Option<&[usize]>,
+    target: &[usize],
+    ignore_index_given: bool,
+) -> Result<Vec<usize>, LossError> {
+    linear_cross_entropy::logits_shape(
+        input,
+        linear_weight,
+        linear_bias,
+        target,
+        ignore_index_given,
+    )
 }
 
 /// The checks of `mse_loss` and `l1_loss` before any value is read, in PyTorch's order

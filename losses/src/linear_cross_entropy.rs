@@ -610,9 +610,9 @@ fn fused_blocks<F: Float>(
 /// [`cross_entropy`](crate::cross_entropy) on those logits: class indices, or class
 /// probabilities of the logits' shape. float32 and float64.
 ///
-/// Exactness: with class indices and no label smoothing the logits are computed
-/// [`MAX_BLOCK_ROWS`]-ish rows at a time and never held whole, and the loss has the bits
-/// `cross_entropy` gives on the same logits; the logits themselves (a GEMM) agree with
+/// Exactness: with class indices and no label smoothing the logits are computed a block
+/// of rows at a time (up to 256 rows, about 8M logits) and never held whole, and the
+/// loss has the bits `cross_entropy` gives on the same logits; the logits themselves (a GEMM) agree with
 /// libtorch's within the tolerance policy, not bit for bit. Label smoothing and class
 /// probabilities compute the whole logits and call `cross_entropy` on them.
 ///
