@@ -94,7 +94,7 @@ fn main() {
         (n * v * 4) as f64 / MB
     );
     for grad in [false, true] {
-        let ((rust_loss, _), rust_mb) = extra_peak(
+        let ((rust_loss, _), rust_mb, rust_s) = extra_peak(
             || {
                 pool.install(|| {
                     let t = Target::indices(target.view());
@@ -119,7 +119,7 @@ fn main() {
             },
             |(_, g)| if g.is_some() { grads_bytes } else { 0 },
         );
-        let ((torch_loss, _), torch_mb) = extra_peak(
+        let ((torch_loss, _), torch_mb, torch_s) = extra_peak(
             || {
                 let leaves: Vec<Tensor> = [&tx, &tw, &tb]
                     .iter()
@@ -151,7 +151,7 @@ fn main() {
             "losses differ: Rust {rust_loss}, libtorch {torch_loss}"
         );
         println!(
-            "  {:<16} Rust {rust_mb:8.1}   libtorch {torch_mb:8.1}   ratio {:.3} (loss {rust_loss:.6} / {torch_loss:.6})",
+            "  {:<16} Rust {rust_mb:8.1} MB {rust_s:6.2} s   libtorch {torch_mb:8.1} MB {torch_s:6.2} s   memory ratio {:.3} (loss {rust_loss:.6} / {torch_loss:.6})",
             if grad { "forward+backward" } else { "forward" },
             rust_mb / torch_mb.max(f64::MIN_POSITIVE),
         );
