@@ -36,15 +36,18 @@ fn status() -> (u64, u64) {
 
 /// Runs `f` and returns its result with the peak resident bytes it added beyond the
 /// resident set before it and beyond the `output_bytes` of what it returns.
-fn extra_peak<T>(f: impl FnOnce() -> T, output_bytes: impl Fn(&T) -> u64) -> (T, f64) {
+/// Also the call's wall time in seconds (one call: a rough figure beside criterion's).
+fn extra_peak<T>(f: impl FnOnce() -> T, output_bytes: impl Fn(&T) -> u64) -> (T, f64, f64) {
     fs::write("/proc/self/clear_refs", "5").expect("cannot reset the peak RSS");
     let (_, before) = status();
+    let start = std::time::Instant::now();
     let out = f();
+    let seconds = start.elapsed().as_secs_f64();
     let (peak, _) = status();
     let extra = peak
         .saturating_sub(before)
         .saturating_sub(output_bytes(&out));
-    (out, extra as f64 / MB)
+    (out, extra as f64 / MB, seconds)
 }
 
 fn main() {
