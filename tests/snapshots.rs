@@ -171,6 +171,10 @@ fn python_call(case: &Case) -> Vec<String> {
                 continue
             }
             Arg::Int(v) => v.to_string(),
+            Arg::Float(v) if v.is_infinite() => {
+                format!("float('{}inf')", if *v < 0.0 { "-" } else { "" })
+            }
+            Arg::Float(v) if v.is_nan() => "float('nan')".to_string(),
             Arg::Float(v) => format!("{v:?}"),
             Arg::Str(v) => format!("'{v}'"),
             Arg::Bool(v) => if *v { "True" } else { "False" }.to_string(),
