@@ -14,10 +14,10 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 pub use elementwise::{elementwise_case, Draw, ElementwiseCases, Extra, ExtraShape};
-pub use sequence::{ctc_case, triplet_case};
 pub use margin::{
     cosine_embedding_case, margin_ranking_case, multi_margin_case, multilabel_margin_case,
 };
+pub use sequence::{ctc_case, triplet_case};
 
 use crate::case::{Case, DType, Op, TensorData, Values};
 use crate::losses::Reduction;

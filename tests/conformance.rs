@@ -15,7 +15,8 @@ use lossparity::known::{explain, KNOWN_DIVERGENCES};
 use lossparity::repro::python_repro;
 use lossparity::strategies::{
     cosine_embedding_case, cross_entropy_case, ctc_case, elementwise_ops_case, margin_ranking_case,
-    multi_margin_case, multilabel_margin_case, nll_loss_case, pointwise_case, softmax_case, triplet_case,
+    multi_margin_case, multilabel_margin_case, nll_loss_case, pointwise_case, softmax_case,
+    triplet_case,
 };
 
 /// Cases per property: `PROPTEST_CASES` when set, else enough for about ten thousand

@@ -468,7 +468,10 @@ fn sequence_features(case: &Case, seen: &mut BTreeSet<String>) {
         return;
     };
     if let Some(x) = lp.floats() {
-        if c > 0 && x.chunks(c).any(|r| (r.iter().map(|v| v.exp()).sum::<f64>() - 1.0).abs() > 1e-3) {
+        if c > 0
+            && x.chunks(c)
+                .any(|r| (r.iter().map(|v| v.exp()).sum::<f64>() - 1.0).abs() > 1e-3)
+        {
             seen.insert(format!("{op} raw scores"));
         }
     }
@@ -483,7 +486,11 @@ fn sequence_features(case: &Case, seen: &mut BTreeSet<String>) {
     let mut offset = 0;
     for b in 0..n {
         let len = tl[b] as usize;
-        let start = if targets.shape.len() == 2 { b * targets.shape[1] } else { offset };
+        let start = if targets.shape.len() == 2 {
+            b * targets.shape[1]
+        } else {
+            offset
+        };
         offset += len;
         let Some(row) = labels.get(start..start + len) else {
             return;

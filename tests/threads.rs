@@ -193,10 +193,18 @@ fn big_sequence_cases() -> Vec<Case> {
             dtype,
             vec![t, b, c],
             lp.iter()
-                .map(|&v| if dtype == DType::Float32 { v as f32 as f64 } else { v })
+                .map(|&v| {
+                    if dtype == DType::Float32 {
+                        v as f32 as f64
+                    } else {
+                        v
+                    }
+                })
                 .collect(),
         );
-        let labels: Vec<i64> = (0..b * s).map(|i| 1 + ((i * 7919) % (c - 1)) as i64).collect();
+        let labels: Vec<i64> = (0..b * s)
+            .map(|i| 1 + ((i * 7919) % (c - 1)) as i64)
+            .collect();
         let input_lengths: Vec<i64> = (0..b).map(|i| (t - (i % 40)) as i64).collect();
         let target_lengths: Vec<i64> = (0..b).map(|i| (s - (i % 25)) as i64).collect();
         for reduction in [Reduction::Mean, Reduction::None, Reduction::Sum] {
@@ -219,11 +227,19 @@ fn big_sequence_cases() -> Vec<Case> {
             );
             ctc.set_tensor(
                 "input_lengths",
-                Some(TensorData::int(DType::Int64, vec![b], input_lengths.clone())),
+                Some(TensorData::int(
+                    DType::Int64,
+                    vec![b],
+                    input_lengths.clone(),
+                )),
             );
             ctc.set_tensor(
                 "target_lengths",
-                Some(TensorData::int(DType::Int64, vec![b], target_lengths.clone())),
+                Some(TensorData::int(
+                    DType::Int64,
+                    vec![b],
+                    target_lengths.clone(),
+                )),
             );
             built.push(ctc);
             for mut case in built {

@@ -215,9 +215,7 @@ pub static REGISTRY: [&OpSpec; 23] = [
 
 /// The losses of `torch.nn.functional` that the case format names but lossparity
 /// does not implement yet: a case calling one is an `InvalidCase` saying so.
-pub const NOT_YET_BUILT: &[&str] = &[
-    "linear_cross_entropy",
-];
+pub const NOT_YET_BUILT: &[&str] = &["linear_cross_entropy"];
 
 /// An op of the registry: a cheap handle on its [`OpSpec`].
 #[derive(Clone, Copy)]

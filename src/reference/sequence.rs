@@ -112,8 +112,10 @@ pub(crate) fn triplet_op(case: &Case) -> Option<Reference> {
         (2.0, 1e-6)
     } else {
         let p = case.float("p").unwrap_or(2.0);
-        internals::check_triplet_margin_loss_shapes(&a.shape, &pos.shape, &n.shape, margin, p, swap)
-            .ok()?;
+        internals::check_triplet_margin_loss_shapes(
+            &a.shape, &pos.shape, &n.shape, margin, p, swap,
+        )
+        .ok()?;
         (p, case.float("eps").unwrap_or(1e-6))
     };
     if p != 1.0 && p != 2.0 {
@@ -181,7 +183,10 @@ fn log_sum_exp(terms: &[Dd]) -> Dd {
     if terms.iter().any(|t| t.hi().is_nan()) {
         return Dd::new(f64::NAN);
     }
-    let m = terms.iter().map(|t| t.hi()).fold(f64::NEG_INFINITY, f64::max);
+    let m = terms
+        .iter()
+        .map(|t| t.hi())
+        .fold(f64::NEG_INFINITY, f64::max);
     if m == f64::NEG_INFINITY {
         return Dd::new(f64::NEG_INFINITY);
     }
@@ -204,10 +209,7 @@ pub(crate) fn ctc_op(case: &Case) -> Option<Reference> {
     let targets = case.tensor("targets")?;
     let il_t = case.tensor("input_lengths")?;
     let tl_t = case.tensor("target_lengths")?;
-    let (il, tl) = (
-        crate::ops::ctc_as_long(il_t),
-        crate::ops::ctc_as_long(tl_t),
-    );
+    let (il, tl) = (crate::ops::ctc_as_long(il_t), crate::ops::ctc_as_long(tl_t));
     let blank = case.int("blank").unwrap_or(0);
     let none_shape = internals::check_ctc_loss_args(
         &lp.shape,
@@ -300,9 +302,7 @@ pub(crate) fn ctc_op(case: &Case) -> Option<Reference> {
         });
     }
     Some(Reference {
-        output: reduce(case, &losses, none_shape, |i| {
-            Dd::new(tl[i].max(1) as f64)
-        })?,
+        output: reduce(case, &losses, none_shape, |i| Dd::new(tl[i].max(1) as f64))?,
         grads: Vec::new(),
     })
 }

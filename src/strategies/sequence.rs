@@ -94,7 +94,12 @@ pub fn triplet_case(with_distance: bool) -> impl Strategy<Value = Case> {
         shape,
         [fit(), fit(), fit()],
         prop::collection::vec(any::<bool>(), 9),
-        (p, select(vec![1e-6, 1e-6, 0.0, 1e-3]), margin, any::<bool>()),
+        (
+            p,
+            select(vec![1e-6, 1e-6, 0.0, 1e-3]),
+            margin,
+            any::<bool>(),
+        ),
         prop::bool::weighted(0.15),
     )
         .prop_flat_map(move |(dtype, shape, fits, ones, options, same)| {
@@ -135,37 +140,42 @@ pub fn triplet_case(with_distance: bool) -> impl Strategy<Value = Case> {
                 grad(dtype, out),
             )
         })
-        .prop_map(move |((values, options, reduction, wrt, same, layout), g)| {
-            let (a, mut pos, n) = values;
-            let (p, eps, margin, swap) = options;
-            let (dtype, shapes) = layout;
-            if same && shapes[0] == shapes[1] {
-                pos = a.clone();
-            }
-            let name = if with_distance {
-                "triplet_margin_with_distance_loss"
-            } else {
-                "triplet_margin_loss"
-            };
-            let mut case = Case::new(
-                Op::named(name).expect("registered"),
-                float_tensor(dtype, shapes[0].clone(), a),
-            );
-            case.set_tensor("positive", Some(float_tensor(dtype, shapes[1].clone(), pos)));
-            case.set_tensor("negative", Some(float_tensor(dtype, shapes[2].clone(), n)));
-            case.set_arg("margin", margin);
-            if !with_distance {
-                case.set_arg("p", p);
-                case.set_arg("eps", eps);
-            }
-            case.set_arg("swap", swap);
-            case.set_arg("reduction", reduction);
-            (case.grad, case.grad_output) = (g.0, g.1.filter(|_| g.0));
-            if case.grad && !wrt.is_empty() {
-                case.grad_wrt = Some(wrt.to_vec());
-            }
-            case
-        })
+        .prop_map(
+            move |((values, options, reduction, wrt, same, layout), g)| {
+                let (a, mut pos, n) = values;
+                let (p, eps, margin, swap) = options;
+                let (dtype, shapes) = layout;
+                if same && shapes[0] == shapes[1] {
+                    pos = a.clone();
+                }
+                let name = if with_distance {
+                    "triplet_margin_with_distance_loss"
+                } else {
+                    "triplet_margin_loss"
+                };
+                let mut case = Case::new(
+                    Op::named(name).expect("registered"),
+                    float_tensor(dtype, shapes[0].clone(), a),
+                );
+                case.set_tensor(
+                    "positive",
+                    Some(float_tensor(dtype, shapes[1].clone(), pos)),
+                );
+                case.set_tensor("negative", Some(float_tensor(dtype, shapes[2].clone(), n)));
+                case.set_arg("margin", margin);
+                if !with_distance {
+                    case.set_arg("p", p);
+                    case.set_arg("eps", eps);
+                }
+                case.set_arg("swap", swap);
+                case.set_arg("reduction", reduction);
+                (case.grad, case.grad_output) = (g.0, g.1.filter(|_| g.0));
+                if case.grad && !wrt.is_empty() {
+                    case.grad_wrt = Some(wrt.to_vec());
+                }
+                case
+            },
+        )
 }
 
 /// A malformation of a valid `ctc_loss` call, to reach libtorch's argument errors.
@@ -265,10 +275,7 @@ pub fn ctc_case() -> impl Strategy<Value = Case> {
                 (Reduction::None, true, _) => Vec::new(),
                 (Reduction::None, false, _) => vec![n],
             };
-            (
-                Just((layout, values, samples, options)),
-                grad(dtype, out),
-            )
+            (Just((layout, values, samples, options)), grad(dtype, out))
         })
         .prop_map(|((layout, values, samples, options), g)| {
             let (dtype, t, n, c, unbatched, error, (padded, byte_lengths, raw)) = layout;
@@ -311,7 +318,10 @@ pub fn ctc_case() -> impl Strategy<Value = Case> {
                 let mut v = Vec::with_capacity(n * width);
                 for row in &rows {
                     v.extend(row);
-                    v.extend(std::iter::repeat_n(blank.min(c as i64 - 1), width - row.len()));
+                    v.extend(std::iter::repeat_n(
+                        blank.min(c as i64 - 1),
+                        width - row.len(),
+                    ));
                 }
                 (vec![n, width], v)
             } else {
@@ -389,7 +399,10 @@ pub fn ctc_case() -> impl Strategy<Value = Case> {
                 }
             };
             let mut case = Case::new(Op::named("ctc_loss").expect("registered"), lp);
-            case.set_tensor("targets", Some(TensorData::int(DType::Int64, tshape, tvalues)));
+            case.set_tensor(
+                "targets",
+                Some(TensorData::int(DType::Int64, tshape, tvalues)),
+            );
             case.set_tensor("input_lengths", Some(lengths(input_lengths)));
             case.set_tensor("target_lengths", Some(lengths(target_lengths)));
             case.set_arg("blank", blank);

@@ -108,7 +108,9 @@ fn not_log_probabilities(case: &Case) -> Option<Diagnostic> {
     };
     Some(Diagnostic {
         code: "not-log-probabilities",
-        summary: format!("ctc_loss expects log-probabilities over the classes, and log_probs look like {what}"),
+        summary: format!(
+            "ctc_loss expects log-probabilities over the classes, and log_probs look like {what}"
+        ),
         evidence: format!(
             "exp(log_probs) sums to {} over the {c} classes at row {first} (time step {}, \
              sample {}); {} of {} rows are off 1 by more than 1e-3",
@@ -145,8 +147,7 @@ fn batch_first(case: &Case) -> Option<Diagnostic> {
             shape_str(shape),
             il.len()
         ),
-        suggestion: "pass log_probs.transpose(0, 1) (or build the scores time-first)"
-            .to_string(),
+        suggestion: "pass log_probs.transpose(0, 1) (or build the scores time-first)".to_string(),
     })
 }
 
