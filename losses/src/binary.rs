@@ -1137,9 +1137,36 @@ pub fn binary_cross_entropy_with_logits<F: Float, D: Dimension, E: Dimension>(
     let (input, target) = (input.into_dyn(), target.into_dyn());
     let p = bcel_prepare(&input, &target, options)?;
     let (x, t) = (&p.x[..], &p.t[..]);
+    let (w, pw) = (p.w.as_deref(), p.pw.as_deref());
     let r = options.reduction;
     let shape = input.shape();
-    match (p.w.as_deref(), p.pw.as_deref()) {
+    let below = |v: Option<&[F]>| v.is_some_and(|v| v.iter().any(|&v| v < F::zero()));
+    let outside = t.iter().any(|&t| t < F::zero() || t > F::one());
+    if std::mem::size_of::<F>() == 4 && r != Reduction::None && (outside || below(w) || below(pw)) {
+        // Element losses of both signs (a target outside [0, 1], a negative weight):
+        // their sum can cancel, and the float32 losses' own roundings (half an ulp of
+        // a loss of 3000 is 1.2e-4) then move it past float32's tolerance of the
+        // exact sum. Formed and summed in f64 from the exactly widened values instead,
+        // and rounded once.
+        let wide = |v: &[F]| v.iter().map(|v| v.to_f64_exact()).collect::<Vec<f64>>();
+        let (w, pw) = (w.map(wide), pw.map(wide));
+        let total = bcel_reduce(r, shape, &wide(x), &wide(t), w.as_deref(), pw.as_deref())?;
+        return Ok(total.mapv(F::of_f64));
+    }
+    bcel_reduce(r, shape, x, t, w, pw)
+}
+
+/// [`binary_cross_entropy_with_logits`]'s element losses of the prepared values,
+/// reduced.
+fn bcel_reduce<F: Float>(
+    r: Reduction,
+    shape: &[usize],
+    x: &[F],
+    t: &[F],
+    w: Option<&[F]>,
+    pw: Option<&[F]>,
+) -> Result<ArrayD<F>, LossError> {
+    match (w, pw) {
         (None, None) => reduce(r, shape, [x, t, x, x], |v| bcel_element(v[0], v[1], None)),
         (Some(w), None) => reduce(r, shape, [x, t, w, x], |v| {
             bcel_element(v[0], v[1], None) * v[2]
