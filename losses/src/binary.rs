@@ -1925,10 +1925,41 @@ pub fn multilabel_soft_margin_loss_backward<F: Float, G: Dimension, D: Dimension
         (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
     let ge = multilabel_element_grads(&grad_output, options.reduction, &p)?;
+    if let Some((q, summed)) = weighted_to_loss_shape(&input, &target, &p, &ge)? {
+        let (x, t) = (&q.x[..], &q.t[..]);
+        let values = multilabel_input_grad::<F, false>(x, t, x, &summed);
+        return from_class_rows(values, &q.plan, input.shape());
+    }
     let (x, t) = (&p.x[..], &p.t[..]);
     let w = p.w.as_deref().unwrap_or(x);
     let values = dispatch!(multilabel_input_grad(x, t, w, &ge); p.w.is_some());
     from_class_rows(values, &p.plan, input.shape())
+}
+
+/// Where the weight enlarges the unweighted loss's shape, autograd sums `g * w` back to
+/// that shape before the element derivatives see it (the weight multiplies the loss, so
+/// its broadcast is undone at the product): an infinite derivative then meets the
+/// summed, finite `g * w`, where multiplying it by each weighted `g` first would give
+/// `inf * 0 = NaN` at a zero weight. Returns the unweighted loss's parts and the summed
+/// incoming gradient in their class-last layout; `None` where the weight does not
+/// enlarge the shape (no sum to undo).
+fn weighted_to_loss_shape<'a, F: Float>(
+    input: &'a ArrayViewD<'_, F>,
+    target: &'a ArrayViewD<'_, F>,
+    p: &MultilabelParts<'_, F>,
+    ge: &[F],
+) -> Result<Option<(MultilabelParts<'a, F>, Vec<F>)>, LossError> {
+    let Some(w) = p.w.as_deref() else {
+        return Ok(None);
+    };
+    let q = multilabel_prepare(input, target, None)?;
+    if q.plan.full == p.plan.full {
+        return Ok(None);
+    }
+    let gw: Vec<F> = ge.iter().zip(w).map(|(&g, &w)| g * w).collect();
+    let summed = from_class_rows(gw, &p.plan, &q.plan.full)?;
+    let summed = class_rows(&summed.view(), &q.plan)?.into_owned();
+    Ok(Some((q, summed)))
 }
 
 /// [`multilabel_soft_margin_loss_backward`]'s elements, with (`W`) or without a weight.
@@ -1976,6 +2007,11 @@ pub fn multilabel_soft_margin_loss_target_backward<
         (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
     let ge = multilabel_element_grads(&grad_output, options.reduction, &p)?;
+    if let Some((q, summed)) = weighted_to_loss_shape(&input, &target, &p, &ge)? {
+        let x = &q.x[..];
+        let values = multilabel_target_grad::<F, false>(x, x, &summed);
+        return from_class_rows(values, &q.plan, target.shape());
+    }
     let x = &p.x[..];
     let w = p.w.as_deref().unwrap_or(x);
     let values = dispatch!(multilabel_target_grad(x, w, &ge); p.w.is_some());

@@ -329,7 +329,6 @@ pub fn ctc_case() -> impl Strategy<Value = Case> {
                 (vec![v.len()], v)
             };
             let mut lp_shape = if unbatched { vec![t, c] } else { vec![t, n, c] };
-            let mut lengths_shape = if unbatched { vec![] } else { vec![n] };
             let mut tshape = tshape;
             let mut tvalues = tvalues;
             let mut blank = blank;
@@ -352,10 +351,7 @@ pub fn ctc_case() -> impl Strategy<Value = Case> {
                 }
                 CtcError::TargetRank => tshape = vec![1, 1, tvalues.len()],
                 CtcError::Blank => blank = c as i64,
-                CtcError::LengthCount => {
-                    input_lengths.push(t as i64);
-                    lengths_shape = vec![input_lengths.len()];
-                }
+                CtcError::LengthCount => input_lengths.push(t as i64),
                 CtcError::LongInput => input_lengths[0] = t as i64 + 1,
                 CtcError::NegativeLength => target_lengths[0] = -1,
                 CtcError::LongTarget => target_lengths[0] = width as i64 + 1,
@@ -368,7 +364,6 @@ pub fn ctc_case() -> impl Strategy<Value = Case> {
                         .collect();
                     input_lengths = vec![t as i64; n + 1];
                     target_lengths.push(0);
-                    lengths_shape = vec![n + 1];
                     if padded {
                         tshape[0] += 1;
                         tvalues.extend(std::iter::repeat_n(0, width));
@@ -385,17 +380,23 @@ pub fn ctc_case() -> impl Strategy<Value = Case> {
             } else {
                 float_tensor(dtype, lp_shape, x)
             };
+            // Each tensor its own count of values: 0-D for one unbatched sample.
             let lengths = |v: Vec<i64>| {
+                let lengths_shape = if unbatched && v.len() == 1 {
+                    vec![]
+                } else {
+                    vec![v.len()]
+                };
                 if float_lengths {
                     float_tensor(
                         DType::Float32,
-                        lengths_shape.clone(),
+                        lengths_shape,
                         v.iter().map(|&x| x as f64).collect(),
                     )
                 } else if byte_lengths && v.iter().all(|x| (0..=255).contains(x)) {
-                    TensorData::int(DType::UInt8, lengths_shape.clone(), v)
+                    TensorData::int(DType::UInt8, lengths_shape, v)
                 } else {
-                    TensorData::int(DType::Int64, lengths_shape.clone(), v)
+                    TensorData::int(DType::Int64, lengths_shape, v)
                 }
             };
             let mut case = Case::new(Op::named("ctc_loss").expect("registered"), lp);

@@ -3514,3 +3514,51 @@ fn bce_with_logits_float32_sums_of_losses_of_both_signs_are_the_exact_sum_rounde
     let by_f32 = none.unwrap().iter().fold(0f64, |a, &v| a + v as f64);
     assert!((sum.unwrap()[[]] as f64 - by_f32).abs() < 1e-3);
 }
+
+// A weight that enlarges the loss's shape: autograd sums g * w back to the unweighted
+// loss's shape before the element derivatives (found by the conformance property: an
+// infinite logit's target derivative times a zero weight was NaN where torch's is -inf).
+//   x = torch.tensor([[inf], [0.0]]); t = torch.zeros(2, 1); w = torch.tensor([0.001, 0.001, 0.0])
+//   F.multilabel_soft_margin_loss(x, t, weight=w, reduction='sum'): grads
+//     x: [0.002, 0.001], t: [-inf, 0.0] (float64; float32 the same values rounded)
+//   x = torch.tensor([[-inf], [0.5]]); t = torch.tensor([[1.0], [0.25]]); w = torch.tensor([0.5, 2.0, 0.0])
+//   F.multilabel_soft_margin_loss(x, t, weight=w): grads
+//     x: [-1.25, 0.4655741640023181], t: [inf, -0.625]
+#[test]
+fn multilabel_a_weight_that_enlarges_the_loss_is_summed_before_the_derivatives() {
+    let inf = f64::INFINITY;
+    let cases = [
+        (
+            [inf, 0.0],
+            [0.0, 0.0],
+            [0.001, 0.001, 0.0],
+            Reduction::Sum,
+            [0.002, 0.001],
+            [-inf, 0.0],
+        ),
+        (
+            [-inf, 0.5],
+            [1.0, 0.25],
+            [0.5, 2.0, 0.0],
+            Reduction::Mean,
+            [-1.25, 0.4655741640023181],
+            [inf, -0.625],
+        ),
+    ];
+    for (x, t, w, reduction, gx, gt) in cases {
+        let x = v64(&x).into_shape_with_order(IxDyn(&[2, 1])).unwrap();
+        let t = v64(&t).into_shape_with_order(IxDyn(&[2, 1])).unwrap();
+        let w = v64(&w);
+        let options = mo(reduction).weight(w.view());
+        let one = arr0(1.0);
+        let got_x = multilabel_soft_margin_loss_backward(one.view(), x.view(), t.view(), &options);
+        let got_t =
+            multilabel_soft_margin_loss_target_backward(one.view(), x.view(), t.view(), &options);
+        let (got_x, got_t) = (got_x.unwrap(), got_t.unwrap());
+        assert_eq!(got_x.shape(), &[2, 1]);
+        for i in 0..2 {
+            assert!((got_x[[i, 0]] - gx[i]).abs() < 1e-15, "{got_x:?}");
+            assert_eq!(got_t[[i, 0]], gt[i], "{got_t:?}");
+        }
+    }
+}
