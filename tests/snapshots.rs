@@ -281,7 +281,7 @@ fn verdict(case: &Case, torch: &Outcome, result: &Result<(), Divergence>) -> Str
         return "agree: same error, kind and message".into();
     };
     let values = match mode(case) {
-        Mode::Exact => "bit for bit (nll_loss is compared exactly)".to_string(),
+        Mode::Exact => format!("bit for bit ({} is compared exactly)", case.op.name()),
         Mode::Tolerant => {
             let tol = Tolerance::for_dtype(computed.output.dtype);
             format!(
