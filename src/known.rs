@@ -43,6 +43,13 @@ fn nul_truncated_message(_: &Case, d: &Divergence) -> bool {
         if torch.message == "Target " && rust.message.starts_with("Target \0"))
 }
 
+/// A `ctc_loss` label outside `[0, C)`, which the Rust losses refuse.
+fn ctc_label_out_of_range(case: &Case, d: &Divergence) -> bool {
+    case.op.name() == "ctc_loss"
+        && matches!(d, Divergence::OneSided { raised: Side::Rust, error, .. }
+            if error.kind == "IndexError" && error.message.starts_with("ctc_loss: target "))
+}
+
 /// A value divergence explained by rounding: against the exact result (computed in
 /// double-double arithmetic, independently of the Rust losses) the Rust value is within
 /// the tolerance, or no more than twice as far off as libtorch's.
@@ -110,6 +117,17 @@ pub const KNOWN_DIVERGENCES: &[KnownDivergence] = &[
              only and report the case as Unsupported.",
         applies: integer_arithmetic,
         example: r#"{"op":"l1_loss","input":{"dtype":"int64","shape":[2],"data":[1,2]},"target":{"dtype":"int64","shape":[2],"data":[0,1]},"reduction":"sum"}"#,
+    },
+    KnownDivergence {
+        name: "ctc-label-out-of-range",
+        reason: "ctc_loss with a label (within its sample's target length) that is not a class \
+             in [0, C): libtorch does not check the labels and reads the log-probability at \
+             that index, outside the sample's row (another sample's or time step's values, or \
+             memory past the tensor), so its loss and gradient are meaningless and may change \
+             from run to run. The Rust losses raise IndexError 'ctc_loss: target ... is out of \
+             bounds' instead. A deliberate deviation; Rust is right.",
+        applies: ctc_label_out_of_range,
+        example: r#"{"op":"ctc_loss","log_probs":{"dtype":"float64","shape":[3,2,2],"data":[-0.5,-0.9,-0.2,-1.7,-0.6,-0.8,-1.1,-0.4,-0.3,-1.3,-0.7,-0.7]},"targets":{"dtype":"int64","shape":[2,1],"data":[2,1]},"input_lengths":{"dtype":"int64","shape":[2],"data":[3,3]},"target_lengths":{"dtype":"int64","shape":[2],"data":[1,1]},"reduction":"none"}"#,
     },
     KnownDivergence {
         name: "rounding-order",

@@ -8,6 +8,7 @@
 
 mod elementwise;
 mod margin;
+mod sequence;
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -16,6 +17,7 @@ pub use elementwise::{elementwise_case, Draw, ElementwiseCases, Extra, ExtraShap
 pub use margin::{
     cosine_embedding_case, margin_ranking_case, multi_margin_case, multilabel_margin_case,
 };
+pub use sequence::{ctc_case, triplet_case};
 
 use crate::case::{Case, DType, Op, TensorData, Values};
 use crate::losses::Reduction;

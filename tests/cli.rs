@@ -100,7 +100,7 @@ fn eval_with_torch_backend_writes_libtorch_outcomes() {
 fn invalid_lines_of_format_version_2_carry_their_id_and_say_why() {
     let file = [
         r#"{"id":"sa","op":"nll_loss","input":{"dtype":"float32","shape":[1,2],"data":[-0.5,-1.0]},"target":{"dtype":"int64","shape":[1],"data":[0]},"size_average":true}"#,
-        r#"{"id":"kl","op":"triplet_margin_loss","anchor":{"dtype":"float32","shape":[1],"data":[1.0]}}"#,
+        r#"{"id":"kl","op":"linear_cross_entropy","input":{"dtype":"float32","shape":[1],"data":[1.0]}}"#,
         r#"{"id":"int","op":"nll_loss","input":{"dtype":"float32","shape":[1,2],"data":[-0.5,-1.0]},"target":{"dtype":"int64","shape":[1],"data":[0]},"grad":true,"grad_wrt":["target"]}"#,
         r#"{"id":"nograd","op":"softmax","input":{"dtype":"float32","shape":[2],"data":[0.5,1.0]},"dim":0,"grad_wrt":["input"]}"#,
         r#"{"id":"field","op":"softmax","input":{"dtype":"float32","shape":[2],"data":[0.5,1.0]},"dim":0,"reduction":"sum"}"#,
@@ -113,7 +113,7 @@ fn invalid_lines_of_format_version_2_carry_their_id_and_say_why() {
     assert_eq!(lines.len(), 6, "{stdout}");
     for (line, id, needle) in [
         (lines[0], "sa", "line 1: `size_average` is deprecated"),
-        (lines[1], "kl", "line 2: op \\\"triplet_margin_loss\\\" is a loss of torch.nn.functional that lossparity does not implement yet"),
+        (lines[1], "kl", "line 2: op \\\"linear_cross_entropy\\\" is a loss of torch.nn.functional that lossparity does not implement yet"),
         (lines[2], "int", "line 3: `grad_wrt` names `target`, a tensor of dtype int64"),
         (lines[3], "nograd", "line 4: `grad_wrt` names tensors to differentiate, which needs"),
         (lines[4], "field", "line 5: unknown field `reduction`; the fields of softmax are id, op, input, dim, grad, grad_wrt, grad_output"),

@@ -14,8 +14,9 @@ use lossparity::compare::{compare, Mode};
 use lossparity::known::{explain, KNOWN_DIVERGENCES};
 use lossparity::repro::python_repro;
 use lossparity::strategies::{
-    cosine_embedding_case, cross_entropy_case, elementwise_ops_case, margin_ranking_case,
+    cosine_embedding_case, cross_entropy_case, ctc_case, elementwise_ops_case, margin_ranking_case,
     multi_margin_case, multilabel_margin_case, nll_loss_case, pointwise_case, softmax_case,
+    triplet_case,
 };
 
 /// Cases per property: `PROPTEST_CASES` when set, else enough for about ten thousand
@@ -126,6 +127,21 @@ proptest! {
 
     #[test]
     fn multilabel_margin_loss_matches_libtorch(case in multilabel_margin_case()) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn triplet_margin_loss_matches_libtorch(case in triplet_case(false)) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn triplet_margin_with_distance_loss_matches_libtorch(case in triplet_case(true)) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn ctc_loss_matches_libtorch(case in ctc_case()) {
         agrees(&case)?;
     }
 }

@@ -61,11 +61,15 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
                 }
             }
         }
-        if case.op.spec().cases.is_some() || MARGIN_OPS.contains(&op) {
+        if case.op.spec().cases.is_some() || MARGIN_OPS.contains(&op) || SEQUENCE_OPS.contains(&op)
+        {
             elementwise_features(case, &mut seen);
         }
         if MARGIN_OPS.contains(&op) || op == "hinge_embedding_loss" {
             margin_features(case, &mut seen);
+        }
+        if SEQUENCE_OPS.contains(&op) {
+            sequence_features(case, &mut seen);
         }
         if !case.op.is_loss() {
             continue;
@@ -413,6 +417,204 @@ fn margin_expectations() -> Vec<String> {
     out
 }
 
+/// The triplet losses and `ctc_loss`, drawn from their own strategies.
+const SEQUENCE_OPS: [&str; 3] = [
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "ctc_loss",
+];
+
+fn ints(t: &lossparity::case::TensorData) -> Vec<i64> {
+    match &t.values {
+        Values::Int(v) => v.clone(),
+        Values::Float(v) => v.iter().map(|&x| x as i64).collect(),
+    }
+}
+
+/// What the triplet losses' and `ctc_loss`'s cases show beyond the common features.
+fn sequence_features(case: &Case, seen: &mut BTreeSet<String>) {
+    let op = case.op.name();
+    if op != "ctc_loss" {
+        let (a, p) = (case.input(), case.tensor("positive").expect("positive"));
+        if a.shape == p.shape && !a.values.is_empty() && a.values == p.values {
+            seen.insert(format!("{op} anchor is positive"));
+        }
+        if a.values.is_empty() {
+            seen.insert(format!("{op} empty input"));
+        }
+        if let Some(0) = a.shape.last() {
+            seen.insert(format!("{op} no features"));
+        }
+        return;
+    }
+    let lp = case.input();
+    let tensor = |n: &str| case.tensor(n).expect("ctc tensor");
+    let (targets, il, tl) = (
+        tensor("targets"),
+        tensor("input_lengths"),
+        tensor("target_lengths"),
+    );
+    seen.insert(format!("{op} targets {}-D", targets.shape.len()));
+    seen.insert(format!("{op} lengths {}", il.dtype.name()));
+    let (il, tl) = (ints(il), ints(tl));
+    let (Some((t, n, c)), true) = (
+        match lp.shape.as_slice() {
+            [t, n, c] => Some((*t, *n, *c)),
+            [t, c] => Some((*t, 1, *c)),
+            _ => None,
+        },
+        lp.dtype.is_float(),
+    ) else {
+        return;
+    };
+    if let Some(x) = lp.floats() {
+        if c > 0
+            && x.chunks(c)
+                .any(|r| (r.iter().map(|v| v.exp()).sum::<f64>() - 1.0).abs() > 1e-3)
+        {
+            seen.insert(format!("{op} raw scores"));
+        }
+    }
+    if il.len() != n || tl.len() != n || tl.iter().any(|&l| l < 0) {
+        return;
+    }
+    let labels = ints(targets);
+    let blank = case.int("blank").unwrap_or(0);
+    if blank == c as i64 - 1 && blank > 0 {
+        seen.insert(format!("{op} blank last"));
+    }
+    let mut offset = 0;
+    for b in 0..n {
+        let len = tl[b] as usize;
+        let start = if targets.shape.len() == 2 {
+            b * targets.shape[1]
+        } else {
+            offset
+        };
+        offset += len;
+        let Some(row) = labels.get(start..start + len) else {
+            return;
+        };
+        if len == 0 {
+            seen.insert(format!("{op} empty target"));
+        }
+        if row.contains(&blank) {
+            seen.insert(format!("{op} blank among labels"));
+        }
+        let repeats = row.windows(2).filter(|w| w[0] == w[1]).count();
+        if repeats > 0 {
+            seen.insert(format!("{op} repeated label"));
+        }
+        if il[b] == 0 {
+            seen.insert(format!("{op} input length 0"));
+        } else if (il[b] as usize) < len + repeats {
+            seen.insert(format!("{op} input too short"));
+        } else if (il[b] as usize) < t {
+            seen.insert(format!("{op} input shorter than T"));
+        }
+    }
+}
+
+/// What the triplet losses and `ctc_loss` must reach.
+fn sequence_expectations() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |op: &str, items: &[&str]| {
+        out.extend(items.iter().map(|i| format!("{op} {i}")));
+    };
+    let common = [
+        "float32",
+        "float64",
+        "grad",
+        "grad_output",
+        "reduction-name none",
+        "reduction-name mean",
+        "reduction-name sum",
+        "nan logit",
+        "inf logit",
+        "huge logit",
+        "0-D",
+        "1-D",
+        "2-D",
+        "3-D",
+        "empty input",
+        "no features",
+        "anchor is positive",
+        "grad_wrt anchor",
+        "grad_wrt positive",
+        "grad_wrt negative",
+        "tensor positive of another shape",
+        "tensor negative of another shape",
+        "margin=1",
+        "margin=0.5",
+        "margin=0",
+        "margin=-1",
+        "swap=true",
+        "swap=false",
+        "error ValueError: margin must",
+        "error RuntimeError: The anchor,",
+        "error RuntimeError: The size",
+    ];
+    add("triplet_margin_loss", &common);
+    add("triplet_margin_with_distance_loss", &common);
+    add(
+        "triplet_margin_loss",
+        &[
+            "p=2",
+            "p=1",
+            "p=3",
+            "p=1.5",
+            "p=0",
+            "p=inf",
+            "p=-1",
+            "eps=0",
+            "eps=0.001",
+            "eps=0.000001",
+            "error RuntimeError: linalg.vector_norm",
+        ],
+    );
+    add(
+        "ctc_loss",
+        &[
+            "float32",
+            "float64",
+            "grad",
+            "grad_output",
+            "2-D",
+            "3-D",
+            "reduction-name none",
+            "reduction-name mean",
+            "reduction-name sum",
+            "zero_infinity=true",
+            "zero_infinity=false",
+            "blank=0",
+            "blank last",
+            "inf logit",
+            "raw scores",
+            "targets 1-D",
+            "targets 2-D",
+            "lengths int64",
+            "lengths uint8",
+            "empty target",
+            "blank among labels",
+            "repeated label",
+            "input length 0",
+            "input too short",
+            "input shorter than T",
+            "error RuntimeError: input_lengths must",
+            "error RuntimeError: Expected 3-dimensional",
+            "error RuntimeError: Expected 1",
+            "error RuntimeError: log_probs tensor",
+            "error RuntimeError: blank must",
+            "error RuntimeError: Expected input_lengths",
+            "error RuntimeError: Expected target_lengths",
+            "error RuntimeError: Expected tensor",
+            "error IndexError: Dimension out",
+            "error NotImplementedError: \"ctc_loss_cpu\"",
+        ],
+    );
+    out
+}
+
 /// What an element-wise loss's description promises its cases reach.
 fn elementwise_expectations(spec: &ElementwiseCases) -> Vec<String> {
     let op = spec.op.name();
@@ -529,6 +731,9 @@ fn generators_cover_every_op_layout_option_and_error() {
         }
     }
     for name in margin_expectations() {
+        expect(name);
+    }
+    for name in sequence_expectations() {
         expect(name);
     }
     for (op, errors) in ELEMENTWISE_ERRORS {

@@ -171,6 +171,10 @@ fn python_call(case: &Case) -> Vec<String> {
                 continue
             }
             Arg::Int(v) => v.to_string(),
+            Arg::Float(v) if v.is_infinite() => {
+                format!("float('{}inf')", if *v < 0.0 { "-" } else { "" })
+            }
+            Arg::Float(v) if v.is_nan() => "float('nan')".to_string(),
             Arg::Float(v) => format!("{v:?}"),
             Arg::Str(v) => format!("'{v}'"),
             Arg::Bool(v) => if *v { "True" } else { "False" }.to_string(),
@@ -277,7 +281,7 @@ fn verdict(case: &Case, torch: &Outcome, result: &Result<(), Divergence>) -> Str
         return "agree: same error, kind and message".into();
     };
     let values = match mode(case) {
-        Mode::Exact => "bit for bit (nll_loss is compared exactly)".to_string(),
+        Mode::Exact => format!("bit for bit ({} is compared exactly)", case.op.name()),
         Mode::Tolerant => {
             let tol = Tolerance::for_dtype(computed.output.dtype);
             format!(

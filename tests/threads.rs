@@ -168,6 +168,95 @@ fn big_margin_cases() -> Vec<Case> {
     cases
 }
 
+/// The triplet losses and `ctc_loss` on inputs past their parallel thresholds: many
+/// triplets of long embeddings (one broadcast anchor among them), and a batch of long
+/// sequences with padded targets, every reduction.
+fn big_sequence_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let op = |name: &str| Op::named(name).expect("registered");
+    for dtype in [DType::Float32, DType::Float64] {
+        let (n, d) = (64usize, 1000usize);
+        let emb = |seed: u64, rows: usize| {
+            TensorData::float(dtype, vec![rows, d], values(rows * d, seed, 1.0))
+        };
+        let (t, b, c, s) = (120usize, 48usize, 20usize, 30usize);
+        // Log-probabilities: each row of random scores minus its log-sum-exp.
+        let mut lp = values(t * b * c, 21, 3.0);
+        for row in lp.chunks_mut(c) {
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+            for v in row.iter_mut() {
+                *v = *v - lse;
+            }
+        }
+        let lp = TensorData::float(
+            dtype,
+            vec![t, b, c],
+            lp.iter()
+                .map(|&v| {
+                    if dtype == DType::Float32 {
+                        v as f32 as f64
+                    } else {
+                        v
+                    }
+                })
+                .collect(),
+        );
+        let labels: Vec<i64> = (0..b * s)
+            .map(|i| 1 + ((i * 7919) % (c - 1)) as i64)
+            .collect();
+        let input_lengths: Vec<i64> = (0..b).map(|i| (t - (i % 40)) as i64).collect();
+        let target_lengths: Vec<i64> = (0..b).map(|i| (s - (i % 25)) as i64).collect();
+        for reduction in [Reduction::Mean, Reduction::None, Reduction::Sum] {
+            let mut built = Vec::new();
+            let mut triplet = Case::new(op("triplet_margin_loss"), emb(31, n));
+            triplet.set_tensor("positive", Some(emb(32, n)));
+            triplet.set_tensor("negative", Some(emb(33, n)));
+            triplet.set_arg("margin", 20.0);
+            triplet.set_arg("swap", true);
+            built.push(triplet);
+            let mut distance = Case::new(op("triplet_margin_with_distance_loss"), emb(34, 1));
+            distance.set_tensor("positive", Some(emb(35, n)));
+            distance.set_tensor("negative", Some(emb(36, n)));
+            distance.set_arg("margin", 20.0);
+            built.push(distance);
+            let mut ctc = Case::new(op("ctc_loss"), lp.clone());
+            ctc.set_tensor(
+                "targets",
+                Some(TensorData::int(DType::Int64, vec![b, s], labels.clone())),
+            );
+            ctc.set_tensor(
+                "input_lengths",
+                Some(TensorData::int(
+                    DType::Int64,
+                    vec![b],
+                    input_lengths.clone(),
+                )),
+            );
+            ctc.set_tensor(
+                "target_lengths",
+                Some(TensorData::int(
+                    DType::Int64,
+                    vec![b],
+                    target_lengths.clone(),
+                )),
+            );
+            built.push(ctc);
+            for mut case in built {
+                case.grad = true;
+                case.set_arg("reduction", reduction);
+                if reduction == Reduction::None {
+                    let out = if case.op.name() == "ctc_loss" { b } else { n };
+                    case.grad_output =
+                        Some(TensorData::float(dtype, vec![out], values(out, 9, 1.0)));
+                }
+                cases.push(case);
+            }
+        }
+    }
+    cases
+}
+
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -179,7 +268,11 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 #[test]
 fn parallel_results_do_not_depend_on_the_thread_count_and_match_libtorch() {
     let rust = RustBackend::default();
-    for case in big_cases().into_iter().chain(big_margin_cases()) {
+    for case in big_cases()
+        .into_iter()
+        .chain(big_margin_cases())
+        .chain(big_sequence_cases())
+    {
         let one = in_pool(1, || rust.evaluate(&case));
         let many = in_pool(4, || rust.evaluate(&case));
         if let Err(d) = compare(&one, &many, Mode::Exact) {

@@ -1137,9 +1137,36 @@ pub fn binary_cross_entropy_with_logits<F: Float, D: Dimension, E: Dimension>(
     let (input, target) = (input.into_dyn(), target.into_dyn());
     let p = bcel_prepare(&input, &target, options)?;
     let (x, t) = (&p.x[..], &p.t[..]);
+    let (w, pw) = (p.w.as_deref(), p.pw.as_deref());
     let r = options.reduction;
     let shape = input.shape();
-    match (p.w.as_deref(), p.pw.as_deref()) {
+    let below = |v: Option<&[F]>| v.is_some_and(|v| v.iter().any(|&v| v < F::zero()));
+    let outside = t.iter().any(|&t| t < F::zero() || t > F::one());
+    if std::mem::size_of::<F>() == 4 && r != Reduction::None && (outside || below(w) || below(pw)) {
+        // Element losses of both signs (a target outside [0, 1], a negative weight):
+        // their sum can cancel, and the float32 losses' own roundings (half an ulp of
+        // a loss of 3000 is 1.2e-4) then move it past float32's tolerance of the
+        // exact sum. Formed and summed in f64 from the exactly widened values instead,
+        // and rounded once.
+        let wide = |v: &[F]| v.iter().map(|v| v.to_f64_exact()).collect::<Vec<f64>>();
+        let (w, pw) = (w.map(wide), pw.map(wide));
+        let total = bcel_reduce(r, shape, &wide(x), &wide(t), w.as_deref(), pw.as_deref())?;
+        return Ok(total.mapv(F::of_f64));
+    }
+    bcel_reduce(r, shape, x, t, w, pw)
+}
+
+/// [`binary_cross_entropy_with_logits`]'s element losses of the prepared values,
+/// reduced.
+fn bcel_reduce<F: Float>(
+    r: Reduction,
+    shape: &[usize],
+    x: &[F],
+    t: &[F],
+    w: Option<&[F]>,
+    pw: Option<&[F]>,
+) -> Result<ArrayD<F>, LossError> {
+    match (w, pw) {
         (None, None) => reduce(r, shape, [x, t, x, x], |v| bcel_element(v[0], v[1], None)),
         (Some(w), None) => reduce(r, shape, [x, t, w, x], |v| {
             bcel_element(v[0], v[1], None) * v[2]
@@ -1898,10 +1925,41 @@ pub fn multilabel_soft_margin_loss_backward<F: Float, G: Dimension, D: Dimension
         (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
     let ge = multilabel_element_grads(&grad_output, options.reduction, &p)?;
+    if let Some((q, summed)) = weighted_to_loss_shape(&input, &target, &p, &ge)? {
+        let (x, t) = (&q.x[..], &q.t[..]);
+        let values = multilabel_input_grad::<F, false>(x, t, x, &summed);
+        return from_class_rows(values, &q.plan, input.shape());
+    }
     let (x, t) = (&p.x[..], &p.t[..]);
     let w = p.w.as_deref().unwrap_or(x);
     let values = dispatch!(multilabel_input_grad(x, t, w, &ge); p.w.is_some());
     from_class_rows(values, &p.plan, input.shape())
+}
+
+/// Where the weight enlarges the unweighted loss's shape, autograd sums `g * w` back to
+/// that shape before the element derivatives see it (the weight multiplies the loss, so
+/// its broadcast is undone at the product): an infinite derivative then meets the
+/// summed, finite `g * w`, where multiplying it by each weighted `g` first would give
+/// `inf * 0 = NaN` at a zero weight. Returns the unweighted loss's parts and the summed
+/// incoming gradient in their class-last layout; `None` where the weight does not
+/// enlarge the shape (no sum to undo).
+fn weighted_to_loss_shape<'a, F: Float>(
+    input: &'a ArrayViewD<'_, F>,
+    target: &'a ArrayViewD<'_, F>,
+    p: &MultilabelParts<'_, F>,
+    ge: &[F],
+) -> Result<Option<(MultilabelParts<'a, F>, Vec<F>)>, LossError> {
+    let Some(w) = p.w.as_deref() else {
+        return Ok(None);
+    };
+    let q = multilabel_prepare(input, target, None)?;
+    if q.plan.full == p.plan.full {
+        return Ok(None);
+    }
+    let gw: Vec<F> = ge.iter().zip(w).map(|(&g, &w)| g * w).collect();
+    let summed = from_class_rows(gw, &p.plan, &q.plan.full)?;
+    let summed = class_rows(&summed.view(), &q.plan)?.into_owned();
+    Ok(Some((q, summed)))
 }
 
 /// [`multilabel_soft_margin_loss_backward`]'s elements, with (`W`) or without a weight.
@@ -1949,6 +2007,11 @@ pub fn multilabel_soft_margin_loss_target_backward<
         (grad_output.into_dyn(), input.into_dyn(), target.into_dyn());
     let p = multilabel_prepare(&input, &target, options.weight.as_ref())?;
     let ge = multilabel_element_grads(&grad_output, options.reduction, &p)?;
+    if let Some((q, summed)) = weighted_to_loss_shape(&input, &target, &p, &ge)? {
+        let x = &q.x[..];
+        let values = multilabel_target_grad::<F, false>(x, x, &summed);
+        return from_class_rows(values, &q.plan, target.shape());
+    }
     let x = &p.x[..];
     let w = p.w.as_deref().unwrap_or(x);
     let values = dispatch!(multilabel_target_grad(x, w, &ge); p.w.is_some());

@@ -450,9 +450,21 @@ pub fn smooth_l1_loss<F: Float, D: Dimension, E: Dimension>(
     if options.beta == 0.0 {
         return reduce_loss(&p, options.reduction, |d| d.abs(), f64::abs, count);
     }
-    let e = smooth_l1_element(F::of_f64(options.beta));
-    let e64 = smooth_l1_element(F::of_f64(options.beta).to_f64_exact());
-    reduce_loss(&p, options.reduction, e, e64, count)
+    let beta = F::of_f64(options.beta);
+    let beta64 = beta.to_f64_exact();
+    match exact_reciprocal(beta) {
+        Some(inv) => {
+            let inv64 = inv.to_f64_exact();
+            let e = smooth_l1_element(beta, move |v| v * inv);
+            let e64 = smooth_l1_element(beta64, move |v| v * inv64);
+            reduce_loss(&p, options.reduction, e, e64, count)
+        }
+        None => {
+            let e = smooth_l1_element(beta, move |v| v / beta);
+            let e64 = smooth_l1_element(beta64, move |v| v / beta64);
+            reduce_loss(&p, options.reduction, e, e64, count)
+        }
+    }
 }
 
 /// The gradient of `sum(smooth_l1_loss(input, target) * grad_output)` with respect to
@@ -1175,14 +1187,33 @@ pub(crate) fn check_huber(
     Ok(shape)
 }
 
-/// aten's smooth L1 element loss of a difference `d`, for `beta > 0` rounded to `F`.
-fn smooth_l1_element<F: Float>(beta: F) -> impl Fn(F) -> F + Sync + Copy {
+/// `1 / beta` where multiplying by it gives the very bits of dividing by `beta`: `beta`
+/// a power of two whose reciprocal `F` holds exactly (both are then the correctly
+/// rounded `v * 2^-k`). A division costs several times a multiplication in the vector
+/// units, and it is most of a smooth L1 element's time; the default `beta = 1` is one
+/// of these.
+pub(crate) fn exact_reciprocal<F: Float>(beta: F) -> Option<F> {
+    let b = beta.to_f64_exact();
+    const MANTISSA: u64 = (1 << 52) - 1;
+    if !(b.is_normal() && b > 0.0 && b.to_bits() & MANTISSA == 0) {
+        return None;
+    }
+    let inv = 1.0 / b;
+    (F::of_f64(inv).to_f64_exact() == inv).then(|| F::of_f64(inv))
+}
+
+/// aten's smooth L1 element loss of a difference `d`, for `beta > 0` rounded to `F`;
+/// `over_beta` divides by `beta` (or multiplies by its exact reciprocal).
+fn smooth_l1_element<F: Float>(
+    beta: F,
+    over_beta: impl Fn(F) -> F + Sync + Copy,
+) -> impl Fn(F) -> F + Sync + Copy {
     let half = F::of_f64(0.5);
     // Both sides computed, then one picked: a select, which vectorises (a branch
     // would not).
     move |d: F| {
         let z = d.abs();
-        let (squared, linear) = (half * z * z / beta, z - half * beta);
+        let (squared, linear) = (over_beta(half * z * z), z - half * beta);
         if z < beta {
             squared
         } else {
@@ -1193,10 +1224,14 @@ fn smooth_l1_element<F: Float>(beta: F) -> impl Fn(F) -> F + Sync + Copy {
 
 /// aten's vectorised smooth L1 slope: `±1` where `|d| >= beta` (`-1` for `d <= 0`,
 /// which only a `beta` rounded to 0 reaches at `d = 0`), else `d / beta` (NaN for NaN).
-fn smooth_l1_slope<F: Float>(beta: F) -> impl Fn(F) -> F + Sync + Copy {
+/// `over_beta` as for [`smooth_l1_element`].
+fn smooth_l1_slope<F: Float>(
+    beta: F,
+    over_beta: impl Fn(F) -> F + Sync + Copy,
+) -> impl Fn(F) -> F + Sync + Copy {
     move |d: F| {
         let sign = if d > F::zero() { F::one() } else { -F::one() };
-        let inside = d / beta;
+        let inside = over_beta(d);
         if d.abs() >= beta {
             sign
         } else {
@@ -1281,8 +1316,17 @@ fn smooth_l1_grad<F: Float>(
         Wrt::Target => target.shape(),
         _ => input.shape(),
     };
-    let slope = smooth_l1_slope(F::of_f64(options.beta));
-    kernel_grad(wrt, &p, &g, options.reduction, slope, to)
+    let beta = F::of_f64(options.beta);
+    match exact_reciprocal(beta) {
+        Some(inv) => {
+            let slope = smooth_l1_slope(beta, move |v| v * inv);
+            kernel_grad(wrt, &p, &g, options.reduction, slope, to)
+        }
+        None => {
+            let slope = smooth_l1_slope(beta, move |v| v / beta);
+            kernel_grad(wrt, &p, &g, options.reduction, slope, to)
+        }
+    }
 }
 
 /// One gradient of `huber_loss`.

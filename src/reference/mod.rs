@@ -9,6 +9,7 @@
 
 mod elementwise;
 mod margin;
+mod sequence;
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -16,6 +17,7 @@ pub(crate) use elementwise::{elementwise, Dual, Mean, Shape};
 pub(crate) use margin::{
     cosine_embedding_op, hinge_op, margin_ranking_op, multi_margin_op, multilabel_margin_op,
 };
+pub(crate) use sequence::{ctc_op, triplet_op};
 
 use crate::backend::{Backend, RustBackend};
 use crate::case::{Case, DType, Op, TensorData, Values};

@@ -3419,3 +3419,146 @@ fn a_pos_weighted_target_gradient_that_cancels_stays_within_float32s_tolerance()
         dt[0]
     );
 }
+
+// Case 2824 of a 100,000-case report: targets of -1 next to logits of ±3000 give
+// element losses of both signs (-3000 and 6000) whose float32 sum cancels to 44.4;
+// each float32 loss is off by up to 1.2e-4, which moved the float32 sum 4.8
+// tolerances from the exact one (libtorch's, also in float32, 2.8). Such sums are
+// formed in f64 and rounded once.
+//   x = <the input below>; t = <the target below> (float32)
+//   F.binary_cross_entropy_with_logits(x, t, reduction='sum') -> 44.40101623535156
+//   F.binary_cross_entropy_with_logits(x.double(), t.double(), reduction='sum')
+//     -> 44.401204121573755
+//   F.binary_cross_entropy_with_logits(x.double(), t.double()) -> 1.3875376287991799
+#[test]
+fn bce_with_logits_float32_sums_of_losses_of_both_signs_are_the_exact_sum_rounded() {
+    let x: Vec<f32> = vec![
+        -10000.0,
+        -8.34584,
+        -2.541_182_8e-7,
+        -3000.0,
+        -1.761745,
+        -8.062373,
+        -5.379_549_5,
+        8.035_966_6e-7,
+        1.097_090_6,
+        9.548188e-7,
+        -5.248553,
+        -6302.009,
+        -8.831_354_4e-7,
+        6.589832e-7,
+        5.637_502_3e-7,
+        -3.916_608_3,
+        4.331167,
+        -6.56165,
+        -3.117354,
+        4.896_668_3e-7,
+        -3000.0,
+        0.971_812_25,
+        3000.0,
+        4.980_795_4,
+        5.903169,
+        8.641346,
+        -1.207_971_5,
+        -2.421_770_3,
+        1.804_675_1,
+        5.331_269_3,
+        5.572177,
+        -8.042924,
+    ];
+    let t: Vec<f32> = vec![
+        0.0,
+        1.0,
+        0.923_547_2,
+        1.0,
+        0.0,
+        0.215_799_2,
+        0.0,
+        1.0,
+        0.617_071_3,
+        0.685_762_3,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        0.281_329_3,
+        1.0,
+        0.0,
+        0.425_546_53,
+        -1.0,
+        0.279_083_46,
+        1.0,
+        -1.0,
+        0.925_292_3,
+        1.0,
+        -1.0,
+        0.360913,
+        0.0,
+        0.717_590_2,
+        1.0,
+        0.0,
+    ];
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 4, 2, 4]), x).unwrap();
+    let t = ArrayD::from_shape_vec(IxDyn(&[1, 4, 2, 4]), t).unwrap();
+    let options = |r| BceWithLogitsOptions::<f32>::default().reduction(r);
+    let sum = binary_cross_entropy_with_logits(x.view(), t.view(), &options(Reduction::Sum));
+    assert_eq!(sum.unwrap()[[]], 44.401204121573755f64 as f32);
+    let mean = binary_cross_entropy_with_logits(x.view(), t.view(), &options(Reduction::Mean));
+    assert_eq!(mean.unwrap()[[]], 1.3875376287991799f64 as f32);
+    // Targets in [0, 1] keep the float32 kernel and its bits.
+    let t01 = t.mapv(|v| v.clamp(0.0, 1.0));
+    let sum = binary_cross_entropy_with_logits(x.view(), t01.view(), &options(Reduction::Sum));
+    let none = binary_cross_entropy_with_logits(x.view(), t01.view(), &options(Reduction::None));
+    let by_f32 = none.unwrap().iter().fold(0f64, |a, &v| a + v as f64);
+    assert!((sum.unwrap()[[]] as f64 - by_f32).abs() < 1e-3);
+}
+
+// A weight that enlarges the loss's shape: autograd sums g * w back to the unweighted
+// loss's shape before the element derivatives (found by the conformance property: an
+// infinite logit's target derivative times a zero weight was NaN where torch's is -inf).
+//   x = torch.tensor([[inf], [0.0]]); t = torch.zeros(2, 1); w = torch.tensor([0.001, 0.001, 0.0])
+//   F.multilabel_soft_margin_loss(x, t, weight=w, reduction='sum'): grads
+//     x: [0.002, 0.001], t: [-inf, 0.0] (float64; float32 the same values rounded)
+//   x = torch.tensor([[-inf], [0.5]]); t = torch.tensor([[1.0], [0.25]]); w = torch.tensor([0.5, 2.0, 0.0])
+//   F.multilabel_soft_margin_loss(x, t, weight=w): grads
+//     x: [-1.25, 0.4655741640023181], t: [inf, -0.625]
+#[test]
+fn multilabel_a_weight_that_enlarges_the_loss_is_summed_before_the_derivatives() {
+    let inf = f64::INFINITY;
+    let cases = [
+        (
+            [inf, 0.0],
+            [0.0, 0.0],
+            [0.001, 0.001, 0.0],
+            Reduction::Sum,
+            [0.002, 0.001],
+            [-inf, 0.0],
+        ),
+        (
+            [-inf, 0.5],
+            [1.0, 0.25],
+            [0.5, 2.0, 0.0],
+            Reduction::Mean,
+            [-1.25, 0.4655741640023181],
+            [inf, -0.625],
+        ),
+    ];
+    for (x, t, w, reduction, gx, gt) in cases {
+        let x = v64(&x).into_shape_with_order(IxDyn(&[2, 1])).unwrap();
+        let t = v64(&t).into_shape_with_order(IxDyn(&[2, 1])).unwrap();
+        let w = v64(&w);
+        let options = mo(reduction).weight(w.view());
+        let one = arr0(1.0);
+        let got_x = multilabel_soft_margin_loss_backward(one.view(), x.view(), t.view(), &options);
+        let got_t =
+            multilabel_soft_margin_loss_target_backward(one.view(), x.view(), t.view(), &options);
+        let (got_x, got_t) = (got_x.unwrap(), got_t.unwrap());
+        assert_eq!(got_x.shape(), &[2, 1]);
+        for i in 0..2 {
+            assert!((got_x[[i, 0]] - gx[i]).abs() < 1e-15, "{got_x:?}");
+            assert_eq!(got_t[[i, 0]], gt[i], "{got_t:?}");
+        }
+    }
+}

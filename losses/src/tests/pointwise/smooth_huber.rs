@@ -1770,3 +1770,66 @@ fn the_shape_checks_give_the_broadcast_shape_or_the_forwards_first_error() {
         )
     );
 }
+
+// A power-of-two beta multiplies by its reciprocal instead of dividing: the same
+// correctly rounded value, so the same bits; any other beta (or a reciprocal the type
+// cannot hold) divides. Checked against the division itself over values that round
+// (odd mantissas, subnormal results, values past the kink), forward and backward.
+#[test]
+fn smooth_l1_multiplies_by_beta_reciprocal_only_where_the_bits_are_the_division() {
+    use crate::pointwise::exact_reciprocal;
+    assert_eq!(exact_reciprocal(1.0f32), Some(1.0));
+    assert_eq!(exact_reciprocal(0.25f64), Some(4.0));
+    assert_eq!(exact_reciprocal(2f32.powi(127)), Some(2f32.powi(-127)));
+    assert_eq!(exact_reciprocal(2f32.powi(-127)), Some(2f32.powi(127)));
+    assert_eq!(
+        exact_reciprocal(2f32.powi(-149)),
+        None,
+        "2^149 overflows f32"
+    );
+    assert_eq!(
+        exact_reciprocal(f64::from_bits(1)),
+        None,
+        "a subnormal beta"
+    );
+    for beta in [3.0f64, 0.1, 1.5, f64::INFINITY, f64::NAN] {
+        assert_eq!(exact_reciprocal(beta), None, "beta {beta}");
+    }
+    let values: Vec<f32> = (0..4000)
+        .map(|i| {
+            let m = 1.0 + (i as f32 * 0.618_034).fract();
+            let e = (i % 60) as i32 - 40;
+            if i % 2 == 0 {
+                m * 2f32.powi(e)
+            } else {
+                -m * 2f32.powi(e)
+            }
+        })
+        .collect();
+    let x = Array1::from(values.clone()).into_dyn();
+    let zero = ArrayD::<f32>::zeros(IxDyn(&[values.len()]));
+    let ones = ArrayD::<f32>::ones(IxDyn(&[values.len()]));
+    for beta in [1.0f64, 0.5, 2.0, 2f64.powi(-20), 1024.0, 3.0, 0.1, 0.7] {
+        let options = SmoothL1Options::default()
+            .reduction(Reduction::None)
+            .beta(beta);
+        let b = beta as f32;
+        let loss = smooth_l1_loss(x.view(), zero.view(), &options).unwrap();
+        let grad = smooth_l1_loss_backward(ones.view(), x.view(), zero.view(), &options).unwrap();
+        for (i, &v) in values.iter().enumerate() {
+            let z = v.abs();
+            let want = if z < b { 0.5 * z * z / b } else { z - 0.5 * b };
+            let slope = if z >= b { v.signum() } else { v / b };
+            assert_eq!(
+                loss[i].to_bits(),
+                want.to_bits(),
+                "beta {beta}, loss at {v:e}"
+            );
+            assert_eq!(
+                grad[i].to_bits(),
+                slope.to_bits(),
+                "beta {beta}, slope at {v:e}"
+            );
+        }
+    }
+}
