@@ -809,23 +809,7 @@ impl LceInputs {
 
     /// The Rust side: the loss, and with `grad` the gradients of input, weight, bias.
     fn rust(&self, grad: bool) -> (ArrayD<f32>, Vec<ArrayD<f32>>) {
-        let options = LinearCrossEntropyOptions::default().linear_bias(self.b.view());
-        let target = Target::indices(self.target.view());
-        if !grad {
-            let loss = linear_cross_entropy(self.x.view(), self.w.view(), target, &options)
-                .expect("linear_cross_entropy");
-            return (loss, Vec::new());
-        }
-        let (loss, g) = linear_cross_entropy_with_grad(
-            arr0(1.0f32).view(),
-            self.x.view(),
-            self.w.view(),
-            target,
-            &options,
-        )
-        .expect("linear_cross_entropy_with_grad");
-        let bias = g.linear_bias.expect("bias gradient");
-        (loss, vec![g.input, g.linear_weight, bias])
+        lce_rust([&self.x, &self.w, &self.b], &self.target, grad)
     }
 
     /// libtorch's plain path, `cross_entropy(linear(input, W, b), target)`; with `grad`
@@ -867,6 +851,27 @@ impl LceInputs {
     }
 }
 
+/// [`LceInputs::rust`] on the Rust arrays alone (the tensors beside them are not
+/// `Sync`, and the Rust side runs inside a rayon pool).
+fn lce_rust(
+    [x, w, b]: [&ArrayD<f32>; 3],
+    target: &ArrayD<i64>,
+    grad: bool,
+) -> (ArrayD<f32>, Vec<ArrayD<f32>>) {
+    let options = LinearCrossEntropyOptions::default().linear_bias(b.view());
+    let target = Target::indices(target.view());
+    if !grad {
+        let loss = linear_cross_entropy(x.view(), w.view(), target, &options)
+            .expect("linear_cross_entropy");
+        return (loss, Vec::new());
+    }
+    let (loss, g) =
+        linear_cross_entropy_with_grad(arr0(1.0f32).view(), x.view(), w.view(), target, &options)
+            .expect("linear_cross_entropy_with_grad");
+    let bias = g.linear_bias.expect("bias gradient");
+    (loss, vec![g.input, g.linear_weight, bias])
+}
+
 /// `linear_cross_entropy` forward and forward+backward, Rust (fused) and libtorch
 /// (`cross_entropy(linear(..))`), in one thread mode.
 fn bench_linear_cross_entropy(c: &mut Criterion, mode: &ThreadMode, inp: &LceInputs) {
@@ -883,7 +888,9 @@ fn bench_linear_cross_entropy(c: &mut Criterion, mode: &ThreadMode, inp: &LceInp
         group.throughput(Throughput::Elements((n * v) as u64));
         let label = inp.label();
         group.bench_function(BenchmarkId::new("rust", &label), |b| {
-            mode.pool.install(|| b.iter(|| inp.rust(grad)))
+            let (arrays, target) = ([&inp.x, &inp.w, &inp.b], &inp.target);
+            mode.pool
+                .install(|| b.iter(|| lce_rust(arrays, target, grad)))
         });
         tch::set_num_threads(mode.threads as i32);
         group.bench_function(BenchmarkId::new("libtorch", &label), |b| {

@@ -186,7 +186,7 @@ fn big_sequence_cases() -> Vec<Case> {
             let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
             for v in row.iter_mut() {
-                *v = *v - lse;
+                *v -= lse;
             }
         }
         let lp = TensorData::float(

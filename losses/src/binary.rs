@@ -1943,12 +1943,15 @@ pub fn multilabel_soft_margin_loss_backward<F: Float, G: Dimension, D: Dimension
 /// `inf * 0 = NaN` at a zero weight. Returns the unweighted loss's parts and the summed
 /// incoming gradient in their class-last layout; `None` where the weight does not
 /// enlarge the shape (no sum to undo).
+/// The unweighted loss's parts and the incoming gradient summed to their shape.
+type LossShaped<'a, F> = (MultilabelParts<'a, F>, Vec<F>);
+
 fn weighted_to_loss_shape<'a, F: Float>(
     input: &'a ArrayViewD<'_, F>,
     target: &'a ArrayViewD<'_, F>,
     p: &MultilabelParts<'_, F>,
     ge: &[F],
-) -> Result<Option<(MultilabelParts<'a, F>, Vec<F>)>, LossError> {
+) -> Result<Option<LossShaped<'a, F>>, LossError> {
     let Some(w) = p.w.as_deref() else {
         return Ok(None);
     };

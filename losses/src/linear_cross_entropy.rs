@@ -500,7 +500,7 @@ fn fused_blocks<F: Float>(
     lin: &Linear<'_, F>,
     nll: &NllPlan,
     targets: &[i64],
-    entries: Option<(&[Option<(usize, F)>], &mut MatrixGrads<F>)>,
+    entries: Option<(&[Entry<F>], &mut MatrixGrads<F>)>,
 ) -> Vec<F> {
     let (rows, vocab) = (lin.rows(), lin.vocab());
     let classes = nll.classes;
@@ -669,13 +669,20 @@ fn plan<F: Float>(lin: &Linear<'_, F>, target: &Target<'_, F>) -> Result<CePath,
     .path)
 }
 
+/// One row's `nll_loss` gradient entry: its target class and the entry's value (`None`
+/// for an ignored row).
+type Entry<F> = Option<(usize, F)>;
+
+/// The fused path's class indices and its class weight.
+type IndexInputs<'t, F> = (Cow<'t, [i64]>, Option<Vec<F>>);
+
 /// The class indices and the class weight of the fused path, after the target dtype
 /// check libtorch makes for K-dimensional inputs.
 fn index_inputs<'t, F: Float>(
     lin: &Linear<'_, F>,
     nll: &NllPlan,
     target: &Target<'t, F>,
-) -> Result<(Cow<'t, [i64]>, Option<Vec<F>>), LossError> {
+) -> Result<IndexInputs<'t, F>, LossError> {
     check_spatial_target_dtype(nll, target.dtype_name(), lin.ce.reduction)?;
     let targets = target
         .index_slice()

@@ -1798,7 +1798,7 @@ fn smooth_l1_multiplies_by_beta_reciprocal_only_where_the_bits_are_the_division(
     let values: Vec<f32> = (0..4000)
         .map(|i| {
             let m = 1.0 + (i as f32 * 0.618_034).fract();
-            let e = (i % 60) as i32 - 40;
+            let e = (i % 60) - 40;
             if i % 2 == 0 {
                 m * 2f32.powi(e)
             } else {
