@@ -314,6 +314,15 @@ fn float64_cases(op: Op, n: usize) -> Vec<Case> {
     cases
 }
 
+/// Ops whose reference is not complete yet (issue 11): the triplet losses' covers the
+/// output for `p` of 1 and 2, ctc_loss's the output; neither has gradients. Their
+/// divergences of other parts are reported `undecided`. What they have is checked.
+const PARTIAL_REFERENCES: &[&str] = &[
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+    "ctc_loss",
+];
+
 /// Every op's reference, on its own random cases: wherever libtorch computes a
 /// value, the reference has one of the same shape, and each element is within the
 /// float64 tolerance of libtorch's or of the Rust losses' (an element both miss means
@@ -331,14 +340,18 @@ fn every_ops_reference_agrees_with_libtorch_or_rust_on_random_float64_cases() {
             let Ok(rust) = RustBackend::default().evaluate(&case).result else {
                 continue;
             };
-            let exact = reference::evaluate(&case)
-                .unwrap_or_else(|| panic!("no reference for {}", case.to_json()));
+            let partial = PARTIAL_REFERENCES.contains(&op.name());
+            let Some(exact) = reference::evaluate(&case) else {
+                assert!(partial, "no reference for {}", case.to_json());
+                continue;
+            };
             let mut parts = vec![("output", &torch.output, &rust.output, &exact.output)];
             if let (Some(Ok(_)), Some(Ok(_))) = (&torch.grads, &rust.grads) {
                 for wrt in case.grad_wrt() {
-                    let e = exact
-                        .grad(wrt)
-                        .unwrap_or_else(|| panic!("no reference grad_{wrt}: {}", case.to_json()));
+                    let Some(e) = exact.grad(wrt) else {
+                        assert!(partial, "no reference grad_{wrt}: {}", case.to_json());
+                        continue;
+                    };
                     parts.push((wrt, torch.grad(wrt).unwrap(), rust.grad(wrt).unwrap(), e));
                 }
             }

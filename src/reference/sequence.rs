@@ -276,7 +276,10 @@ pub(crate) fn ctc_op(case: &Case) -> Option<Reference> {
                     if s >= 1 {
                         terms.push(prev[s - 1]);
                     }
-                    if s >= 2 && ext[s] != blank as usize && ext[s] != ext[s - 2] {
+                    // The skip over a blank is allowed wherever the extended labels
+                    // two apart differ, as libtorch's recursion tests it: a label equal
+                    // to the blank (a mistake, but computed) may be skipped to.
+                    if s >= 2 && ext[s] != ext[s - 2] {
                         terms.push(prev[s - 2]);
                     }
                     let lse = log_sum_exp(&terms);
