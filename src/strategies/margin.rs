@@ -59,9 +59,10 @@ fn set_grad_wrt(case: &mut Case, names: &[&'static str]) {
     }
 }
 
-/// How one tensor of a two-input loss is shaped against the common shape.
+/// How one tensor of a two-input loss (or of a triplet) is shaped against the common
+/// shape.
 #[derive(Debug, Clone, Copy)]
-enum Fit {
+pub(super) enum Fit {
     Same,
     /// Some sizes collapsed to 1 (broadcast).
     Ones,
@@ -71,16 +72,18 @@ enum Fit {
     Misfit,
 }
 
-fn fit() -> impl Strategy<Value = Fit> {
+/// A [`Fit`], `Same` with weight `same` against 5 for the others together.
+pub(super) fn fit_with(same: u32) -> impl Strategy<Value = Fit> {
     prop_oneof![
-        10 => Just(Fit::Same),
+        same => Just(Fit::Same),
         3 => Just(Fit::Ones),
         1 => Just(Fit::Rank),
         1 => Just(Fit::Misfit),
     ]
 }
 
-fn fitted(shape: &[usize], fit: Fit, ones: &[bool]) -> Vec<usize> {
+/// `shape` reshaped as `fit` says (`ones` picks the sizes `Ones` collapses).
+pub(super) fn fitted(shape: &[usize], fit: Fit, ones: &[bool]) -> Vec<usize> {
     let mut s = shape.to_vec();
     match fit {
         Fit::Same => {}
@@ -109,7 +112,7 @@ pub fn margin_ranking_case() -> impl Strategy<Value = Case> {
     (
         float_dtype(),
         shape,
-        [fit(), fit(), fit()],
+        [fit_with(10), fit_with(10), fit_with(10)],
         prop::collection::vec(any::<bool>(), 9),
     )
         .prop_flat_map(|(dtype, shape, fits, ones)| {

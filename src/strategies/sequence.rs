@@ -17,54 +17,13 @@
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use super::margin::{fit_with, fitted};
 use super::{float_dtype, float_tensor, grad, logits};
 use crate::case::{Case, DType, Op, TensorData};
 use crate::losses::{internals, Reduction};
 
 fn reduction() -> impl Strategy<Value = Reduction> {
     select(vec![Reduction::None, Reduction::Mean, Reduction::Sum])
-}
-
-/// How one tensor of a triplet is shaped against the common shape.
-#[derive(Debug, Clone, Copy)]
-enum Fit {
-    Same,
-    /// Some sizes collapsed to 1 (broadcast).
-    Ones,
-    /// One dimension fewer (or one more, for 0-D): the dimension check.
-    Rank,
-    /// A last size that fits neither the others nor 1.
-    Misfit,
-}
-
-fn fit() -> impl Strategy<Value = Fit> {
-    prop_oneof![
-        14 => Just(Fit::Same),
-        3 => Just(Fit::Ones),
-        1 => Just(Fit::Rank),
-        1 => Just(Fit::Misfit),
-    ]
-}
-
-fn fitted(shape: &[usize], fit: Fit, ones: &[bool]) -> Vec<usize> {
-    let mut s = shape.to_vec();
-    match fit {
-        Fit::Same => {}
-        Fit::Ones => s
-            .iter_mut()
-            .zip(ones)
-            .filter(|(_, &one)| one)
-            .for_each(|(d, _)| *d = 1),
-        Fit::Rank if s.is_empty() => s.push(1),
-        Fit::Rank => {
-            s.remove(0);
-        }
-        Fit::Misfit => match s.last_mut() {
-            Some(last) => *last += 2,
-            None => s.push(2),
-        },
-    }
-    s
 }
 
 /// Cases of `triplet_margin_loss` (`with_distance` false) or of
@@ -92,7 +51,7 @@ pub fn triplet_case(with_distance: bool) -> impl Strategy<Value = Case> {
     (
         float_dtype(),
         shape,
-        [fit(), fit(), fit()],
+        [fit_with(14), fit_with(14), fit_with(14)],
         prop::collection::vec(any::<bool>(), 9),
         (
             p,
