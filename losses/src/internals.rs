@@ -497,3 +497,18 @@ pub fn check_triplet_margin_with_distance_loss_shapes(
     crate::triplet::triplet_with_distance_plan(anchor, positive, negative, margin, swap)
         .map(|plan| plan.out)
 }
+
+/// Python's `repr` of a float, as the f-strings of `torch/nn/functional.py` print it
+/// in their `ValueError`s: the shortest round-trip digits, fixed for exponents in
+/// `[-4, 16)`, else as `1e-05`.
+///
+/// ```
+/// use lossparity_losses::internals::py_float;
+///
+/// assert_eq!(py_float(-0.5), "-0.5");
+/// assert_eq!(py_float(2.0), "2.0");
+/// assert_eq!(py_float(1e-5), "1e-05");
+/// ```
+pub fn py_float(v: f64) -> String {
+    crate::triplet::py_float(v)
+}

@@ -213,32 +213,6 @@ fn typed<F: CaseFloat>(
 // libtorch
 // ---------------------------------------------------------------------------------
 
-/// Python's `repr` of a float, as the f-strings of `torch/nn/functional.py` print it:
-/// the shortest round-trip digits, fixed for exponents in `[-4, 16)`, else `1e-05`.
-#[cfg(feature = "torch")]
-fn py_repr(v: f64) -> String {
-    if v.is_nan() {
-        return "nan".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if v == 0.0 || (-4..16).contains(&exp) {
-        let fixed = format!("{v:?}");
-        if fixed.contains('.') {
-            fixed
-        } else {
-            fixed + ".0"
-        }
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    }
-}
-
 /// `if margin <= 0: raise ValueError(...)`, the first check of both functions.
 #[cfg(feature = "torch")]
 fn python_margin_check(case: &Case) -> Result<(), CaseError> {
@@ -246,7 +220,10 @@ fn python_margin_check(case: &Case) -> Result<(), CaseError> {
     if m <= 0.0 {
         return Err(CaseError::new(
             "ValueError",
-            format!("margin must be greater than 0, got {}", py_repr(m)),
+            format!(
+                "margin must be greater than 0, got {}",
+                lossparity_losses::internals::py_float(m)
+            ),
         ));
     }
     Ok(())
