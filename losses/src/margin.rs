@@ -19,7 +19,7 @@ use multiversion::multiversion;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_to, CHUNK};
+use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_to, sum_to_wide, CHUNK};
 use super::error::{shape_str, LossError};
 use super::float::Float;
 use super::kernels::{written_vec, LANES};
@@ -876,12 +876,14 @@ struct CosineRows<'a, F: Clone> {
     /// input1 and input2 broadcast to the product's shape, row-major.
     x1: Cow<'a, [F]>,
     x2: Cow<'a, [F]>,
-    /// `sum(x1 * x1) + EPSILON` per row of input1, `... x2` per row of input2.
-    mag1: Vec<F>,
-    mag2: Vec<F>,
-    /// `sqrt(mag1 * mag2)` and `prod_sum / denom` per broadcast row.
-    denom: Vec<F>,
+    /// `prod_sum / sqrt(mag1 * mag2)` per broadcast row, in `F` as aten computes it
+    /// (`mag` is `sum(x * x) + EPSILON` per row of each input).
     cos: Vec<F>,
+    /// The same sums in f64, for the backward: `sum(x1 * x2)` per broadcast row, and
+    /// `mag1`, `mag2` per row of each input.
+    prod_wide: Vec<f64>,
+    mag1_wide: Vec<f64>,
+    mag2_wide: Vec<f64>,
 }
 
 fn cosine_rows<'a, F: Float>(
@@ -898,23 +900,27 @@ fn cosine_rows<'a, F: Float>(
     });
     // The squared norms from each input's own elements: a broadcast column (size 1
     // against D) is counted once, as aten sums `input * input` before broadcasting.
-    let own_norms = |input: &ArrayViewD<'_, F>, rows: usize| -> Vec<F> {
+    let own_norms = |input: &ArrayViewD<'_, F>, rows: usize| -> Vec<f64> {
         let x = row_major(input);
         let len = x.len().checked_div(rows).unwrap_or(0);
         per_row(rows, len, |r| {
             let v = &x[r * len..(r + 1) * len];
-            F::of_f64(row_dots(v, v)[1]) + eps
+            row_dots(v, v)[1]
         })
     };
-    let (mag1, mag2) = if p.product.as_slice() == input1.shape() && input1.shape() == input2.shape()
-    {
-        (
-            sums.iter().map(|s| F::of_f64(s[1]) + eps).collect(),
-            sums.iter().map(|s| F::of_f64(s[2]) + eps).collect(),
-        )
-    } else {
-        (own_norms(input1, p.rows1), own_norms(input2, p.rows2))
-    };
+    let (sq1, sq2): (Vec<f64>, Vec<f64>) =
+        if p.product.as_slice() == input1.shape() && input1.shape() == input2.shape() {
+            (
+                sums.iter().map(|s| s[1]).collect(),
+                sums.iter().map(|s| s[2]).collect(),
+            )
+        } else {
+            (own_norms(input1, p.rows1), own_norms(input2, p.rows2))
+        };
+    let mag = |sq: &[f64]| -> Vec<F> { sq.iter().map(|&s| F::of_f64(s) + eps).collect() };
+    let (mag1, mag2) = (mag(&sq1), mag(&sq2));
+    let wide_eps = eps.to_f64_exact();
+    let wide = |sq: Vec<f64>| -> Vec<f64> { sq.into_iter().map(|s| s + wide_eps).collect() };
     let at = |v: &[F], r: usize| if v.len() == 1 { v[0] } else { v[r] };
     let denom: Vec<F> = (0..p.rows)
         .map(|r| (at(&mag1, r) * at(&mag2, r)).sqrt())
@@ -925,10 +931,10 @@ fn cosine_rows<'a, F: Float>(
     Ok(CosineRows {
         x1,
         x2,
-        mag1,
-        mag2,
-        denom,
         cos,
+        prod_wide: sums.iter().map(|s| s[0]).collect(),
+        mag1_wide: wide(sq1),
+        mag2_wide: wide(sq2),
     })
 }
 
@@ -1008,14 +1014,14 @@ enum Side {
 }
 
 /// `out[j] = (dm * x[j] + dm * x[j]) + c * h[j]`: the two gradients of `x * x` and the
-/// one of the product, in the order autograd adds them.
+/// one of the product, in the order autograd adds them, in f64 and rounded once.
 #[multiversion(targets("x86_64+avx2+avx+fma", "x86_64+avx", "aarch64+neon"))]
-fn grad_row<F: Float>(x: &[F], h: &[F], dm: F, c: F, out: &mut [MaybeUninit<F>]) {
+fn grad_row<F: Float, H: Float>(x: &[F], h: &[H], dm: f64, c: f64, out: &mut [MaybeUninit<F>]) {
     let n = out.len();
     let (x, h) = (&x[..n], &h[..n]);
     for j in 0..n {
-        let s = dm * x[j];
-        out[j].write((s + s) + c * h[j]);
+        let s = dm * x[j].to_f64_exact();
+        out[j].write(F::of_f64((s + s) + c * h[j].to_f64_exact()));
     }
 }
 
@@ -1055,29 +1061,35 @@ fn cosine_backward<F: Float>(
         }
     }
     // Autograd's steps back from `cos = prod_sum / denom`: `1 - cos` negates,
-    // `clamp_min` passes where `cos - margin >= 0`; `div` gives `g / denom` to the sum
-    // of products and `-g * ((prod_sum / denom) / denom)` to `denom`; `sqrt` divides by
-    // `2 * denom`; `mag1 * mag2` multiplies by the other factor.
-    let mut dprod = vec![zero; p.rows];
-    let mut dsq = vec![zero; p.rows];
+    // `clamp_min` passes where `cos - margin >= 0` (decided on the forward's `F`
+    // cosine, as autograd's mask); `div` gives `g / denom` to the sum of products and
+    // `-g * ((prod_sum / denom) / denom)` to `denom`; `sqrt` divides by `2 * denom`;
+    // `mag1 * mag2` multiplies by the other factor. The steps run in f64 and each
+    // gradient element is rounded once: near a zero input the two paths (the product's
+    // and the norm's) are huge terms that cancel, and a float32 evaluation of them is
+    // left with noise far past the tolerance, which libtorch's `sqrt` (not correctly
+    // rounded) does not even share; in f64 the result is the exact one's.
+    let at = |v: &[f64], r: usize| if v.len() == 1 { v[0] } else { v[r] };
+    let mut dprod = vec![0.0f64; p.rows];
+    let mut dsq = vec![0.0f64; p.rows];
     for r in 0..p.rows {
-        let (cos, denom) = (c.cos[r], c.denom[r]);
-        let through = if cos - m >= zero { gneg[r] } else { zero };
-        let gcos = -gpos[r] + through;
+        let denom = (at(&c.mag1_wide, r) * at(&c.mag2_wide, r)).sqrt();
+        let cos = c.prod_wide[r] / denom;
+        let through = if c.cos[r] - m >= zero { gneg[r] } else { zero };
+        let gcos = -gpos[r].to_f64_exact() + through.to_f64_exact();
         dprod[r] = gcos / denom;
         let ddenom = -gcos * (cos / denom);
         dsq[r] = ddenom / (denom + denom);
     }
     let (own_rows, other_mag, own_shape) = match side {
-        Side::Input1 => (p.rows1, &c.mag2, input1.shape()),
-        Side::Input2 => (p.rows2, &c.mag1, input2.shape()),
+        Side::Input1 => (p.rows1, &c.mag2_wide, input1.shape()),
+        Side::Input2 => (p.rows2, &c.mag1_wide, input2.shape()),
     };
-    let at = |v: &[F], r: usize| if v.len() == 1 { v[0] } else { v[r] };
     // The norm's gradient per row of this input: summed over the broadcast rows.
-    let dmag: Vec<F> = if own_rows == p.rows {
+    let dmag: Vec<f64> = if own_rows == p.rows {
         (0..p.rows).map(|r| dsq[r] * at(other_mag, r)).collect()
     } else {
-        vec![(0..p.rows).fold(zero, |s, r| s + dsq[r] * at(other_mag, r))]
+        vec![(0..p.rows).fold(0.0, |s, r| s + dsq[r] * at(other_mag, r))]
     };
     let (own, other) = match side {
         Side::Input1 => (&c.x1, &c.x2),
@@ -1094,10 +1106,10 @@ fn cosine_backward<F: Float>(
     }
     // Broadcast: the product's gradient summed back to this input's shape first (as
     // autograd does before accumulating), then the norm's gradient added.
-    let h: Vec<F> = (0..p.rows * cols)
-        .map(|i| dprod[i / cols.max(1)] * other[i])
+    let h: Vec<f64> = (0..p.rows * cols)
+        .map(|i| dprod[i / cols.max(1)] * other[i].to_f64_exact())
         .collect();
-    let h = sum_to(h, &p.product, own_shape)?;
+    let h = sum_to_wide::<f64>(h, &p.product, own_shape)?;
     let h = row_major(&h.view()).into_owned();
     let x = match side {
         Side::Input1 => row_major(&input1),
@@ -1106,7 +1118,7 @@ fn cosine_backward<F: Float>(
     let len = x.len().checked_div(own_rows).unwrap_or(0);
     let values = filled_rows(own_rows, len, |r, out| {
         let span = r * len..(r + 1) * len;
-        grad_row(&x[span.clone()], &h[span], dmag[r], one, out)
+        grad_row(&x[span.clone()], &h[span], dmag[r], 1.0, out)
     });
     shaped(own_shape, values)
 }

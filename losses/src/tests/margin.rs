@@ -1673,6 +1673,36 @@ fn cosine_f32() {
     );
 }
 
+// A float32 input2 next to zero, broadcast against three rows: each gradient is the
+// difference of two terms of about 0.27 (input1) or 2.6e5 (input2) that cancel to
+// 1e-11 .. 1e-5, so every float32 evaluation of autograd's steps is left with noise past
+// the tolerance (torch 2.13's float32 gives 3.7e-9, 0.0 and 4.19e-4, its sqrt not
+// correctly rounded). The float64 values, rounded once to float32, are the answer:
+//   A = torch.tensor([[0.0], [1.235367], [-0.10189644]]); B = torch.tensor([[1.0235576e-7]])
+//   T = torch.tensor([-1.0, 1.0, 1.0])
+//   grad(lambda x: F.cosine_embedding_loss(x, B.double(), T.double(), margin=0.5, reduction='sum'), A.double(), -0.26559806)
+//     -> shape [3, 1] [0.0, 1.4346163146328195e-14, 2.5562107985876992e-11]
+//   grad(lambda x: F.cosine_embedding_loss(A.double(), x, T.double(), margin=0.5, reduction='sum'), B.double(), -0.26559806)
+//     -> shape [1, 1] [1.2506092954168578e-05]
+#[test]
+fn cosine_f32_gradients_that_cancel_near_a_zero_input() {
+    let a = a32(&[3, 1], vec![0.0, 1.235367, -0.10189644]);
+    let b = a32(&[1, 1], vec![1.023_557_6e-7]);
+    let y = a32(&[3], vec![-1.0, 1.0, 1.0]);
+    let g = arr0(-0.265_598_06f32).into_dyn();
+    let o = co(Reduction::Sum).margin(0.5);
+    let d1 = cosine_embedding_loss_backward(g.view(), a.view(), b.view(), y.view(), &o).unwrap();
+    let d2 =
+        cosine_embedding_loss_input2_backward(g.view(), a.view(), b.view(), y.view(), &o).unwrap();
+    let rounded = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    assert_bits(
+        &d1,
+        &[3, 1],
+        &rounded(&[0.0, 1.4346163146328195e-14, 2.5562107985876992e-11]),
+    );
+    assert_bits(&d2, &[1, 1], &rounded(&[1.2506092954168578e-05]));
+}
+
 // torch 2.13.0:
 //   F.cosine_embedding_loss(CL(800, 128, 1), CL(800, 128, 2), torch.from_numpy(signs(800, 3)))
 //     -> shape [] [0.5956347]
