@@ -116,7 +116,7 @@ impl std::fmt::Display for Summary {
                 .collect();
             write!(f, " (value divergences: {})", parts.join(", "))?;
         }
-        Ok(())
+        write!(f, "; {} unexplained", self.suspect())
     }
 }
 
@@ -254,7 +254,9 @@ pub fn run_with_progress(options: &ReportOptions, progress: &dyn Progress) -> Re
         for (a, case) in assessed {
             if a.divergence.is_some() {
                 divergences.push(case.to_json());
-                diverging += a.stats.diverge;
+                diverging += a.stats.diverge
+                    - a.stats.who.rust_closer
+                    - a.stats.who.both_within_policy;
             }
             add(&mut report, a);
         }
