@@ -22,12 +22,12 @@ use multiversion::multiversion;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to, CHUNK};
-use super::error::{shape_str, LossError};
+use super::elementwise::{CHUNK, broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to};
+use super::error::{LossError, shape_str};
 use super::float::Float;
-use super::kernels::{exp_nonpositive_f64, ln_at_least_one_f64, written_vec, LANES};
+use super::kernels::{LANES, exp_nonpositive_f64, ln_at_least_one_f64, written_vec};
 use super::nll::internal;
-use super::options::{row_major, Reduction};
+use super::options::{Reduction, row_major};
 use super::softmax::check_grad_shape;
 
 // ---------------------------------------------------------------------------------
@@ -356,21 +356,13 @@ pub(crate) fn log1p_f32(z: f32) -> f32 {
 #[inline(always)]
 fn clamp_log<F: Float>(v: F) -> F {
     let floor = F::of_f64(-100.0);
-    if v < floor {
-        floor
-    } else {
-        v
-    }
+    if v < floor { floor } else { v }
 }
 
 /// `std::min(x, 0)`-like: log_sigmoid's `minimum(x, 0)` (NaN stays NaN).
 #[inline(always)]
 fn min0<F: Float>(x: F) -> F {
-    if x > F::zero() {
-        F::zero()
-    } else {
-        x
-    }
+    if x > F::zero() { F::zero() } else { x }
 }
 
 /// The element loss of `binary_cross_entropy`, as libtorch's CPU kernel:
@@ -861,11 +853,7 @@ fn bce_input_grad<F: Float, const W: bool, const M: bool>(
         let d = (F::one() - x) * x;
         let r = g * (x - t) / if d < eps { eps } else { d };
         let r = if W { r * v[2] } else { r };
-        if M {
-            r / n
-        } else {
-            r
-        }
+        if M { r / n } else { r }
     })
 }
 
@@ -917,11 +905,7 @@ fn bce_target_grad<F: Float, const W: bool, const M: bool>(
         let x = v[0];
         let r = -(x / (F::one() - x)).ln() * g;
         let r = if W { r * v[1] } else { r };
-        if M {
-            r / n
-        } else {
-            r
-        }
+        if M { r / n } else { r }
     })
 }
 
@@ -1245,11 +1229,7 @@ fn bcel_input_grad<F: Float, const W: bool, const P: bool, const M: bool>(
         };
         let r = r * g;
         let r = if W { r * v[2] } else { r };
-        if M {
-            r / n
-        } else {
-            r
-        }
+        if M { r / n } else { r }
     })
 }
 
@@ -1315,11 +1295,7 @@ fn bcel_target_grad<F: Float, const W: bool, const P: bool, const M: bool>(
             -x * g
         };
         let r = if W { r * v[1] } else { r };
-        if M {
-            r / n
-        } else {
-            r
-        }
+        if M { r / n } else { r }
     })
 }
 
@@ -1767,11 +1743,7 @@ fn multilabel_row_sum<F: Float, const W: bool>(x: &[F], t: &[F], w: &[F]) -> f64
     #[inline(always)]
     fn term<F: Float, const W: bool>(x: F, t: F, w: F) -> f64 {
         let e = multilabel_element(x.to_f64_exact(), t.to_f64_exact());
-        if W {
-            e * w.to_f64_exact()
-        } else {
-            e
-        }
+        if W { e * w.to_f64_exact() } else { e }
     }
     // Float32 element losses (twice the SIMD width), a few ulps each: as close as that
     // when the terms do not cancel; where they do (|sum| under half the sum of the

@@ -11,18 +11,17 @@ use std::borrow::Cow;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::error::{shape_str, LossError};
+use super::error::{LossError, shape_str};
 use super::float::Float;
 use super::kernels::{
-    columns_forward_backward, columns_stats, compensated_sum, log_softmax_backward_lane,
-    one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane, PARALLEL_MIN_ELEMENTS,
-    TILE_ROWS,
+    PARALLEL_MIN_ELEMENTS, TILE_ROWS, columns_forward_backward, columns_stats, compensated_sum,
+    log_softmax_backward_lane, one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane,
 };
 use super::nll::{
-    check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, nll_plan,
-    weight_grad_refusal, weight_shape_error, NllPath, NllPlan,
+    NllPath, NllPlan, check_spatial_target_dtype, internal, nll_forward, nll_grad_entries,
+    nll_plan, weight_grad_refusal, weight_shape_error,
 };
-use super::options::{row_major, CrossEntropyOptions, Reduction, Target};
+use super::options::{CrossEntropyOptions, Reduction, Target, row_major};
 use super::softmax::{check_grad_shape, log_softmax, log_softmax_backward, rows_per_task};
 
 /// Which of libtorch's three cross-entropy paths a call takes.
@@ -154,10 +153,10 @@ pub(crate) fn ce_plan(
             ));
         }
         let classes = input[class_dim];
-        if let Some(w) = weight {
-            if w.len() != 1 || w[0] != classes {
-                return Err(weight_shape_error("cross_entropy: ", classes, w));
-            }
+        if let Some(w) = weight
+            && (w.len() != 1 || w[0] != classes)
+        {
+            return Err(weight_shape_error("cross_entropy: ", classes, w));
         }
         if smoothing > 1.0 {
             return Err(smoothing_error(smoothing));
@@ -687,11 +686,11 @@ pub fn cross_entropy_target_backward<F: Float, D: Dimension, E: Dimension>(
         grad = grad * &weight_along_classes(w, soft.ndim(), fwd.plan.class_dim)?;
     }
     grad = grad * logp;
-    if let CePath::Probabilities { smoothing } = fwd.plan.path {
-        if smoothing > 0.0 {
-            let keep = F::of_f64(1.0 - smoothing);
-            grad.mapv_inplace(|g| g * keep);
-        }
+    if let CePath::Probabilities { smoothing } = fwd.plan.path
+        && smoothing > 0.0
+    {
+        let keep = F::of_f64(1.0 - smoothing);
+        grad.mapv_inplace(|g| g * keep);
     }
     Ok(grad)
 }

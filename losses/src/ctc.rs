@@ -19,10 +19,10 @@
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::error::{shape_str, LossError};
+use super::error::{LossError, shape_str};
 use super::float::Float;
 use super::nll::internal;
-use super::options::{row_major, Reduction};
+use super::options::{Reduction, row_major};
 use super::softmax::check_grad_shape;
 
 // ---------------------------------------------------------------------------------
@@ -479,11 +479,7 @@ fn log_sum_exp3<F: Float>(a: F, b: F, c: F) -> F {
 /// `std::max(a, b)`: `b` only when `a < b`, so a NaN `a` wins.
 #[inline(always)]
 fn cpp_max<F: Float>(a: F, b: F) -> F {
-    if a < b {
-        b
-    } else {
-        a
-    }
+    if a < b { b } else { a }
 }
 
 /// One step of the alpha recursion: row `t` of the log-alphas from row `t - 1`.

@@ -17,10 +17,10 @@ use multiversion::multiversion;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to, CHUNK};
-use super::error::{shape_str, LossError};
+use super::elementwise::{CHUNK, broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to};
+use super::error::{LossError, shape_str};
 use super::float::Float;
-use super::kernels::{exp_f64, LANES};
+use super::kernels::{LANES, exp_f64};
 
 /// How [`kl_div`] combines its element losses, as PyTorch's `reduction=` argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -434,11 +434,7 @@ fn ln_f32_in_f64(w: f64) -> f64 {
     // The special values, by selects (the loop stays branch-free).
     let y = if w == f64::INFINITY { w } else { y };
     let y = if w == 0.0 { f64::NEG_INFINITY } else { y };
-    if w < 0.0 || w.is_nan() {
-        f64::NAN
-    } else {
-        y
-    }
+    if w < 0.0 || w.is_nan() { f64::NAN } else { y }
 }
 
 /// `ln(x)` as libtorch's vectorised `log` computes it (SLEEF's, within one ulp), in
@@ -482,11 +478,7 @@ fn ln_f32(x: f32) -> f32 {
     let y = e.mul_add(LN2_HI, f - (half_f2 - s.mul_add(half_f2 + r, e * LN2_LO)));
     let y = if x == f32::INFINITY { x } else { y };
     let y = if x == 0.0 { f32::NEG_INFINITY } else { y };
-    if x < 0.0 || x.is_nan() {
-        f32::NAN
-    } else {
-        y
-    }
+    if x < 0.0 || x.is_nan() { f32::NAN } else { y }
 }
 
 /// `exp(x)` in f32 arithmetic that vectorises, within one ulp; libtorch's vectorised

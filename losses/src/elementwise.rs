@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
 
-use super::error::{shape_str, LossError};
+use super::error::{LossError, shape_str};
 use super::float::Float;
 use super::kernels::LANES;
 
@@ -42,7 +42,7 @@ pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, Lo
                         shape_str(a),
                         shape_str(b)
                     ),
-                ))
+                ));
             }
         };
     }
@@ -54,10 +54,10 @@ pub(crate) fn expanded<'a, F: Float>(
     view: &'a ArrayViewD<'_, F>,
     shape: &[usize],
 ) -> Result<Cow<'a, [F]>, LossError> {
-    if view.shape() == shape {
-        if let Some(s) = view.to_slice() {
-            return Ok(Cow::Borrowed(s));
-        }
+    if view.shape() == shape
+        && let Some(s) = view.to_slice()
+    {
+        return Ok(Cow::Borrowed(s));
     }
     let b = view
         .broadcast(IxDyn(shape))

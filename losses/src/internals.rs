@@ -3,7 +3,7 @@
 //! the harness can give libtorch's error for calls the typed API cannot express (an
 //! integer input, a weight of another float type). Not a stable API.
 
-use crate::error::{wrap_dim, LossError};
+use crate::error::{LossError, wrap_dim};
 use crate::{cross_entropy, linear_cross_entropy, nll, pointwise};
 
 /// Runs every check `nll_loss` makes before reading a value (shapes, the target's

@@ -124,7 +124,7 @@ pub(crate) fn exp_f64(x: f64) -> f64 {
     const LN2_HI: f64 = 0.693_147_180_369_123_8;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 * 2^52
-                                                // `clamp` keeps a NaN; past the bounds the result is inf or 0 anyway.
+    // `clamp` keeps a NaN; past the bounds the result is inf or 0 anyway.
     let clamped = x.clamp(-746.0, 710.0);
     let t = clamped.mul_add(LOG2E, ROUND);
     let n = t - ROUND;
@@ -174,11 +174,7 @@ pub(crate) fn ln_at_least_one_f64(x: f64) -> f64 {
     let half_f2 = 0.5 * f * f;
     let ln_m = f - (half_f2 - s * (half_f2 + r));
     let ln = e.mul_add(LN2_HI, e.mul_add(LN2_LO, ln_m));
-    if x.is_nan() {
-        x
-    } else {
-        ln
-    }
+    if x.is_nan() { x } else { ln }
 }
 
 /// 1/k! for k = 0..=12.
@@ -597,10 +593,10 @@ pub(crate) fn one_hot_log_softmax_backward_lane<F: Float>(
     out.iter_mut()
         .zip(x)
         .for_each(|(o, &v)| *o = F::zero() - (v - max - lse).exp_nonpositive() * total);
-    if hot.is_some() {
-        if let (Some(o), Some(&v)) = (out.get_mut(class), x.get(class)) {
-            *o = value - (v - max - lse).exp_nonpositive() * total;
-        }
+    if hot.is_some()
+        && let (Some(o), Some(&v)) = (out.get_mut(class), x.get(class))
+    {
+        *o = value - (v - max - lse).exp_nonpositive() * total;
     }
 }
 
@@ -655,12 +651,11 @@ fn strip_picks<F: Float>(
     let classes = x.len().checked_div(map).unwrap_or(0);
     for (s, (&m, &l)) in max.iter().zip(lse).enumerate() {
         let p = start + s;
-        if let Some(Ok(class)) = targets.get(p).map(|&t| usize::try_from(t)) {
-            if class < classes {
-                if let (Some(o), Some(&v)) = (picked.get_mut(p), x.get(class * map + p)) {
-                    *o = v - m - l;
-                }
-            }
+        if let Some(Ok(class)) = targets.get(p).map(|&t| usize::try_from(t))
+            && class < classes
+            && let (Some(o), Some(&v)) = (picked.get_mut(p), x.get(class * map + p))
+        {
+            *o = v - m - l;
         }
     }
 }

@@ -48,66 +48,65 @@ mod softmax;
 mod triplet;
 
 pub use binary::{
-    binary_cross_entropy, binary_cross_entropy_backward, binary_cross_entropy_target_backward,
-    binary_cross_entropy_weight_backward, binary_cross_entropy_with_logits,
-    binary_cross_entropy_with_logits_backward,
+    BceWithLogitsOptions, BinaryCrossEntropyOptions, MultilabelSoftMarginOptions,
+    SoftMarginOptions, binary_cross_entropy, binary_cross_entropy_backward,
+    binary_cross_entropy_target_backward, binary_cross_entropy_weight_backward,
+    binary_cross_entropy_with_logits, binary_cross_entropy_with_logits_backward,
     binary_cross_entropy_with_logits_pos_weight_backward,
     binary_cross_entropy_with_logits_target_backward,
     binary_cross_entropy_with_logits_weight_backward, multilabel_soft_margin_loss,
     multilabel_soft_margin_loss_backward, multilabel_soft_margin_loss_target_backward,
     multilabel_soft_margin_loss_weight_backward, soft_margin_loss, soft_margin_loss_backward,
-    soft_margin_loss_target_backward, BceWithLogitsOptions, BinaryCrossEntropyOptions,
-    MultilabelSoftMarginOptions, SoftMarginOptions,
+    soft_margin_loss_target_backward,
 };
 pub use cross_entropy::{
     cross_entropy, cross_entropy_backward, cross_entropy_target_backward,
     cross_entropy_weight_backward, cross_entropy_with_grad,
 };
-pub use ctc::{ctc_loss, ctc_loss_backward, CtcOptions};
+pub use ctc::{CtcOptions, ctc_loss, ctc_loss_backward};
 pub use divergence::{
-    kl_div, kl_div_backward, kl_div_target_backward, KlDivOptions, KlDivReduction,
+    KlDivOptions, KlDivReduction, kl_div, kl_div_backward, kl_div_target_backward,
 };
 pub use error::{ErrorKind, LossError};
 pub use float::Float;
 pub use linear_cross_entropy::{
-    linear_cross_entropy, linear_cross_entropy_backward, linear_cross_entropy_target_backward,
-    linear_cross_entropy_weight_backward, linear_cross_entropy_with_grad, LinearCrossEntropyGrads,
-    LinearCrossEntropyOptions,
+    LinearCrossEntropyGrads, LinearCrossEntropyOptions, linear_cross_entropy,
+    linear_cross_entropy_backward, linear_cross_entropy_target_backward,
+    linear_cross_entropy_weight_backward, linear_cross_entropy_with_grad,
 };
 pub use margin::{
-    cosine_embedding_loss, cosine_embedding_loss_backward, cosine_embedding_loss_input2_backward,
+    CosineEmbeddingOptions, HingeEmbeddingOptions, MarginRankingOptions, cosine_embedding_loss,
+    cosine_embedding_loss_backward, cosine_embedding_loss_input2_backward,
     cosine_embedding_loss_target_backward, hinge_embedding_loss, hinge_embedding_loss_backward,
     hinge_embedding_loss_target_backward, margin_ranking_loss, margin_ranking_loss_backward,
     margin_ranking_loss_input2_backward, margin_ranking_loss_target_backward,
-    CosineEmbeddingOptions, HingeEmbeddingOptions, MarginRankingOptions,
 };
 pub use multi_margin::{
-    multi_margin_loss, multi_margin_loss_backward, multi_margin_loss_weight_backward,
-    multilabel_margin_loss, multilabel_margin_loss_backward, MultiMarginOptions,
-    MultilabelMarginOptions,
+    MultiMarginOptions, MultilabelMarginOptions, multi_margin_loss, multi_margin_loss_backward,
+    multi_margin_loss_weight_backward, multilabel_margin_loss, multilabel_margin_loss_backward,
 };
 pub use nll::{nll_loss, nll_loss_backward};
 pub use options::{CrossEntropyOptions, NllLossOptions, Reduction, Target};
 pub use pointwise::{
-    huber_loss, huber_loss_backward, huber_loss_target_backward, huber_loss_weight_backward,
-    l1_loss, l1_loss_backward, l1_loss_target_backward, l1_loss_weight_backward, mse_loss,
-    mse_loss_backward, mse_loss_target_backward, mse_loss_weight_backward, smooth_l1_loss,
-    smooth_l1_loss_backward, smooth_l1_loss_target_backward, HuberOptions, PointwiseOptions,
-    SmoothL1Options,
+    HuberOptions, PointwiseOptions, SmoothL1Options, huber_loss, huber_loss_backward,
+    huber_loss_target_backward, huber_loss_weight_backward, l1_loss, l1_loss_backward,
+    l1_loss_target_backward, l1_loss_weight_backward, mse_loss, mse_loss_backward,
+    mse_loss_target_backward, mse_loss_weight_backward, smooth_l1_loss, smooth_l1_loss_backward,
+    smooth_l1_loss_target_backward,
 };
 pub use probabilistic::{
-    gaussian_nll_loss, gaussian_nll_loss_backward, gaussian_nll_loss_target_backward,
-    gaussian_nll_loss_var_backward, poisson_nll_loss, poisson_nll_loss_backward,
-    poisson_nll_loss_target_backward, GaussianNllOptions, PoissonNllOptions, Variance,
+    GaussianNllOptions, PoissonNllOptions, Variance, gaussian_nll_loss, gaussian_nll_loss_backward,
+    gaussian_nll_loss_target_backward, gaussian_nll_loss_var_backward, poisson_nll_loss,
+    poisson_nll_loss_backward, poisson_nll_loss_target_backward,
 };
 pub use softmax::{log_softmax, log_softmax_backward, softmax, softmax_backward};
 pub use triplet::{
-    triplet_margin_loss, triplet_margin_loss_backward, triplet_margin_loss_negative_backward,
+    TripletMarginOptions, TripletMarginWithDistanceOptions, triplet_margin_loss,
+    triplet_margin_loss_backward, triplet_margin_loss_negative_backward,
     triplet_margin_loss_positive_backward, triplet_margin_with_distance_loss,
     triplet_margin_with_distance_loss_backward,
     triplet_margin_with_distance_loss_negative_backward,
-    triplet_margin_with_distance_loss_positive_backward, TripletMarginOptions,
-    TripletMarginWithDistanceOptions,
+    triplet_margin_with_distance_loss_positive_backward,
 };
 
 #[cfg(feature = "unstable-public-internals")]

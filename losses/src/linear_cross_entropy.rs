@@ -10,23 +10,23 @@
 use std::borrow::Cow;
 
 use ndarray::{
-    s, Array2, ArrayD, ArrayView, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray, Dimension,
-    Ix2, IxDyn,
+    Array2, ArrayD, ArrayView, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, CowArray, Dimension,
+    Ix2, IxDyn, s,
 };
 use rayon::prelude::*;
 
 use super::cross_entropy::{
-    ce_plan, cross_entropy, cross_entropy_target_backward, cross_entropy_weight_backward,
-    cross_entropy_with_grad, CePath,
+    CePath, ce_plan, cross_entropy, cross_entropy_target_backward, cross_entropy_weight_backward,
+    cross_entropy_with_grad,
 };
 use super::error::LossError;
 use super::float::Float;
 use super::kernels::{
-    columns_forward_backward, columns_stats, one_hot_log_softmax_backward_lane, rows_log_sum_exp,
-    TILE_ROWS,
+    TILE_ROWS, columns_forward_backward, columns_stats, one_hot_log_softmax_backward_lane,
+    rows_log_sum_exp,
 };
-use super::nll::{check_spatial_target_dtype, internal, nll_forward, nll_grad_entries, NllPlan};
-use super::options::{row_major, CrossEntropyOptions, Reduction, Target};
+use super::nll::{NllPlan, check_spatial_target_dtype, internal, nll_forward, nll_grad_entries};
+use super::options::{CrossEntropyOptions, Reduction, Target, row_major};
 use super::softmax::check_grad_shape;
 
 /// Logits per row block, about: 8M values (32 MB of `f32`), at most [`MAX_BLOCK_ROWS`]
@@ -174,18 +174,18 @@ pub(crate) fn logits_shape(
     let classes = linear_weight[0];
     let out_features = &linear_weight[1..linear_weight.len() - 1];
     let bias_shape: Vec<usize> = linear_weight[..linear_weight.len() - 1].to_vec();
-    if let Some(bias) = linear_bias {
-        if bias != bias_shape.as_slice() {
-            return Err(LossError::runtime(
-                format!(
-                    "expected linear_bias shape {}, got {}",
-                    py_tuple(&bias_shape),
-                    py_tuple(bias)
-                ),
-                "the bias has one value per output of the linear layer: linear_weight's \
+    if let Some(bias) = linear_bias
+        && bias != bias_shape.as_slice()
+    {
+        return Err(LossError::runtime(
+            format!(
+                "expected linear_bias shape {}, got {}",
+                py_tuple(&bias_shape),
+                py_tuple(bias)
+            ),
+            "the bias has one value per output of the linear layer: linear_weight's \
                  shape without its last dimension (in_features)",
-            ));
-        }
+        ));
     }
     let batched = input.len() == 2;
     if !out_features.is_empty() && !batched {
@@ -549,10 +549,10 @@ fn fused_blocks<F: Float>(
                     {
                         let position = t * TILE_ROWS + r;
                         let target = targets[position];
-                        if let Some((max, lse)) = *st {
-                            if (0..classes as i64).contains(&target) {
-                                *p = row[target as usize] - max - lse;
-                            }
+                        if let Some((max, lse)) = *st
+                            && (0..classes as i64).contains(&target)
+                        {
+                            *p = row[target as usize] - max - lse;
                         }
                         let Some(entries) = entries else { continue };
                         match *st {

@@ -19,12 +19,12 @@ use multiversion::multiversion;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_to, sum_to_wide, CHUNK};
-use super::error::{shape_str, LossError};
+use super::elementwise::{CHUNK, broadcast_shape, expanded, fold_lanes, sum_to, sum_to_wide};
+use super::error::{LossError, shape_str};
 use super::float::Float;
-use super::kernels::{written_vec, LANES};
+use super::kernels::{LANES, written_vec};
 use super::nll::internal;
-use super::options::{row_major, Reduction};
+use super::options::{Reduction, row_major};
 use super::softmax::check_grad_shape;
 
 // ---------------------------------------------------------------------------------
@@ -260,11 +260,7 @@ pub(crate) fn shaped<F: Float>(shape: &[usize], values: Vec<F>) -> Result<ArrayD
 /// `clamp_min(v, 0)` as libtorch's: NaN stays NaN, `-0.0` stays `-0.0`.
 #[inline(always)]
 pub(crate) fn clamp_min0<F: Float>(v: F) -> F {
-    if v < F::zero() {
-        F::zero()
-    } else {
-        v
-    }
+    if v < F::zero() { F::zero() } else { v }
 }
 
 /// The reduction of element losses given as an `f64` sum over `n` of them, or as the
@@ -774,7 +770,7 @@ pub(crate) fn cosine_plan(
                 ),
                 "a 1-D target holds one label per pair: the inputs must be (N, D), one pair \
                  per row (a single pair is 1-D inputs with a 0-D target)",
-            ))
+            ));
         }
         0 if input1.len() != 1 || input2.len() != 1 => {
             return Err(LossError::runtime(
@@ -784,7 +780,7 @@ pub(crate) fn cosine_plan(
                 ),
                 "a 0-D target labels one pair: the inputs must be 1-D vectors (for a batch \
                  of (N, D) inputs give a target of shape (N))",
-            ))
+            ));
         }
         0 | 1 => {}
         _ => {
@@ -795,7 +791,7 @@ pub(crate) fn cosine_plan(
                      (N, D) inputs, () for 1-D inputs",
                     shape_str(target)
                 ),
-            ))
+            ));
         }
     }
     let product = broadcast_named(input1, "input1", input2, "input2")?;
@@ -942,11 +938,7 @@ fn cosine_rows<'a, F: Float>(
 /// are (1: broadcast).
 #[inline(always)]
 fn bcast_index(count: usize, o: usize) -> usize {
-    if count == 1 {
-        0
-    } else {
-        o
-    }
+    if count == 1 { 0 } else { o }
 }
 
 /// The cosine embedding loss, as `torch.nn.functional.cosine_embedding_loss(input1,

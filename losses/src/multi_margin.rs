@@ -18,11 +18,11 @@ use multiversion::multiversion;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::error::{shape_str, LossError};
+use super::error::{LossError, shape_str};
 use super::float::Float;
 use super::kernels::PARALLEL_MIN_ELEMENTS;
 use super::nll::internal;
-use super::options::{row_major, Reduction};
+use super::options::{Reduction, row_major};
 use super::softmax::check_grad_shape;
 
 // ---------------------------------------------------------------------------------
@@ -213,20 +213,20 @@ pub(crate) fn multi_margin_plan(
             hint,
         ));
     }
-    if let Some(w) = weight {
-        if w.iter().product::<usize>() != dim {
-            return Err(LossError::runtime(
-                format!(
-                    "inconsistent weight size, expected {dim} but got {}",
-                    shape_str(w)
-                ),
-                format!(
-                    "the weight gives one factor per class: {dim} values for the input's \
+    if let Some(w) = weight
+        && w.iter().product::<usize>() != dim
+    {
+        return Err(LossError::runtime(
+            format!(
+                "inconsistent weight size, expected {dim} but got {}",
+                shape_str(w)
+            ),
+            format!(
+                "the weight gives one factor per class: {dim} values for the input's \
                      {dim} classes, not {}",
-                    w.iter().product::<usize>()
-                ),
-            ));
-        }
+                w.iter().product::<usize>()
+            ),
+        ));
     }
     if target_dtype != "Long" && input.iter().product::<usize>() != 0 {
         return Err(target_dtype_error(target_dtype, "multi_margin_loss"));
@@ -254,17 +254,17 @@ fn python_checks(weight: Option<&[usize]>, p: i64) -> Result<(), LossError> {
             ),
         ));
     }
-    if let Some(w) = weight {
-        if w.len() != 1 {
-            return Err(LossError::value(
-                "weight must be one-dimensional",
-                format!(
-                    "the weight {} must be 1-D, one value per class; flatten it (or, for a \
+    if let Some(w) = weight
+        && w.len() != 1
+    {
+        return Err(LossError::value(
+            "weight must be one-dimensional",
+            format!(
+                "the weight {} must be 1-D, one value per class; flatten it (or, for a \
                      single class, give shape (1))",
-                    shape_str(w)
-                ),
-            ));
-        }
+                shape_str(w)
+            ),
+        ));
     }
     Ok(())
 }
@@ -729,18 +729,18 @@ fn multilabel_prepare<'a, 't, F: Float>(
     let t = row_major(target);
     // libtorch checks the whole target's range, past any -1, and only when the input
     // is not empty.
-    if !x.is_empty() {
-        if let Some(&bad) = t.iter().find(|&&v| v < -1 || v >= plan.dim as i64) {
-            return Err(LossError::runtime(
-                "argument #2 'target' is out of range",
-                format!(
-                    "the target holds {bad}, which is neither a class in [0, {}) nor -1 \
+    if !x.is_empty()
+        && let Some(&bad) = t.iter().find(|&&v| v < -1 || v >= plan.dim as i64)
+    {
+        return Err(LossError::runtime(
+            "argument #2 'target' is out of range",
+            format!(
+                "the target holds {bad}, which is neither a class in [0, {}) nor -1 \
                      (the end of a sample's class list); every entry is checked, also \
                      past the first -1",
-                    plan.dim
-                ),
-            ));
-        }
+                plan.dim
+            ),
+        ));
     }
     Ok(MultilabelCall { plan, x, t })
 }

@@ -14,10 +14,10 @@ use std::borrow::Cow;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::error::{shape_str, LossError};
+use super::error::{LossError, shape_str};
 use super::float::Float;
-use super::kernels::{written_vec, zeroed_vec, PARALLEL_MIN_ELEMENTS};
-use super::options::{row_major, NllLossOptions, Reduction, Target};
+use super::kernels::{PARALLEL_MIN_ELEMENTS, written_vec, zeroed_vec};
+use super::options::{NllLossOptions, Reduction, Target, row_major};
 use super::softmax::check_grad_shape;
 
 /// Which of libtorch's kernels a call reaches, decided from shapes alone.
@@ -206,10 +206,10 @@ pub(crate) fn nll_plan(
                     "a batched (N, C) input needs a target of shape (N), not a 0-D index",
                 ));
             }
-            if let Some(w) = weight {
-                if w.len() != 1 || weight_mismatch(w) {
-                    return Err(weight_shape_error("", classes, w));
-                }
+            if let Some(w) = weight
+                && (w.len() != 1 || weight_mismatch(w))
+            {
+                return Err(weight_shape_error("", classes, w));
             }
             let (path, batch, none_shape) = if ndim == 1 {
                 let path = NllPath::Unbatched {
@@ -250,17 +250,17 @@ pub(crate) fn nll_plan(
             if !integer_target {
                 return Err(target_dtype_error(target_dtype));
             }
-            if let Some(w) = weight {
-                if weight_mismatch(w) {
-                    return Err(LossError::runtime(
-                        "weight tensor should be defined either for all or no classes",
-                        format!(
-                            "the weight has {} values but the input has {classes} classes \
+            if let Some(w) = weight
+                && weight_mismatch(w)
+            {
+                return Err(LossError::runtime(
+                    "weight tensor should be defined either for all or no classes",
+                    format!(
+                        "the weight has {} values but the input has {classes} classes \
                              (its dim 1); give one weight per class",
-                            w.iter().product::<usize>()
-                        ),
-                    ));
-                }
+                        w.iter().product::<usize>()
+                    ),
+                ));
             }
             if ndim == 4
                 && (input[0] != target[0] || input[2] != target[1] || input[3] != target[2])
@@ -993,8 +993,9 @@ pub(crate) fn nll_backward_kernel<F: Float>(
     reduction: Reduction,
     total_weight: F,
 ) -> Result<ArrayD<F>, LossError> {
-    if spatial_in_parallel(plan) && reduction != Reduction::None {
-        if let Some(grad) = backward_spatial_parallel(
+    if spatial_in_parallel(plan)
+        && reduction != Reduction::None
+        && let Some(grad) = backward_spatial_parallel(
             plan,
             grad_output,
             targets,
@@ -1002,9 +1003,9 @@ pub(crate) fn nll_backward_kernel<F: Float>(
             ignore_index,
             reduction,
             total_weight,
-        )? {
-            return ArrayD::from_shape_vec(IxDyn(&plan.input_shape), grad).map_err(internal);
-        }
+        )?
+    {
+        return ArrayD::from_shape_vec(IxDyn(&plan.input_shape), grad).map_err(internal);
     }
     let mut grad = zeroed_vec(plan.input_shape.iter().product());
     let mut cursor = Cursor::new(plan);

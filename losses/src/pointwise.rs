@@ -11,10 +11,10 @@ use multiversion::multiversion;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::elementwise::{broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to, CHUNK};
-use super::error::{shape_str, LossError};
+use super::elementwise::{CHUNK, broadcast_shape, expanded, fold_lanes, sum_chunks, sum_to};
+use super::error::{LossError, shape_str};
 use super::float::Float;
-use super::kernels::{written_vec, LANES};
+use super::kernels::{LANES, written_vec};
 use super::options::Reduction;
 
 /// Options of [`mse_loss`] and [`l1_loss`] (and their backwards).
@@ -701,18 +701,18 @@ pub(crate) fn check(
     weight: Option<&[usize]>,
 ) -> Result<Vec<usize>, LossError> {
     let shape = broadcast_shape(input, target)?;
-    if let Some(w) = weight {
-        if w != input {
-            return Err(LossError::value(
-                "Weights and input must have the same size.",
-                format!(
-                    "the weight {} must have the input's shape {} exactly (one weight per \
+    if let Some(w) = weight
+        && w != input
+    {
+        return Err(LossError::value(
+            "Weights and input must have the same size.",
+            format!(
+                "the weight {} must have the input's shape {} exactly (one weight per \
                      input element; it is not broadcast)",
-                    shape_str(w),
-                    shape_str(input)
-                ),
-            ));
-        }
+                shape_str(w),
+                shape_str(input)
+            ),
+        ));
     }
     Ok(shape)
 }
@@ -1214,11 +1214,7 @@ fn smooth_l1_element<F: Float>(
     move |d: F| {
         let z = d.abs();
         let (squared, linear) = (over_beta(half * z * z), z - half * beta);
-        if z < beta {
-            squared
-        } else {
-            linear
-        }
+        if z < beta { squared } else { linear }
     }
 }
 
@@ -1232,11 +1228,7 @@ fn smooth_l1_slope<F: Float>(
     move |d: F| {
         let sign = if d > F::zero() { F::one() } else { -F::one() };
         let inside = over_beta(d);
-        if d.abs() >= beta {
-            sign
-        } else {
-            inside
-        }
+        if d.abs() >= beta { sign } else { inside }
     }
 }
 
@@ -1246,11 +1238,7 @@ fn huber_element<F: Float>(delta: F) -> impl Fn(F) -> F + Sync + Copy {
     move |d: F| {
         let z = d.abs();
         let (squared, linear) = (half * z * z, delta * (z - half * delta));
-        if z < delta {
-            squared
-        } else {
-            linear
-        }
+        if z < delta { squared } else { linear }
     }
 }
 
@@ -1259,11 +1247,7 @@ fn huber_slope<F: Float>(delta: F) -> impl Fn(F) -> F + Sync + Copy {
     move |d: F| {
         let sign = if d > F::zero() { F::one() } else { -F::one() };
         let outside = sign * delta;
-        if d.abs() >= delta {
-            outside
-        } else {
-            d
-        }
+        if d.abs() >= delta { outside } else { d }
     }
 }
 

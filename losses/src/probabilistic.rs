@@ -13,11 +13,11 @@ use std::borrow::Cow;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Axis, Dimension, IxDyn};
 
 use super::divergence::{
-    broadcast_operands, combine3, exp, ln, map1, map2, map3, map_g1, map_g2, map_g3, sum2,
-    sum2_sized, sum3, upstream, Upstream,
+    Upstream, broadcast_operands, combine3, exp, ln, map_g1, map_g2, map_g3, map1, map2, map3,
+    sum2, sum2_sized, sum3, upstream,
 };
 use super::elementwise::{expanded, sum_to, sum_to_wide, widened};
-use super::error::{shape_str, LossError};
+use super::error::{LossError, shape_str};
 use super::float::Float;
 use super::options::Reduction;
 
@@ -413,11 +413,7 @@ fn poisson_upstream<'a, F: Float>(
 #[inline(always)]
 fn stirling<F: Float>(t: F, two_pi: F, half: F) -> F {
     let term = (t * ln(t) - t) + half * ln(two_pi * t);
-    if t <= F::one() {
-        F::zero()
-    } else {
-        term
-    }
+    if t <= F::one() { F::zero() } else { term }
 }
 
 /// The Stirling term's contributions to the target's gradient, in the order autograd
@@ -1010,9 +1006,5 @@ fn any_negative<F: Float>(v: &ArrayViewD<'_, F>) -> bool {
 /// NaN, `v` elsewhere (`-0.0` stays `-0.0` when `eps` is 0).
 #[inline(always)]
 fn clamp_var<F: Float>(v: F, eps: F) -> F {
-    if eps.is_nan() || v < eps {
-        eps
-    } else {
-        v
-    }
+    if eps.is_nan() || v < eps { eps } else { v }
 }

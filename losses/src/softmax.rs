@@ -9,12 +9,12 @@
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
-use super::error::{shape_str, wrap_dim, LossError};
+use super::error::{LossError, shape_str, wrap_dim};
 use super::float::Float;
 use super::kernels::{
-    columns_log_softmax, columns_softmax, log_softmax_backward_lane, log_softmax_lane,
-    rows_log_softmax, softmax_backward_lane, softmax_lane, written_vec, PARALLEL_MIN_ELEMENTS,
-    TILE_ROWS,
+    PARALLEL_MIN_ELEMENTS, TILE_ROWS, columns_log_softmax, columns_softmax,
+    log_softmax_backward_lane, log_softmax_lane, rows_log_softmax, softmax_backward_lane,
+    softmax_lane, written_vec,
 };
 use super::nll::internal;
 use super::options::row_major;

@@ -16,10 +16,10 @@ use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
 use super::cross_entropy::cpp_double;
-use super::elementwise::{expanded, sum_to, CHUNK};
+use super::elementwise::{CHUNK, expanded, sum_to};
 use super::error::LossError;
 use super::float::Float;
-use super::margin::{broadcast_named, clamp_min0, grad_source, scalar, shaped, Grad};
+use super::margin::{Grad, broadcast_named, clamp_min0, grad_source, scalar, shaped};
 use super::nll::internal;
 use super::options::Reduction;
 
@@ -378,11 +378,7 @@ fn norm_row<F: Float>(v: &[F], p: f64, zero_dim: bool) -> F {
     if v.len() == 1 && !zero_dim {
         // linalg_vector_norm's shortcut for a reduction over dimensions of size 1.
         return if p == 0.0 {
-            if v[0] != zero {
-                one
-            } else {
-                zero
-            }
+            if v[0] != zero { one } else { zero }
         } else {
             v[0].abs()
         };
@@ -725,11 +721,7 @@ fn backward<F: Float>(
                 Grad::Each(gs) => gs[i],
                 Grad::One(g) => *g,
             };
-            if arg >= zero {
-                g
-            } else {
-                zero
-            }
+            if arg >= zero { g } else { zero }
         })
         .collect();
     let (ap_shape, an_shape) = (dist_shape(&plan.ap), dist_shape(&plan.an));

@@ -254,9 +254,8 @@ pub fn run_with_progress(options: &ReportOptions, progress: &dyn Progress) -> Re
         for (a, case) in assessed {
             if a.divergence.is_some() {
                 divergences.push(case.to_json());
-                diverging += a.stats.diverge
-                    - a.stats.who.rust_closer
-                    - a.stats.who.both_within_policy;
+                diverging +=
+                    a.stats.diverge - a.stats.who.rust_closer - a.stats.who.both_within_policy;
             }
             add(&mut report, a);
         }

@@ -2,7 +2,7 @@
 // cross_entropy_with_grad (class indices, class probabilities, label smoothing),
 // log_softmax_backward and softmax_backward.
 
-use ndarray::{arr0, array, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, array, s};
 
 use super::*;
 

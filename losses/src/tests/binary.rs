@@ -33,7 +33,7 @@
 // A call that raises in PyTorch is written `expr -> Kind: message`; `rg(t)` stands for
 // `t.clone().requires_grad_(True)`, so that autograd's refusals show.
 
-use ndarray::{arr0, s, Array1, ArrayD, IxDyn};
+use ndarray::{Array1, ArrayD, IxDyn, arr0, s};
 
 use super::*;
 
@@ -672,15 +672,41 @@ fn bce_a_target_of_another_shape_is_a_value_error_even_when_it_would_broadcast()
     let (x, t) = (pb(), data().p);
     let column = contiguous(x.slice(s![.., ..1]));
     let first = contiguous(t.slice(s![.., 0]));
-    assert_err_hint(binary_cross_entropy(column.view(), first.view(), &bo(Reduction::Mean)), ErrorKind::ValueError, "Using a target size (torch.Size([4])) that is different to the input size (torch.Size([4, 1])) is deprecated. Please ensure they have the same size.", "squeeze");
+    assert_err_hint(
+        binary_cross_entropy(column.view(), first.view(), &bo(Reduction::Mean)),
+        ErrorKind::ValueError,
+        "Using a target size (torch.Size([4])) that is different to the input size (torch.Size([4, 1])) is deprecated. Please ensure they have the same size.",
+        "squeeze",
+    );
     let flat = t.clone().into_shape_with_order(IxDyn(&[12])).unwrap();
-    assert_err(binary_cross_entropy(x.view(), flat.view(), &bo(Reduction::Mean)), ErrorKind::ValueError, "Using a target size (torch.Size([12])) that is different to the input size (torch.Size([4, 3])) is deprecated. Please ensure they have the same size.");
+    assert_err(
+        binary_cross_entropy(x.view(), flat.view(), &bo(Reduction::Mean)),
+        ErrorKind::ValueError,
+        "Using a target size (torch.Size([12])) that is different to the input size (torch.Size([4, 3])) is deprecated. Please ensure they have the same size.",
+    );
     let scalar = arr0(0.5).into_dyn();
-    assert_err(binary_cross_entropy(scalar.view(), v64(&[1.0]).view(), &bo(Reduction::Mean)), ErrorKind::ValueError, "Using a target size (torch.Size([1])) that is different to the input size (torch.Size([])) is deprecated. Please ensure they have the same size.");
+    assert_err(
+        binary_cross_entropy(scalar.view(), v64(&[1.0]).view(), &bo(Reduction::Mean)),
+        ErrorKind::ValueError,
+        "Using a target size (torch.Size([1])) that is different to the input size (torch.Size([])) is deprecated. Please ensure they have the same size.",
+    );
     // The backwards make the forward's checks first.
     let g = full(&[4, 1], 1.0);
-    assert_err(binary_cross_entropy_backward(g.view(), column.view(), first.view(), &bo(Reduction::None)), ErrorKind::ValueError, "Using a target size (torch.Size([4])) that is different to the input size (torch.Size([4, 1])) is deprecated. Please ensure they have the same size.");
-    assert_err(binary_cross_entropy_target_backward(g.view(), column.view(), first.view(), &bo(Reduction::None)), ErrorKind::ValueError, "Using a target size (torch.Size([4])) that is different to the input size (torch.Size([4, 1])) is deprecated. Please ensure they have the same size.");
+    assert_err(
+        binary_cross_entropy_backward(g.view(), column.view(), first.view(), &bo(Reduction::None)),
+        ErrorKind::ValueError,
+        "Using a target size (torch.Size([4])) that is different to the input size (torch.Size([4, 1])) is deprecated. Please ensure they have the same size.",
+    );
+    assert_err(
+        binary_cross_entropy_target_backward(
+            g.view(),
+            column.view(),
+            first.view(),
+            &bo(Reduction::None),
+        ),
+        ErrorKind::ValueError,
+        "Using a target size (torch.Size([4])) that is different to the input size (torch.Size([4, 1])) is deprecated. Please ensure they have the same size.",
+    );
 }
 
 // torch 2.13.0:
@@ -698,14 +724,34 @@ fn bce_a_weight_that_does_not_broadcast_to_the_target_is_broadcast_shapes_error(
     let call = |w: &ArrayD<f64>| {
         binary_cross_entropy(x.view(), t.view(), &bo(Reduction::Mean).weight(w.view()))
     };
-    assert_err(call(&zeros64(&[2, 3])), ErrorKind::RuntimeError, "Attempting to broadcast a dimension of length 2 at -2! Mismatching argument at index 1 had torch.Size([2, 3]); but expected shape should be broadcastable to [4, 3]");
-    assert_err(call(&zeros64(&[4])), ErrorKind::RuntimeError, "Attempting to broadcast a dimension of length 4 at -1! Mismatching argument at index 1 had torch.Size([4]); but expected shape should be broadcastable to [4, 3]");
-    assert_err(call(&zeros64(&[5, 1])), ErrorKind::RuntimeError, "Attempting to broadcast a dimension of length 5 at -2! Mismatching argument at index 1 had torch.Size([5, 1]); but expected shape should be broadcastable to [4, 3]");
+    assert_err(
+        call(&zeros64(&[2, 3])),
+        ErrorKind::RuntimeError,
+        "Attempting to broadcast a dimension of length 2 at -2! Mismatching argument at index 1 had torch.Size([2, 3]); but expected shape should be broadcastable to [4, 3]",
+    );
+    assert_err(
+        call(&zeros64(&[4])),
+        ErrorKind::RuntimeError,
+        "Attempting to broadcast a dimension of length 4 at -1! Mismatching argument at index 1 had torch.Size([4]); but expected shape should be broadcastable to [4, 3]",
+    );
+    assert_err(
+        call(&zeros64(&[5, 1])),
+        ErrorKind::RuntimeError,
+        "Attempting to broadcast a dimension of length 5 at -2! Mismatching argument at index 1 had torch.Size([5, 1]); but expected shape should be broadcastable to [4, 3]",
+    );
     // The message shows the common shape as built when the mismatch is found: here the
     // weight's 5 has already replaced the target's 1.
     let (x31, t31) = (full(&[3, 1], 0.5), full(&[3, 1], 0.5));
     let w45 = zeros64(&[4, 5]);
-    assert_err(binary_cross_entropy(x31.view(), t31.view(), &bo(Reduction::Mean).weight(w45.view())), ErrorKind::RuntimeError, "Attempting to broadcast a dimension of length 4 at -2! Mismatching argument at index 1 had torch.Size([4, 5]); but expected shape should be broadcastable to [3, 5]");
+    assert_err(
+        binary_cross_entropy(
+            x31.view(),
+            t31.view(),
+            &bo(Reduction::Mean).weight(w45.view()),
+        ),
+        ErrorKind::RuntimeError,
+        "Attempting to broadcast a dimension of length 4 at -2! Mismatching argument at index 1 had torch.Size([4, 5]); but expected shape should be broadcastable to [3, 5]",
+    );
 }
 
 // torch 2.13.0:
@@ -816,10 +862,26 @@ fn bce_checks_run_in_pytorchs_order() {
     let w_big = zeros64(&[2, 4, 3]);
     let flat = t.clone().into_shape_with_order(IxDyn(&[12])).unwrap();
     // The size check (Python) before the weight's broadcast (Python).
-    assert_err(binary_cross_entropy(x.view(), flat.view(), &bo(Reduction::Mean).weight(w_bad.view())), ErrorKind::ValueError, "Using a target size (torch.Size([12])) that is different to the input size (torch.Size([4, 3])) is deprecated. Please ensure they have the same size.");
+    assert_err(
+        binary_cross_entropy(
+            x.view(),
+            flat.view(),
+            &bo(Reduction::Mean).weight(w_bad.view()),
+        ),
+        ErrorKind::ValueError,
+        "Using a target size (torch.Size([12])) that is different to the input size (torch.Size([4, 3])) is deprecated. Please ensure they have the same size.",
+    );
     // The weight's broadcast before the values.
     let logits = data().z;
-    assert_err(binary_cross_entropy(logits.view(), t.view(), &bo(Reduction::Mean).weight(w_bad.view())), ErrorKind::RuntimeError, "Attempting to broadcast a dimension of length 2 at -2! Mismatching argument at index 1 had torch.Size([2, 3]); but expected shape should be broadcastable to [4, 3]");
+    assert_err(
+        binary_cross_entropy(
+            logits.view(),
+            t.view(),
+            &bo(Reduction::Mean).weight(w_bad.view()),
+        ),
+        ErrorKind::RuntimeError,
+        "Attempting to broadcast a dimension of length 2 at -2! Mismatching argument at index 1 had torch.Size([2, 3]); but expected shape should be broadcastable to [4, 3]",
+    );
     // The values before the in-place weight error.
     assert_err(
         binary_cross_entropy(
@@ -888,8 +950,16 @@ fn bce_empty_and_zero_dim_inputs() {
 fn bce_grad_output_not_of_the_outputs_shape_is_autograds_mismatch_error() {
     let (x, t) = (pb(), data().p);
     let g3 = full(&[3], 1.0);
-    assert_err(binary_cross_entropy_backward(g3.view(), x.view(), t.view(), &bo(Reduction::None)), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
-    assert_err(binary_cross_entropy_target_backward(g3.view(), x.view(), t.view(), &bo(Reduction::Mean)), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([]).");
+    assert_err(
+        binary_cross_entropy_backward(g3.view(), x.view(), t.view(), &bo(Reduction::None)),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
+    assert_err(
+        binary_cross_entropy_target_backward(g3.view(), x.view(), t.view(), &bo(Reduction::Mean)),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([]).",
+    );
 }
 
 // torch 2.13.0:
@@ -912,15 +982,47 @@ fn bce_weight_gradient_is_pytorchs_refusal_after_the_python_checks() {
         t.view(),
         &bo(Reduction::Mean).weight(d.q.view()),
     );
-    assert_err_hint(refused, ErrorKind::RuntimeError, "The function 'binary_cross_entropy' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.", "weight");
+    assert_err_hint(
+        refused,
+        ErrorKind::RuntimeError,
+        "The function 'binary_cross_entropy' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.",
+        "weight",
+    );
     // The refusal comes before the values' check and the in-place error...
     let w_big = zeros64(&[2, 4, 3]);
-    assert_err(binary_cross_entropy_weight_backward(g.view(), d.z.view(), t.view(), &bo(Reduction::Mean).weight(w_big.view())), ErrorKind::RuntimeError, "The function 'binary_cross_entropy' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.");
+    assert_err(
+        binary_cross_entropy_weight_backward(
+            g.view(),
+            d.z.view(),
+            t.view(),
+            &bo(Reduction::Mean).weight(w_big.view()),
+        ),
+        ErrorKind::RuntimeError,
+        "The function 'binary_cross_entropy' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.",
+    );
     // ... and after the Python checks.
     let w_bad = zeros64(&[2, 3]);
-    assert_err(binary_cross_entropy_weight_backward(g.view(), x.view(), t.view(), &bo(Reduction::Mean).weight(w_bad.view())), ErrorKind::RuntimeError, "Attempting to broadcast a dimension of length 2 at -2! Mismatching argument at index 1 had torch.Size([2, 3]); but expected shape should be broadcastable to [4, 3]");
+    assert_err(
+        binary_cross_entropy_weight_backward(
+            g.view(),
+            x.view(),
+            t.view(),
+            &bo(Reduction::Mean).weight(w_bad.view()),
+        ),
+        ErrorKind::RuntimeError,
+        "Attempting to broadcast a dimension of length 2 at -2! Mismatching argument at index 1 had torch.Size([2, 3]); but expected shape should be broadcastable to [4, 3]",
+    );
     let flat = t.clone().into_shape_with_order(IxDyn(&[12])).unwrap();
-    assert_err(binary_cross_entropy_weight_backward(g.view(), x.view(), flat.view(), &bo(Reduction::Mean).weight(d.q.view())), ErrorKind::ValueError, "Using a target size (torch.Size([12])) that is different to the input size (torch.Size([4, 3])) is deprecated. Please ensure they have the same size.");
+    assert_err(
+        binary_cross_entropy_weight_backward(
+            g.view(),
+            x.view(),
+            flat.view(),
+            &bo(Reduction::Mean).weight(d.q.view()),
+        ),
+        ErrorKind::ValueError,
+        "Using a target size (torch.Size([12])) that is different to the input size (torch.Size([4, 3])) is deprecated. Please ensure they have the same size.",
+    );
 }
 
 // The element losses and the input gradient are compared bit for bit, through a hash.
@@ -1617,11 +1719,29 @@ fn bce_with_logits_weight_and_pos_weight_gradients_are_pytorchs_refusals() {
     let o = lo(Reduction::Mean)
         .weight(d.q.view())
         .pos_weight(d.w.view());
-    assert_err(binary_cross_entropy_with_logits_weight_backward(g.view(), d.z.view(), d.p.view(), &o), ErrorKind::RuntimeError, "The function 'binary_cross_entropy_with_logits' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.");
-    assert_err_hint(binary_cross_entropy_with_logits_pos_weight_backward(g.view(), d.z.view(), d.p.view(), &o), ErrorKind::RuntimeError, "The function 'binary_cross_entropy_with_logits' is not differentiable with respect to argument 'pos_weight'. This input cannot have requires_grad True.", "pos_weight");
+    assert_err(
+        binary_cross_entropy_with_logits_weight_backward(g.view(), d.z.view(), d.p.view(), &o),
+        ErrorKind::RuntimeError,
+        "The function 'binary_cross_entropy_with_logits' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.",
+    );
+    assert_err_hint(
+        binary_cross_entropy_with_logits_pos_weight_backward(g.view(), d.z.view(), d.p.view(), &o),
+        ErrorKind::RuntimeError,
+        "The function 'binary_cross_entropy_with_logits' is not differentiable with respect to argument 'pos_weight'. This input cannot have requires_grad True.",
+        "pos_weight",
+    );
     // Before aten's broadcast checks, after Python's size check.
     let w4 = zeros64(&[4]);
-    assert_err(binary_cross_entropy_with_logits_weight_backward(g.view(), d.z.view(), d.p.view(), &lo(Reduction::Mean).weight(w4.view())), ErrorKind::RuntimeError, "The function 'binary_cross_entropy_with_logits' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.");
+    assert_err(
+        binary_cross_entropy_with_logits_weight_backward(
+            g.view(),
+            d.z.view(),
+            d.p.view(),
+            &lo(Reduction::Mean).weight(w4.view()),
+        ),
+        ErrorKind::RuntimeError,
+        "The function 'binary_cross_entropy_with_logits' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.",
+    );
     let flat = d.p.clone().into_shape_with_order(IxDyn(&[12])).unwrap();
     assert_err(
         binary_cross_entropy_with_logits_pos_weight_backward(g.view(), d.z.view(), flat.view(), &o),
@@ -1713,7 +1833,16 @@ fn bce_with_logits_empty_and_zero_dim_inputs_and_grad_output_shape() {
     );
     let d = data();
     let g3 = full(&[3], 1.0);
-    assert_err(binary_cross_entropy_with_logits_backward(g3.view(), d.z.view(), d.p.view(), &lo(Reduction::None)), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
+    assert_err(
+        binary_cross_entropy_with_logits_backward(
+            g3.view(),
+            d.z.view(),
+            d.p.view(),
+            &lo(Reduction::None),
+        ),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
 }
 
 // torch 2.13.0:
@@ -2205,7 +2334,11 @@ fn soft_margin_input_gradient_per_reduction() {
         ],
     );
     let g3 = full(&[3], 1.0);
-    assert_err(soft_margin_loss_backward(g3.view(), d.z.view(), y().view(), &so(Reduction::None)), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
+    assert_err(
+        soft_margin_loss_backward(g3.view(), d.z.view(), y().view(), &so(Reduction::None)),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
 }
 
 // torch 2.13.0:
@@ -2216,9 +2349,23 @@ fn soft_margin_input_gradient_per_reduction() {
 #[test]
 fn soft_margin_target_gradient_is_pytorchs_refusal_before_any_check() {
     let d = data();
-    assert_err_hint(soft_margin_loss_target_backward(g07().view(), d.z.view(), y().view(), &so(Reduction::Mean)), ErrorKind::RuntimeError, "The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. This input cannot have requires_grad True.", "target");
+    assert_err_hint(
+        soft_margin_loss_target_backward(
+            g07().view(),
+            d.z.view(),
+            y().view(),
+            &so(Reduction::Mean),
+        ),
+        ErrorKind::RuntimeError,
+        "The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. This input cannot have requires_grad True.",
+        "target",
+    );
     let t5 = full(&[5], 1.0);
-    assert_err(soft_margin_loss_target_backward(g07().view(), d.z.view(), t5.view(), &so(Reduction::Mean)), ErrorKind::RuntimeError, "The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. This input cannot have requires_grad True.");
+    assert_err(
+        soft_margin_loss_target_backward(g07().view(), d.z.view(), t5.view(), &so(Reduction::Mean)),
+        ErrorKind::RuntimeError,
+        "The function 'soft_margin_loss' is not differentiable with respect to argument 'target'. This input cannot have requires_grad True.",
+    );
 }
 
 // torch 2.13.0:
@@ -2577,7 +2724,16 @@ fn multilabel_shape_errors_come_in_the_compositions_order() {
         "Dimension specified as -1 but tensor has no dimensions",
     );
     let g3 = full(&[3], 1.0);
-    assert_err(multilabel_soft_margin_loss_backward(g3.view(), d.z.view(), b01().view(), &mo(Reduction::None)), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4]).");
+    assert_err(
+        multilabel_soft_margin_loss_backward(
+            g3.view(),
+            d.z.view(),
+            b01().view(),
+            &mo(Reduction::None),
+        ),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4]).",
+    );
 }
 
 // torch 2.13.0:

@@ -1,7 +1,7 @@
 // Which error wins when several checks fail: libtorch's order of checks, and the
 // forward's errors before the backward's.
 
-use ndarray::{arr0, array, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, array, s};
 
 use super::*;
 

@@ -2,7 +2,7 @@
 // (and how its error prints the value), empty inputs and zero classes, uint8 targets,
 // float32, non-contiguous views.
 
-use ndarray::{arr0, array, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, array, s};
 
 use super::*;
 

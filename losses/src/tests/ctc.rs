@@ -27,7 +27,7 @@
 // within 2 ulp, f32 within the crate's float32 tolerance. NaN expects NaN, an infinity
 // the same infinity.
 
-use ndarray::{arr0, s, Array3, ArrayD, Axis, IxDyn};
+use ndarray::{Array3, ArrayD, Axis, IxDyn, arr0, s};
 
 use super::*;
 
@@ -83,11 +83,7 @@ fn grad_for(reduction: Reduction, g: &ArrayD<f64>) -> ArrayD<f64> {
 fn ulps(a: f64, b: f64) -> u64 {
     let ordered = |v: f64| {
         let bits = v.to_bits() as i64;
-        if bits < 0 {
-            i64::MIN - bits
-        } else {
-            bits
-        }
+        if bits < 0 { i64::MIN - bits } else { bits }
     };
     ordered(a).abs_diff(ordered(b))
 }
@@ -1979,94 +1975,334 @@ fn errors_are_pytorchs_in_pytorchs_order() {
     let cases: Vec<(&[usize], ArrayD<i64>, &[i64], &[i64], i64, ErrorKind, &str)> = vec![
         //   F.ctc_loss(torch.tensor(0.5, dtype=D), TP, [5, 4, 4], [3, 2, 3])
         //     -> IndexError: Dimension out of range (expected to be in range of [-1, 0], but got 1)
-        (&[], tp(), &[5, 4, 4], &[3, 2, 3], 0, ErrorKind::IndexError, "Dimension out of range (expected to be in range of [-1, 0], but got 1)"),
+        (
+            &[],
+            tp(),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            0,
+            ErrorKind::IndexError,
+            "Dimension out of range (expected to be in range of [-1, 0], but got 1)",
+        ),
         //   F.ctc_loss(LP[:, 0, 0], TP, [5, 4, 4], [3, 2, 3])
         //     -> RuntimeError: Expected 3-dimensional tensor, but got 2-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5], tp(), &[5, 4, 4], &[3, 2, 3], 0, ErrorKind::RuntimeError, "Expected 3-dimensional tensor, but got 2-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5],
+            tp(),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected 3-dimensional tensor, but got 2-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP[None], TP, [5, 4, 4], [3, 2, 3])
         //     -> RuntimeError: Expected 3-dimensional tensor, but got 5-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[1, 5, 3, 4], tp(), &[5, 4, 4], &[3, 2, 3], 0, ErrorKind::RuntimeError, "Expected 3-dimensional tensor, but got 5-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[1, 5, 3, 4],
+            tp(),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected 3-dimensional tensor, but got 5-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(torch.zeros(0, 3, 4, dtype=D), TP, [0, 0, 0], [0, 0, 0])
         //     -> RuntimeError: log_probs tensor must not be empty
-        (&[0, 3, 4], tp(), &[0, 0, 0], &[0, 0, 0], 0, ErrorKind::RuntimeError, "log_probs tensor must not be empty"),
+        (
+            &[0, 3, 4],
+            tp(),
+            &[0, 0, 0],
+            &[0, 0, 0],
+            0,
+            ErrorKind::RuntimeError,
+            "log_probs tensor must not be empty",
+        ),
         //   F.ctc_loss(torch.zeros(5, 0, 4, dtype=D), torch.zeros(0, 3, dtype=torch.long), [], [])
         //     -> RuntimeError: log_probs tensor must not be empty
-        (&[5, 0, 4], ai(&[0, 3], &[]), &[], &[], 0, ErrorKind::RuntimeError, "log_probs tensor must not be empty"),
+        (
+            &[5, 0, 4],
+            ai(&[0, 3], &[]),
+            &[],
+            &[],
+            0,
+            ErrorKind::RuntimeError,
+            "log_probs tensor must not be empty",
+        ),
         //   F.ctc_loss(torch.zeros(5, 3, 0, dtype=D), TP, [5, 4, 4], [3, 2, 3])
         //     -> RuntimeError: log_probs tensor must not be empty
-        (&[5, 3, 0], tp(), &[5, 4, 4], &[3, 2, 3], 0, ErrorKind::RuntimeError, "log_probs tensor must not be empty"),
+        (
+            &[5, 3, 0],
+            tp(),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "log_probs tensor must not be empty",
+        ),
         //   F.ctc_loss(torch.zeros(0, 4, dtype=D), torch.zeros(0, dtype=torch.long), [0], [0])
         //     -> RuntimeError: log_probs tensor must not be empty
-        (&[0, 4], ai(&[0], &[]), &[0], &[0], 0, ErrorKind::RuntimeError, "log_probs tensor must not be empty"),
+        (
+            &[0, 4],
+            ai(&[0], &[]),
+            &[0],
+            &[0],
+            0,
+            ErrorKind::RuntimeError,
+            "log_probs tensor must not be empty",
+        ),
         //   F.ctc_loss(torch.zeros(1, 0, 3, 4, dtype=D), TP[None], [9], [9], blank=7)
         //     -> RuntimeError: log_probs tensor must not be empty
-        (&[1, 0, 3, 4], tp().insert_axis(Axis(0)), &[9], &[9], 7, ErrorKind::RuntimeError, "log_probs tensor must not be empty"),
+        (
+            &[1, 0, 3, 4],
+            tp().insert_axis(Axis(0)),
+            &[9],
+            &[9],
+            7,
+            ErrorKind::RuntimeError,
+            "log_probs tensor must not be empty",
+        ),
         //   F.ctc_loss(LP, TP[None], [5, 4, 4], [3, 2, 3])
         //     -> RuntimeError: Expected 1 to 2 dimensions, but got 3-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp().insert_axis(Axis(0)), &[5, 4, 4], &[3, 2, 3], 0, ErrorKind::RuntimeError, "Expected 1 to 2 dimensions, but got 3-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp().insert_axis(Axis(0)),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected 1 to 2 dimensions, but got 3-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, torch.tensor(1), [5, 4, 4], [3, 2, 3])
         //     -> RuntimeError: Expected 1 to 2 dimensions, but got 0-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], ai(&[], &[1]), &[5, 4, 4], &[3, 2, 3], 0, ErrorKind::RuntimeError, "Expected 1 to 2 dimensions, but got 0-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            ai(&[], &[1]),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected 1 to 2 dimensions, but got 0-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP[None], TP[None], [5, 4, 4], [3, 2, 3], blank=9)
         //     -> RuntimeError: Expected 3-dimensional tensor, but got 5-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[1, 5, 3, 4], tp().insert_axis(Axis(0)), &[5, 4, 4], &[3, 2, 3], 9, ErrorKind::RuntimeError, "Expected 3-dimensional tensor, but got 5-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[1, 5, 3, 4],
+            tp().insert_axis(Axis(0)),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            9,
+            ErrorKind::RuntimeError,
+            "Expected 3-dimensional tensor, but got 5-dimensional tensor for argument #1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TP, [5, 4, 4], [3, 2, 3], blank=4)
         //     -> RuntimeError: blank must be in label range
-        (&[5, 3, 4], tp(), &[5, 4, 4], &[3, 2, 3], 4, ErrorKind::RuntimeError, "blank must be in label range"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            4,
+            ErrorKind::RuntimeError,
+            "blank must be in label range",
+        ),
         //   F.ctc_loss(LP, TP, [5, 4, 4], [3, 2, 3], blank=-1)
         //     -> RuntimeError: blank must be in label range
-        (&[5, 3, 4], tp(), &[5, 4, 4], &[3, 2, 3], -1, ErrorKind::RuntimeError, "blank must be in label range"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, 4, 4],
+            &[3, 2, 3],
+            -1,
+            ErrorKind::RuntimeError,
+            "blank must be in label range",
+        ),
         //   F.ctc_loss(LP, TP[None], [5], [3], blank=4)
         //     -> RuntimeError: Expected 1 to 2 dimensions, but got 3-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp().insert_axis(Axis(0)), &[5], &[3], 4, ErrorKind::RuntimeError, "Expected 1 to 2 dimensions, but got 3-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp().insert_axis(Axis(0)),
+            &[5],
+            &[3],
+            4,
+            ErrorKind::RuntimeError,
+            "Expected 1 to 2 dimensions, but got 3-dimensional tensor for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TP, [5, 4], [3, 2, 3])
         //     -> RuntimeError: input_lengths must be of size batch_size
-        (&[5, 3, 4], tp(), &[5, 4], &[3, 2, 3], 0, ErrorKind::RuntimeError, "input_lengths must be of size batch_size"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, 4],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "input_lengths must be of size batch_size",
+        ),
         //   F.ctc_loss(LP, TP, [5, 4, 4], [3, 2, 3, 1])
         //     -> RuntimeError: target_lengths must be of size batch_size
-        (&[5, 3, 4], tp(), &[5, 4, 4], &[3, 2, 3, 1], 0, ErrorKind::RuntimeError, "target_lengths must be of size batch_size"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, 4, 4],
+            &[3, 2, 3, 1],
+            0,
+            ErrorKind::RuntimeError,
+            "target_lengths must be of size batch_size",
+        ),
         //   F.ctc_loss(LP, TP, [5], [3], blank=4)
         //     -> RuntimeError: blank must be in label range
-        (&[5, 3, 4], tp(), &[5], &[3], 4, ErrorKind::RuntimeError, "blank must be in label range"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5],
+            &[3],
+            4,
+            ErrorKind::RuntimeError,
+            "blank must be in label range",
+        ),
         //   F.ctc_loss(LP, TP, [5], [3])
         //     -> RuntimeError: input_lengths must be of size batch_size
-        (&[5, 3, 4], tp(), &[5], &[3], 0, ErrorKind::RuntimeError, "input_lengths must be of size batch_size"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5],
+            &[3],
+            0,
+            ErrorKind::RuntimeError,
+            "input_lengths must be of size batch_size",
+        ),
         //   F.ctc_loss(LP, TP, [6, 4, 4], [3, -2, 3])
         //     -> RuntimeError: Expected target_lengths to have value at least 0, but got value -2 (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp(), &[6, 4, 4], &[3, -2, 3], 0, ErrorKind::RuntimeError, "Expected target_lengths to have value at least 0, but got value -2 (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[6, 4, 4],
+            &[3, -2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected target_lengths to have value at least 0, but got value -2 (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TP, [5, 4, 4], [3, 4, -1])
         //     -> RuntimeError: Expected target_lengths to have value at least 0, but got value -1 (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp(), &[5, 4, 4], &[3, 4, -1], 0, ErrorKind::RuntimeError, "Expected target_lengths to have value at least 0, but got value -1 (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, 4, 4],
+            &[3, 4, -1],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected target_lengths to have value at least 0, but got value -1 (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TP, [5, 4, 4], [3, 4, 3])
         //     -> RuntimeError: Expected tensor to have size at least 4 at dimension 1, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp(), &[5, 4, 4], &[3, 4, 3], 0, ErrorKind::RuntimeError, "Expected tensor to have size at least 4 at dimension 1, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, 4, 4],
+            &[3, 4, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected tensor to have size at least 4 at dimension 1, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TP[:2], [5, 4, 4], [3, 4, 3])
         //     -> RuntimeError: Expected tensor to have size 3 at dimension 0, but got size 2 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp().slice(s![..2, ..]).to_owned().into_dyn(), &[5, 4, 4], &[3, 4, 3], 0, ErrorKind::RuntimeError, "Expected tensor to have size 3 at dimension 0, but got size 2 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp().slice(s![..2, ..]).to_owned().into_dyn(),
+            &[5, 4, 4],
+            &[3, 4, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected tensor to have size 3 at dimension 0, but got size 2 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TC, [5, 4, 4], [3, 2, 2])
         //     -> RuntimeError: Expected tensor to have size 7 at dimension 0, but got size 8 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tc(), &[5, 4, 4], &[3, 2, 2], 0, ErrorKind::RuntimeError, "Expected tensor to have size 7 at dimension 0, but got size 8 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tc(),
+            &[5, 4, 4],
+            &[3, 2, 2],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected tensor to have size 7 at dimension 0, but got size 8 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TC, [6, 4, 4], [3, 2, 4])
         //     -> RuntimeError: Expected tensor to have size 9 at dimension 0, but got size 8 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tc(), &[6, 4, 4], &[3, 2, 4], 0, ErrorKind::RuntimeError, "Expected tensor to have size 9 at dimension 0, but got size 8 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tc(),
+            &[6, 4, 4],
+            &[3, 2, 4],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected tensor to have size 9 at dimension 0, but got size 8 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TP, [5, -1, 4], [3, 2, 3])
         //     -> RuntimeError: Expected input_lengths to have value at least 0, but got value -1 (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp(), &[5, -1, 4], &[3, 2, 3], 0, ErrorKind::RuntimeError, "Expected input_lengths to have value at least 0, but got value -1 (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, -1, 4],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected input_lengths to have value at least 0, but got value -1 (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TP, [5, 6, -1], [3, 2, 3])
         //     -> RuntimeError: Expected input_lengths to have value at most 5, but got value 6 (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp(), &[5, 6, -1], &[3, 2, 3], 0, ErrorKind::RuntimeError, "Expected input_lengths to have value at most 5, but got value 6 (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, 6, -1],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected input_lengths to have value at most 5, but got value 6 (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP, TP, [5, 4, 7], [3, 2, 3])
         //     -> RuntimeError: Expected input_lengths to have value at most 5, but got value 7 (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 3, 4], tp(), &[5, 4, 7], &[3, 2, 3], 0, ErrorKind::RuntimeError, "Expected input_lengths to have value at most 5, but got value 7 (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 3, 4],
+            tp(),
+            &[5, 4, 7],
+            &[3, 2, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected input_lengths to have value at most 5, but got value 7 (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP[:, 0], TP[0], [5], [2])
         //     -> RuntimeError: Expected tensor to have size 2 at dimension 0, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 4], ai(&[3], &[1, 2, 3]), &[5], &[2], 0, ErrorKind::RuntimeError, "Expected tensor to have size 2 at dimension 0, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 4],
+            ai(&[3], &[1, 2, 3]),
+            &[5],
+            &[2],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected tensor to have size 2 at dimension 0, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
         //   F.ctc_loss(LP[:, 0], TP[0], [5, 5], [3, 3])
         //     -> RuntimeError: input_lengths must be of size batch_size
-        (&[5, 4], ai(&[3], &[1, 2, 3]), &[5, 5], &[3, 3], 0, ErrorKind::RuntimeError, "input_lengths must be of size batch_size"),
+        (
+            &[5, 4],
+            ai(&[3], &[1, 2, 3]),
+            &[5, 5],
+            &[3, 3],
+            0,
+            ErrorKind::RuntimeError,
+            "input_lengths must be of size batch_size",
+        ),
         //   F.ctc_loss(LP[:, 0], TP, [5], [3])
         //     -> RuntimeError: Expected tensor to have size 1 at dimension 0, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)
-        (&[5, 4], tp(), &[5], &[3], 0, ErrorKind::RuntimeError, "Expected tensor to have size 1 at dimension 0, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"),
+        (
+            &[5, 4],
+            tp(),
+            &[5],
+            &[3],
+            0,
+            ErrorKind::RuntimeError,
+            "Expected tensor to have size 1 at dimension 0, but got size 3 for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)",
+        ),
     ];
     for (shape, targets, il, tl, blank, kind, message) in cases {
         let x = zeros64(shape);

@@ -18,7 +18,7 @@
 // `F.kl_div(..., reduction='mean')` also warns that 'mean' is not the KL divergence;
 // warnings are not errors, and the value is the one tested.
 
-use ndarray::{arr0, s, Array1, ArrayD, ArrayViewD, IxDyn};
+use ndarray::{Array1, ArrayD, ArrayViewD, IxDyn, arr0, s};
 
 use super::*;
 
@@ -475,11 +475,27 @@ fn grad_output_not_of_the_outputs_shape_is_autograds_mismatch_error() {
     let g3 = zeros64(&[3]);
     let g1 = zeros64(&[1]);
     let none = kl(KlDivReduction::None);
-    assert_err(kl_div_backward(g3.view(), d.x.view(), d.p.view(), &none), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
-    assert_err(kl_div_target_backward(g3.view(), d.x.view(), d.p.view(), &none), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
+    assert_err(
+        kl_div_backward(g3.view(), d.x.view(), d.p.view(), &none),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
+    assert_err(
+        kl_div_target_backward(g3.view(), d.x.view(), d.p.view(), &none),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
     let bm = kl(KlDivReduction::BatchMean);
-    assert_err(kl_div_backward(g1.view(), d.x.view(), d.p.view(), &bm), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has a shape of torch.Size([]).");
-    assert_err(kl_div_target_backward(g1.view(), d.x.view(), d.p.view(), &bm), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has a shape of torch.Size([]).");
+    assert_err(
+        kl_div_backward(g1.view(), d.x.view(), d.p.view(), &bm),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has a shape of torch.Size([]).",
+    );
+    assert_err(
+        kl_div_target_backward(g1.view(), d.x.view(), d.p.view(), &bm),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has a shape of torch.Size([]).",
+    );
 }
 
 // torch 2.13.0:
@@ -1270,7 +1286,11 @@ fn the_shape_check_gives_the_broadcast_shape_or_the_forwards_error() {
     {
         use crate::internals::check_kl_div_shapes;
         assert_eq!(check_kl_div_shapes(&[4, 1], &[3]).unwrap(), vec![4, 3]);
-        assert_err(check_kl_div_shapes(&[2, 3], &[4, 3]), ErrorKind::RuntimeError, "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0");
+        assert_err(
+            check_kl_div_shapes(&[2, 3], &[4, 3]),
+            ErrorKind::RuntimeError,
+            "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0",
+        );
     }
 }
 

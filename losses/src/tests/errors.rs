@@ -1,7 +1,7 @@
 // Single failed checks: PyTorch's exception class and message verbatim, with a hint
 // of ours that is never empty; and how ErrorKind and LossError name and print them.
 
-use ndarray::{arr0, array, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, array, s};
 
 use super::*;
 

@@ -28,14 +28,14 @@
 //
 // and each case's call is quoted above its expected values.
 
-use ndarray::{arr0, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0};
 
 use super::*;
-use crate::linear_cross_entropy::{logits_shape, Linear};
+use crate::linear_cross_entropy::{Linear, logits_shape};
 use crate::{
-    linear_cross_entropy, linear_cross_entropy_backward, linear_cross_entropy_target_backward,
-    linear_cross_entropy_weight_backward, linear_cross_entropy_with_grad,
-    LinearCrossEntropyOptions,
+    LinearCrossEntropyOptions, linear_cross_entropy, linear_cross_entropy_backward,
+    linear_cross_entropy_target_backward, linear_cross_entropy_weight_backward,
+    linear_cross_entropy_with_grad,
 };
 
 struct Expected {
@@ -835,9 +835,14 @@ fn bad_calls_give_torchs_errors_in_torchs_order() {
         "nn.Linear",
     );
     let wide = zeros64(&[5, 4]);
-    assert_lce_err((&d.h, &wide), t.clone(), &opts, RuntimeError,
+    assert_lce_err(
+        (&d.h, &wide),
+        t.clone(),
+        &opts,
+        RuntimeError,
         "expected equal input and linear_weight last dimensions (in_features), got 3 and 4, respectively",
-        ".T");
+        ".T",
+    );
     let short_bias = zeros64(&[4]);
     assert_lce_err(
         (&d.h, &d.lw),
@@ -865,9 +870,14 @@ fn bad_calls_give_torchs_errors_in_torchs_order() {
         "in_features",
     );
     let h0 = d.h.index_axis(ndarray::Axis(0), 0).to_owned();
-    assert_lce_err((&h0, &d.lwk), tk.clone(), &opts, RuntimeError,
+    assert_lce_err(
+        (&h0, &d.lwk),
+        tk.clone(),
+        &opts,
+        RuntimeError,
         "K-dimensional loss defined by linear_weight shape (5, 2, 3) requires batched input, (N, 3), got unbatched input with shape (3,)",
-        "unsqueeze(0)");
+        "unsqueeze(0)",
+    );
     assert_lce_err(
         (&h0, &d.lwk),
         tk,
@@ -924,9 +934,15 @@ fn bad_calls_give_torchs_errors_in_torchs_order() {
     );
     let four = zeros64(&[4]);
     assert_err(
-        linear_cross_entropy(d.h.view(), d.lw.view(), t, &opts.clone().weight(four.view())),
+        linear_cross_entropy(
+            d.h.view(),
+            d.lw.view(),
+            t,
+            &opts.clone().weight(four.view()),
+        ),
         RuntimeError,
-        "weight tensor should be defined either for all 5 classes or no classes but got weight tensor of shape: [4]");
+        "weight tensor should be defined either for all 5 classes or no classes but got weight tensor of shape: [4]",
+    );
 }
 
 // torch 2.13.0:
@@ -947,8 +963,11 @@ fn class_weight_and_target_gradients_are_cross_entropys_on_the_logits() {
         Target::indices(d.t.view()),
         &options,
     );
-    assert_err(refused, ErrorKind::RuntimeError,
-        "The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.");
+    assert_err(
+        refused,
+        ErrorKind::RuntimeError,
+        "The function 'nll_loss_forward' is not differentiable with respect to argument 'weight'. This input cannot have requires_grad True.",
+    );
     let logits =
         d.h.clone()
             .into_dimensionality::<ndarray::Ix2>()

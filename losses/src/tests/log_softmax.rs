@@ -1,7 +1,7 @@
 // log_softmax and softmax forward values: along each dim, 0-D and empty inputs,
 // infinities, and transposed, strided and broadcast views against contiguous copies.
 
-use ndarray::{arr0, array, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, array, s};
 
 use super::*;
 

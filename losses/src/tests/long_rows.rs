@@ -2,7 +2,7 @@
 // max rises in a later block, so that the partial sums of the earlier blocks must be
 // rescaled: log_softmax, softmax and cross_entropy, forward and backward, f64 and f32.
 
-use ndarray::{arr0, array, ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn, arr0, array};
 
 use super::*;
 
@@ -10,7 +10,7 @@ use super::*;
 const COLS: [usize; 8] = [0, 1, 2047, 2048, 2049, 4095, 4096, 4999];
 
 /// Element `i` of `gen(dtype, n, seed)` (the preamble's `gen32`, in any dtype).
-fn gen<F: Float>(i: usize, seed: usize) -> F {
+fn r#gen<F: Float>(i: usize, seed: usize) -> F {
     -(F::of_f64(((i * 7919 + seed * 104729) % 1000) as f64) / F::of_f64(997.0))
 }
 
@@ -23,14 +23,14 @@ fn xl<F: Float>() -> ArrayD<F> {
             1 => 2.0 * (c / 4096) as f64,
             _ => 0.25 * (c / 2048) as f64,
         };
-        gen::<F>(r * 5000 + c, 5) + F::of_f64(lift)
+        r#gen::<F>(r * 5000 + c, 5) + F::of_f64(lift)
     })
 }
 
 /// `GL`: `gen(dtype, 15000, 8)` as 3 rows of 5,000, plus 0.5.
 fn gl<F: Float>() -> ArrayD<F> {
     ArrayD::from_shape_fn(IxDyn(&[3, 5000]), |i| {
-        gen::<F>(i[0] * 5000 + i[1], 8) + F::of_f64(0.5)
+        r#gen::<F>(i[0] * 5000 + i[1], 8) + F::of_f64(0.5)
     })
 }
 

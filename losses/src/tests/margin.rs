@@ -41,7 +41,7 @@
 // tolerance otherwise (`assert_close_f32`). `-0.0` in an expected list is checked for
 // its sign where the sign is the point (`assert_signs`).
 
-use ndarray::{arr0, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, s};
 
 use super::*;
 
@@ -112,7 +112,7 @@ fn one() -> ArrayD<f64> {
 }
 
 /// The preamble's `gen(n, seed, scale)`: numpy's float32 steps, rounded the same way.
-fn gen(n: usize, seed: usize, scale: f32) -> Vec<f32> {
+fn r#gen(n: usize, seed: usize, scale: f32) -> Vec<f32> {
     (0..n)
         .map(|i| (((i * 7919 + seed * 104729) % 1000) as f32 / 500.0 - 1.0) * scale)
         .collect()
@@ -136,7 +136,7 @@ fn a32(shape: &[usize], values: Vec<f32>) -> ArrayD<f32> {
 }
 
 fn xl(seed: usize) -> ArrayD<f32> {
-    a32(&[400, 250], gen(100_000, seed, 3.0))
+    a32(&[400, 250], r#gen(100_000, seed, 3.0))
 }
 
 fn yl(seed: usize) -> ArrayD<f32> {
@@ -144,7 +144,7 @@ fn yl(seed: usize) -> ArrayD<f32> {
 }
 
 fn cl(rows: usize, cols: usize, seed: usize) -> ArrayD<f32> {
-    a32(&[rows, cols], gen(rows * cols, seed, 1.0))
+    a32(&[rows, cols], r#gen(rows * cols, seed, 1.0))
 }
 
 /// The signs of the zeros (and of everything else) are those of `expected`.
@@ -1773,8 +1773,8 @@ fn cosine_long_f32_inputs_against_torch() {
     );
     // One pair of 200,000-element vectors: the row's sums run in chunks.
     let (u, w) = (
-        a32(&[200_000], gen(200_000, 1, 1.0)),
-        a32(&[200_000], gen(200_000, 5, 1.0)),
+        a32(&[200_000], r#gen(200_000, 1, 1.0)),
+        a32(&[200_000], r#gen(200_000, 5, 1.0)),
     );
     let neg = arr0(-1.0f32).into_dyn();
     let o = co(Reduction::Mean).margin(-0.5);
@@ -1812,7 +1812,7 @@ fn one_and_two_threads_give_bit_identical_losses_and_gradients() {
     let run = || {
         let (x, y, x2) = (xl(1), yl(2), xl(2));
         let row = x.slice(s![0, ..]).to_owned().into_dyn();
-        let g_none = a32(&[400, 250], gen(100_000, 4, 1.0));
+        let g_none = a32(&[400, 250], r#gen(100_000, 4, 1.0));
         let g = arr0(0.7f32).into_dyn();
         let mut out = Vec::new();
         for r in [Reduction::Mean, Reduction::Sum] {
@@ -1857,8 +1857,8 @@ fn one_and_two_threads_give_bit_identical_losses_and_gradients() {
                 .unwrap(),
         ));
         let (u, w) = (
-            a32(&[200_000], gen(200_000, 1, 1.0)),
-            a32(&[200_000], gen(200_000, 5, 1.0)),
+            a32(&[200_000], r#gen(200_000, 1, 1.0)),
+            a32(&[200_000], r#gen(200_000, 5, 1.0)),
         );
         let neg = arr0(-1.0f32).into_dyn();
         out.extend(bits(

@@ -49,7 +49,7 @@
 // tolerance, `<f32 as Float>::ATOL + <f32 as Float>::RTOL * |expected|`. Errors are the
 // first line of the Python exception, with its class.
 
-use ndarray::{array, Array1, ArrayD, ArrayView, Dimension, IxDyn};
+use ndarray::{Array1, ArrayD, ArrayView, Dimension, IxDyn, array};
 
 use super::*;
 

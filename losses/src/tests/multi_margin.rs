@@ -29,7 +29,7 @@
 // Both losses are bit-exact with libtorch, so every value is compared bit for bit (f64
 // values are Python's shortest repr, which Rust parses to the same double).
 
-use ndarray::{arr0, array, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, array};
 
 use super::*;
 

@@ -1,7 +1,7 @@
 // The gathered, lane-wise nll_loss kernels and their parallel paths against the plain
 // serial loops libtorch runs (and this crate ran before), bit for bit.
 
-use ndarray::{arr0, array, Array1, ArrayD, IxDyn};
+use ndarray::{Array1, ArrayD, IxDyn, arr0, array};
 
 use super::*;
 
@@ -160,11 +160,7 @@ fn gathered_nll_equals_serial_loops<F: Float>() {
                             4 => p % 48 == 0,
                             _ => next(4) != 0,
                         };
-                        if ignored {
-                            -100
-                        } else {
-                            next(c as u64) as i64
-                        }
+                        if ignored { -100 } else { next(c as u64) as i64 }
                     })
                     .collect();
                 let ta = ArrayD::from_shape_vec(IxDyn(&target_shape), t.clone()).unwrap();

@@ -1,7 +1,7 @@
 // nll_loss forward values: the reductions, weights and ignore_index, empty, unbatched
 // and spatial inputs, uint8 targets, float32 bit for bit, non-contiguous views.
 
-use ndarray::{arr0, array, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, array, s};
 
 use super::*;
 

@@ -1,7 +1,7 @@
 // cross_entropy_with_grad's one sweep and the parallel row paths against the separate
 // calls and against one row at a time, bit for bit.
 
-use ndarray::{arr0, array, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, array, s};
 
 use super::*;
 

@@ -9,7 +9,7 @@
 //     TL = torch.from_numpy(gen32(300000, 2)[::3].copy())
 //     WL = -torch.from_numpy(gen32(200000, 3)[::2].copy())
 
-use ndarray::{arr0, s, Array1, ArrayD, ArrayViewD, Axis, IxDyn};
+use ndarray::{Array1, ArrayD, ArrayViewD, Axis, IxDyn, arr0, s};
 
 use super::*;
 

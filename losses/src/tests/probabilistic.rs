@@ -19,7 +19,7 @@
 //         return torch.autograd.grad(fn(x), x, g)
 //     def pick(t, idx): return t.reshape(-1)[list(idx)]
 
-use ndarray::{arr0, s, Array1, ArrayD, ArrayViewD, IxDyn};
+use ndarray::{Array1, ArrayD, ArrayViewD, IxDyn, arr0, s};
 
 use super::divergence::{close32, within_f32_tolerance};
 use super::*;
@@ -430,9 +430,21 @@ fn poisson_errors_are_the_broadcast_error_naming_the_target_first_and_autograds_
     );
     let g3 = zeros64(&[3]);
     let none = po(Reduction::None);
-    assert_err(poisson_nll_loss_backward(g3.view(), d.z.view(), c.view(), &none), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
-    assert_err(poisson_nll_loss_target_backward(g3.view(), d.z.view(), c.view(), &none), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
-    assert_err(poisson_nll_loss_backward(d.gz.view(), d.z.view(), c.view(), &options), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([4, 3]) and output[0] has a shape of torch.Size([]).");
+    assert_err(
+        poisson_nll_loss_backward(g3.view(), d.z.view(), c.view(), &none),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
+    assert_err(
+        poisson_nll_loss_target_backward(g3.view(), d.z.view(), c.view(), &none),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
+    assert_err(
+        poisson_nll_loss_backward(d.gz.view(), d.z.view(), c.view(), &options),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([4, 3]) and output[0] has a shape of torch.Size([]).",
+    );
 }
 
 // torch 2.13.0:
@@ -1368,12 +1380,28 @@ fn gaussian_gradient_errors_are_autograds_and_a_float_variance_has_no_gradient()
     let var = || Variance::tensor(v.view());
     let g3 = zeros64(&[3]);
     let none = ga(Reduction::None);
-    assert_err(gaussian_nll_loss_backward(g3.view(), d.z.view(), d.x.view(), var(), &none), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
-    assert_err(gaussian_nll_loss_target_backward(g3.view(), d.z.view(), d.x.view(), var(), &none), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
-    assert_err(gaussian_nll_loss_var_backward(g3.view(), d.z.view(), d.x.view(), var(), &none), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
+    assert_err(
+        gaussian_nll_loss_backward(g3.view(), d.z.view(), d.x.view(), var(), &none),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
+    assert_err(
+        gaussian_nll_loss_target_backward(g3.view(), d.z.view(), d.x.view(), var(), &none),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
+    assert_err(
+        gaussian_nll_loss_var_backward(g3.view(), d.z.view(), d.x.view(), var(), &none),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
     let g1 = zeros64(&[1]);
     let mean = GaussianNllOptions::default();
-    assert_err(gaussian_nll_loss_var_backward(g1.view(), d.z.view(), d.x.view(), var(), &mean), ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has a shape of torch.Size([]).");
+    assert_err(
+        gaussian_nll_loss_var_backward(g1.view(), d.z.view(), d.x.view(), var(), &mean),
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has a shape of torch.Size([]).",
+    );
     let one = arr0(1.0).into_dyn();
     let err = gaussian_nll_loss_var_backward(
         one.view(),
@@ -2233,7 +2261,11 @@ fn the_shape_checks_give_the_broadcast_shape_or_the_forwards_error_in_order() {
     {
         use crate::internals::{check_gaussian_nll_loss_shapes, check_poisson_nll_loss_shapes};
         assert_eq!(check_poisson_nll_loss_shapes(&[], &[2]).unwrap(), vec![2]);
-        assert_err(check_poisson_nll_loss_shapes(&[2, 3], &[4, 3]), ErrorKind::RuntimeError, "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0");
+        assert_err(
+            check_poisson_nll_loss_shapes(&[2, 3], &[4, 3]),
+            ErrorKind::RuntimeError,
+            "The size of tensor a (4) must match the size of tensor b (2) at non-singleton dimension 0",
+        );
         assert_eq!(
             check_gaussian_nll_loss_shapes(&[4, 3], &[4, 3], Some(&[4]), false).unwrap(),
             vec![4, 3]
@@ -2243,7 +2275,11 @@ fn the_shape_checks_give_the_broadcast_shape_or_the_forwards_error_in_order() {
             ErrorKind::ValueError,
             "var has negative entry/entries",
         );
-        assert_err(check_gaussian_nll_loss_shapes(&[2, 3], &[4, 3], Some(&[2]), false), ErrorKind::RuntimeError, "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0");
+        assert_err(
+            check_gaussian_nll_loss_shapes(&[2, 3], &[4, 3], Some(&[2]), false),
+            ErrorKind::RuntimeError,
+            "The size of tensor a (2) must match the size of tensor b (4) at non-singleton dimension 0",
+        );
     }
 }
 

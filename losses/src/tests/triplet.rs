@@ -37,7 +37,7 @@
 // bit-exact, and within 1e-12 relative (`assert_close`) or the float32 tolerance
 // elsewhere.
 
-use ndarray::{arr0, s, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, arr0, s};
 
 use super::*;
 
@@ -289,7 +289,7 @@ fn check32_close(t: [&ArrayD<f32>; 3], o: impl Into<Opts>, g: &ArrayD<f32>, e: E
 use check32_close as check_wd32_close;
 
 /// The preamble's `gen(n, seed, scale)`: numpy's float32 steps, rounded the same way.
-fn gen(n: usize, seed: usize, scale: f32) -> Vec<f32> {
+fn r#gen(n: usize, seed: usize, scale: f32) -> Vec<f32> {
     (0..n)
         .map(|i| (((i * 7919 + seed * 104729) % 1000) as f32 / 500.0 - 1.0) * scale)
         .collect()
@@ -297,7 +297,7 @@ fn gen(n: usize, seed: usize, scale: f32) -> Vec<f32> {
 
 /// The preamble's `E(rows, cols, seed, scale)`.
 fn e32s(rows: usize, cols: usize, seed: usize, scale: f32) -> ArrayD<f32> {
-    ArrayD::from_shape_vec(IxDyn(&[rows, cols]), gen(rows * cols, seed, scale)).unwrap()
+    ArrayD::from_shape_vec(IxDyn(&[rows, cols]), r#gen(rows * cols, seed, scale)).unwrap()
 }
 
 fn e32(rows: usize, cols: usize, seed: usize) -> ArrayD<f32> {
@@ -306,7 +306,7 @@ fn e32(rows: usize, cols: usize, seed: usize) -> ArrayD<f32> {
 
 /// `E(1, len, seed).reshape(len)`.
 fn ev32(len: usize, seed: usize) -> ArrayD<f32> {
-    ArrayD::from_shape_vec(IxDyn(&[len]), gen(len, seed, 1.0)).unwrap()
+    ArrayD::from_shape_vec(IxDyn(&[len]), r#gen(len, seed, 1.0)).unwrap()
 }
 
 fn s32(v: f32) -> ArrayD<f32> {
@@ -2954,8 +2954,7 @@ fn p_zero_counts_differences_and_has_no_gradient() {
     assert_same(&f(&an(), &pn(), &nn(), &o0), &[3], &[1.0, 0.0, 1.0], "loss");
     let sum = o(R::Sum).p(0.0).eps(0.0).swap(true);
     assert_same(&f(&a(), &p(), &n(), &sum), &[], &[4.0], "loss");
-    let unused =
-        "The differentiated Tensor at index 0 appears to not have been used in the graph. \
+    let unused = "The differentiated Tensor at index 0 appears to not have been used in the graph. \
                   Set allow_unused=True if this is the desired behavior.";
     for opts in [o(R::Mean).p(0.0), o(R::None).p(0.0).swap(true)] {
         let g = if opts.reduction == R::None {
@@ -2976,7 +2975,13 @@ fn p_zero_counts_differences_and_has_no_gradient() {
     }
     let three = a64(&[3], &[1.0, 1.0, 1.0]);
     assert_err(
-        triplet_margin_loss_backward(three.view(), a().view(), p().view(), n().view(), &o(R::None).p(0.0)),
+        triplet_margin_loss_backward(
+            three.view(),
+            a().view(),
+            p().view(),
+            n().view(),
+            &o(R::None).p(0.0),
+        ),
         ErrorKind::RuntimeError,
         "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4]).",
     );
@@ -3156,7 +3161,9 @@ fn the_three_tensors_must_have_the_same_number_of_dimensions() {
 #[test]
 fn broadcast_errors_name_the_step_that_fails() {
     let bc = |a: usize, b: usize, d: usize| {
-        format!("The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {d}")
+        format!(
+            "The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton dimension {d}"
+        )
     };
     let e = assert_all_err(
         [&rows(&a(), 0, 2), &p(), &n()],
@@ -3566,9 +3573,10 @@ fn internals_run_the_same_checks() {
     );
     let e =
         check_triplet_margin_loss_shapes(&[4, 0], &[4, 0], &[4, 0], 1.0, -1.0, false).unwrap_err();
-    assert!(e
-        .message()
-        .starts_with("linalg.vector_norm cannot compute the -1 norm"));
+    assert!(
+        e.message()
+            .starts_with("linalg.vector_norm cannot compute the -1 norm")
+    );
     let e =
         check_triplet_margin_loss_shapes(&[1, 3], &[2, 3], &[3, 3], 1.0, 2.0, true).unwrap_err();
     assert_eq!(

@@ -1,7 +1,7 @@
 // The public types' own methods against PyTorch's names and defaults: Reduction's
 // names, the options' defaults, Target's shape and dtype name, Float's conversions.
 
-use ndarray::{array, ArrayD, IxDyn};
+use ndarray::{ArrayD, IxDyn, array};
 
 use super::*;
 

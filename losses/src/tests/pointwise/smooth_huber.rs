@@ -10,7 +10,7 @@
 //     NB = torch.tensor([0.0, 1.0, 0.5, float('nan'), float('inf')], dtype=D)
 //     IDX = [0, 1, 7, 12345, 54321, 99998, 99999]; pick = lambda t, idx: t[idx]
 
-use ndarray::{arr0, s, Array1, ArrayD, ArrayViewD, Axis, IxDyn};
+use ndarray::{Array1, ArrayD, ArrayViewD, Axis, IxDyn, arr0, s};
 
 use super::*;
 
@@ -263,7 +263,11 @@ fn smooth_l1_negative_or_nan_beta_is_atens_error_after_the_broadcast_error() {
             d.r.view(),
             &options,
         );
-        assert_err(result, ErrorKind::RuntimeError, "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1");
+        assert_err(
+            result,
+            ErrorKind::RuntimeError,
+            "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1",
+        );
         // A good beta, a grad_output of the wrong shape.
         let result = backward(
             zeros64(&[3]).view(),
@@ -271,7 +275,11 @@ fn smooth_l1_negative_or_nan_beta_is_atens_error_after_the_broadcast_error() {
             d.z.view(),
             &sl1(Reduction::None),
         );
-        assert_err(result, ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
+        assert_err(
+            result,
+            ErrorKind::RuntimeError,
+            "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+        );
     }
     // beta = 0 takes the l1 path, whose grad_output check is the same.
     let result = smooth_l1_loss_backward(
@@ -280,7 +288,11 @@ fn smooth_l1_negative_or_nan_beta_is_atens_error_after_the_broadcast_error() {
         d.z.view(),
         &sl1(Reduction::None).beta(0.0),
     );
-    assert_err(result, ErrorKind::RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).");
+    assert_err(
+        result,
+        ErrorKind::RuntimeError,
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([4, 3]).",
+    );
 }
 
 // An infinite beta keeps every finite difference in the squared part, 0.5 z^2 / inf
@@ -695,7 +707,12 @@ fn huber_non_positive_or_nan_delta_is_atens_error_after_the_shape_errors() {
             "Weights and input must have the same size.",
         );
         assert_err(
-            backward(zeros64(&[1]).view(), d.x.view(), d.z.view(), &hub_w(Reduction::Mean, &d.q)),
+            backward(
+                zeros64(&[1]).view(),
+                d.x.view(),
+                d.z.view(),
+                &hub_w(Reduction::Mean, &d.q),
+            ),
             ErrorKind::RuntimeError,
             "Mismatch in shape: grad_output[0] has a shape of torch.Size([1]) and output[0] has a shape of torch.Size([]).",
         );
