@@ -10,6 +10,9 @@
 //!   `tch::set_num_threads(1)` for libtorch; "all" is one thread per core for both.
 //! - `LOSSPARITY_BENCH_ONLY=linear_cross_entropy`: only `linear_cross_entropy` (input
 //!   `(2048, 1024)`, weight `(32000, 1024)`, f32), forward and forward+backward.
+//! - `LOSSPARITY_BENCH_ONLY=margin`: only the margin, embedding and sequence losses
+//!   (`benches/margin_losses`: the five margin losses, the two triplet losses and
+//!   `ctc_loss`).
 //! - `LOSSPARITY_BENCH_QUICK=1`: only the small shapes (64x10, 256x1000), with shorter
 //!   warm-up and measurement times.
 //!
@@ -17,6 +20,8 @@
 //! compared; a mismatch panics, so a wrong answer is never benchmarked.
 //!
 //! Run it with `scripts/bench.sh` (or `cargo bench --bench losses`).
+
+mod margin_losses;
 
 use std::time::{Duration, Instant};
 
@@ -913,6 +918,21 @@ fn benches(c: &mut Criterion) {
         }
         return;
     }
+    let only = std::env::var("LOSSPARITY_BENCH_ONLY").unwrap_or_default();
+    let f32_margin = margin_losses::make_margin_inputs::<f32>(quick, 201);
+    let f64_margin = margin_losses::make_margin_inputs::<f64>(quick, 301);
+    let bench_margin = |c: &mut Criterion, mode: &ThreadMode| {
+        for op in margin_losses::MarginOp::ALL {
+            margin_losses::bench_margin_op(c, op, mode, &f32_margin, quick);
+            margin_losses::bench_margin_op(c, op, mode, &f64_margin, quick);
+        }
+    };
+    if only == "margin" {
+        for mode in &modes {
+            bench_margin(c, mode);
+        }
+        return;
+    }
     let lce = (!quick).then(|| {
         let lce = LceInputs::new(7);
         lce.sanity_check();
@@ -925,6 +945,7 @@ fn benches(c: &mut Criterion) {
             bench_op(c, op, mode, &f32_inputs, quick);
             bench_op(c, op, mode, &f64_inputs, quick);
         }
+        bench_margin(c, mode);
         if let Some(lce) = &lce {
             bench_linear_cross_entropy(c, mode, lce);
         }

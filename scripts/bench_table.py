@@ -39,6 +39,15 @@ OP_ORDER = [
         "kl_div",
         "poisson_nll_loss",
         "gaussian_nll_loss",
+        "hinge_embedding_loss",
+        "margin_ranking_loss",
+        "cosine_embedding_loss",
+        "multi_margin_loss",
+        "multilabel_margin_loss",
+        "triplet_margin_loss",
+        "triplet_margin_with_distance_loss",
+        "ctc_loss",
+        "linear_cross_entropy",
     ]
     for name in (op, op + "_fwd_bwd")
 ]
