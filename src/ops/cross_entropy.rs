@@ -68,7 +68,8 @@ fn class_dim(case: &Case) -> i64 {
     }
 }
 
-struct CrossEntropy;
+/// `cross_entropy`'s Rust evaluation (`linear_cross_entropy` takes its refusal).
+pub(super) struct CrossEntropy;
 
 impl TypedOp for CrossEntropy {
     /// With class indices, a weight that requires grad reaches `nll_loss`, which
