@@ -227,7 +227,11 @@ fn linear_cross_entropy(case: &Case, layout: MemoryLayout) -> Result<Computed, C
     }
 }
 
-fn typed<F: CaseFloat>(case: &Case, ce: &Case, layout: MemoryLayout) -> Result<Computed, CaseError> {
+fn typed<F: CaseFloat>(
+    case: &Case,
+    ce: &Case,
+    layout: MemoryLayout,
+) -> Result<Computed, CaseError> {
     let (target, weight) = loss_tensors::<F>(ce, layout)?;
     let input = laid_floats::<F>(case.input(), "input", layout)?;
     let linear_weight = case
@@ -283,8 +287,8 @@ fn linear_cross_entropy_torch(
     case: &Case,
     t: &dyn Fn(&str) -> Option<tch::Tensor>,
 ) -> Result<tch::Tensor, CaseError> {
-    let logits_shape = python_checks(case)
-        .map_err(|e| CaseError::new(e.kind().as_str(), e.message()))?;
+    let logits_shape =
+        python_checks(case).map_err(|e| CaseError::new(e.kind().as_str(), e.message()))?;
     let get = |n: &str| t(n).ok_or_else(|| super::softmax::missing(n));
     let input = get("input")?;
     let mut linear_weight = get("linear_weight")?;
@@ -297,7 +301,10 @@ fn linear_cross_entropy_torch(
             .f_reshape([outputs, in_features])
             .map_err(crate::backend::torch_error)?;
         if let Some(b) = bias {
-            bias = Some(b.f_reshape([outputs]).map_err(crate::backend::torch_error)?);
+            bias = Some(
+                b.f_reshape([outputs])
+                    .map_err(crate::backend::torch_error)?,
+            );
         }
     }
     let shape: Vec<i64> = logits_shape.iter().map(|&d| d as i64).collect();

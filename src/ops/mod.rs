@@ -37,11 +37,11 @@ pub use binary::{
 pub use cross_entropy::CROSS_ENTROPY;
 pub(crate) use ctc::as_long as ctc_as_long;
 pub use ctc::CTC_LOSS;
+pub use divergence::{GAUSSIAN_NLL_LOSS, KL_DIV, POISSON_NLL_LOSS};
+pub use linear_cross_entropy::LINEAR_CROSS_ENTROPY;
 pub(crate) use linear_cross_entropy::{
     cross_entropy_call as linear_cross_entropy_call, python_checks as linear_cross_entropy_logits,
 };
-pub use linear_cross_entropy::LINEAR_CROSS_ENTROPY;
-pub use divergence::{GAUSSIAN_NLL_LOSS, KL_DIV, POISSON_NLL_LOSS};
 pub use margin::{
     COSINE_EMBEDDING_LOSS, HINGE_EMBEDDING_LOSS, MARGIN_RANKING_LOSS, MULTILABEL_MARGIN_LOSS,
     MULTI_MARGIN_LOSS,

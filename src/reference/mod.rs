@@ -754,8 +754,16 @@ fn cross_entropy_on(
 pub(crate) fn linear_cross_entropy_op(case: &Case) -> Option<Reference> {
     let logits_shape = crate::ops::linear_cross_entropy_logits(case).ok()?;
     // Integer or mixed-dtype operands are rejected by `linear`.
-    let dtypes = [Some(case.input()), case.tensor("linear_weight"), case.tensor("linear_bias")];
-    if dtypes.iter().flatten().any(|t| t.dtype != case.input().dtype) {
+    let dtypes = [
+        Some(case.input()),
+        case.tensor("linear_weight"),
+        case.tensor("linear_bias"),
+    ];
+    if dtypes
+        .iter()
+        .flatten()
+        .any(|t| t.dtype != case.input().dtype)
+    {
         return None;
     }
     let x = dd_values(case.input())?;
@@ -775,7 +783,8 @@ pub(crate) fn linear_cross_entropy_op(case: &Case) -> Option<Reference> {
     let mut logits = Vec::with_capacity(rows * vocab);
     for r in 0..rows {
         for v in 0..vocab {
-            let dot = sum((0..in_features).map(|k| x[r * in_features + k] * w[v * in_features + k]));
+            let dot =
+                sum((0..in_features).map(|k| x[r * in_features + k] * w[v * in_features + k]));
             logits.push(match &bias {
                 Some(b) => b[v] + dot,
                 None => dot,
@@ -784,7 +793,10 @@ pub(crate) fn linear_cross_entropy_op(case: &Case) -> Option<Reference> {
     }
     let (output, ce_grads) = cross_entropy_on(case, &logits, &logits_shape)?;
     let mut grads = Vec::new();
-    let logits_grad = ce_grads.iter().find(|(n, _, _)| *n == "input").map(|(_, _, g)| g);
+    let logits_grad = ce_grads
+        .iter()
+        .find(|(n, _, _)| *n == "input")
+        .map(|(_, _, g)| g);
     for wrt in case.grad_wrt() {
         let grad = match wrt {
             "target" | "weight" => {
@@ -822,10 +834,7 @@ pub(crate) fn linear_cross_entropy_op(case: &Case) -> Option<Reference> {
         };
         grads.push((wrt, grad));
     }
-    Some(Reference {
-        output,
-        grads,
-    })
+    Some(Reference { output, grads })
 }
 
 /// The gradients of the probability path with respect to the target and the weight:

@@ -8,8 +8,8 @@
 
 use crate::case::{Arg, Case, TensorData};
 use crate::explain::{shape_str, Diagnostic};
-use crate::ops::{linear_cross_entropy_call, linear_cross_entropy_logits};
 use crate::losses::Reduction;
+use crate::ops::{linear_cross_entropy_call, linear_cross_entropy_logits};
 
 fn described(name: &str, t: &TensorData) -> String {
     format!("{name} {} {}", shape_str(&t.shape), t.dtype.name())
@@ -155,8 +155,7 @@ fn bias_shape(case: &Case) -> Option<Diagnostic> {
             shape_str(w),
             shape_str(expected)
         ),
-        suggestion: "give one bias value per output class: nn.Linear(in_features, C).bias"
-            .into(),
+        suggestion: "give one bias value per output class: nn.Linear(in_features, C).bias".into(),
     })
 }
 
