@@ -90,12 +90,13 @@ impl TypedOp for CrossEntropy {
         Some(weight_refusal(case))
     }
 
-    /// `cross_entropy`'s checks before `log_softmax` (label smoothing's range) come
-    /// first, then `log_softmax` refuses the integers.
+    /// With class indices, `cross_entropy`'s checks before `log_softmax` (label
+    /// smoothing's range) come first; then `log_softmax` refuses the integers.
     fn integer_input(case: &Case) -> CaseError {
-        if let Err(e) =
-            check_cross_entropy_before_log_softmax(&case.input().shape, case.label_smoothing())
-        {
+        let indices = case.target().map(|t| &t.shape) != Some(&case.input().shape);
+        let checked =
+            check_cross_entropy_before_log_softmax(&case.input().shape, case.label_smoothing());
+        if let (true, Err(e)) = (indices, checked) {
             return case_error(e);
         }
         super::softmax::integer_softmax(case, "log_softmax", class_dim(case))
