@@ -58,11 +58,13 @@ enum Malformation {
     BiasColumn,
     WeightDtype,
     BiasDtype,
+    InputDtype,
     IntegerOperands,
     ClassWeightLength,
     ClassWeightDtype,
     FloatIndexTarget,
     TargetBatch,
+    TargetSize,
 }
 
 fn malformation() -> impl Strategy<Value = Malformation> {
@@ -78,11 +80,13 @@ fn malformation() -> impl Strategy<Value = Malformation> {
         1 => Just(BiasColumn),
         1 => Just(WeightDtype),
         1 => Just(BiasDtype),
+        1 => Just(InputDtype),
         1 => Just(IntegerOperands),
         1 => Just(ClassWeightLength),
         1 => Just(ClassWeightDtype),
         1 => Just(FloatIndexTarget),
         1 => Just(TargetBatch),
+        1 => Just(TargetSize),
     ]
 }
 
@@ -309,6 +313,9 @@ fn malform(mut case: Case, how: Malformation, probabilities: bool) -> Case {
         // Only with logits that have elements: `log_softmax` of an empty integer
         // tensor succeeds and the call reaches `nll_loss`'s integer paths, which the
         // harness's `cross_entropy` side does not model either (a gap of both ops).
+        Malformation::InputDtype => {
+            set(&mut case, "input", other_float(dtype), x.shape.clone(), &x)
+        }
         Malformation::IntegerOperands if logits_have_elements(&x, &w) => {
             let ints = |t: &TensorData| {
                 let v = values_of(t, t.shape.iter().product())
@@ -348,10 +355,15 @@ fn malform(mut case: Case, how: Malformation, probabilities: bool) -> Case {
             set(&mut case, "target", dtype, t.shape.clone(), &t);
         }
         Malformation::FloatIndexTarget => {}
-        Malformation::TargetBatch => {
+        Malformation::TargetBatch | Malformation::TargetSize => {
             let t = case.target().cloned().expect("target");
             let mut shape = t.shape.clone();
-            match shape.first_mut() {
+            let at = if how == Malformation::TargetSize {
+                shape.last_mut()
+            } else {
+                shape.first_mut()
+            };
+            match at {
                 Some(first) => *first += 1,
                 None => shape.push(2),
             }
