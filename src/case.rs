@@ -562,13 +562,6 @@ impl Case {
             .ok_or_else(|| format!("missing `op` (one of {})", Op::names()))?;
         let op = match Op::named(op_name) {
             Some(op) => op,
-            None if crate::ops::NOT_YET_BUILT.contains(&op_name) => {
-                return Err(format!(
-                    "op {op_name:?} is a loss of torch.nn.functional that lossparity does not \
-                     implement yet; built: {}",
-                    Op::names()
-                ))
-            }
             None => {
                 return Err(format!(
                     "unknown op {op_name:?}; expected one of {}",

@@ -7,6 +7,7 @@
 //! random `grad_output`, and deliberately malformed calls (wrong dtypes and shapes).
 
 mod elementwise;
+mod linear;
 mod margin;
 mod sequence;
 
@@ -14,6 +15,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 pub use elementwise::{elementwise_case, Draw, ElementwiseCases, Extra, ExtraShape};
+pub use linear::linear_cross_entropy_case;
 pub use margin::{
     cosine_embedding_case, margin_ranking_case, multi_margin_case, multilabel_margin_case,
 };

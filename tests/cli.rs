@@ -100,11 +100,11 @@ fn eval_with_torch_backend_writes_libtorch_outcomes() {
 fn invalid_lines_of_format_version_2_carry_their_id_and_say_why() {
     let file = [
         r#"{"id":"sa","op":"nll_loss","input":{"dtype":"float32","shape":[1,2],"data":[-0.5,-1.0]},"target":{"dtype":"int64","shape":[1],"data":[0]},"size_average":true}"#,
-        r#"{"id":"kl","op":"linear_cross_entropy","input":{"dtype":"float32","shape":[1],"data":[1.0]}}"#,
         r#"{"id":"int","op":"nll_loss","input":{"dtype":"float32","shape":[1,2],"data":[-0.5,-1.0]},"target":{"dtype":"int64","shape":[1],"data":[0]},"grad":true,"grad_wrt":["target"]}"#,
         r#"{"id":"nograd","op":"softmax","input":{"dtype":"float32","shape":[2],"data":[0.5,1.0]},"dim":0,"grad_wrt":["input"]}"#,
         r#"{"id":"field","op":"softmax","input":{"dtype":"float32","shape":[2],"data":[0.5,1.0]},"dim":0,"reduction":"sum"}"#,
         r#"{"id":"soft","op":"cross_entropy","input":{"dtype":"float32","shape":[1,2],"data":[0.0,0.0]},"target":{"dtype":"float32","shape":[1,2],"data":[0.25,0.75]},"grad":true,"grad_wrt":["target","input"]}"#,
+        r#"{"id":"lce","op":"linear_cross_entropy","input":{"dtype":"float32","shape":[2],"data":[1.0,0.0]},"linear_weight":{"dtype":"float32","shape":[2,2],"data":[0.0,0.0,0.0,0.0]},"target":{"dtype":"int64","shape":[],"data":[0]},"grad":true,"grad_wrt":["input","linear_weight"]}"#,
     ]
     .join("\n");
     let (stdout, code) = lossparity(&["eval", "--backend", "rust"], &file);
@@ -113,10 +113,9 @@ fn invalid_lines_of_format_version_2_carry_their_id_and_say_why() {
     assert_eq!(lines.len(), 6, "{stdout}");
     for (line, id, needle) in [
         (lines[0], "sa", "line 1: `size_average` is deprecated"),
-        (lines[1], "kl", "line 2: op \\\"linear_cross_entropy\\\" is a loss of torch.nn.functional that lossparity does not implement yet"),
-        (lines[2], "int", "line 3: `grad_wrt` names `target`, a tensor of dtype int64"),
-        (lines[3], "nograd", "line 4: `grad_wrt` names tensors to differentiate, which needs"),
-        (lines[4], "field", "line 5: unknown field `reduction`; the fields of softmax are id, op, input, dim, grad, grad_wrt, grad_output"),
+        (lines[1], "int", "line 2: `grad_wrt` names `target`, a tensor of dtype int64"),
+        (lines[2], "nograd", "line 3: `grad_wrt` names tensors to differentiate, which needs"),
+        (lines[3], "field", "line 4: unknown field `reduction`; the fields of softmax are id, op, input, dim, grad, grad_wrt, grad_output"),
     ] {
         assert!(
             line.starts_with(&format!(r#"{{"id":"{id}","error":{{"kind":"InvalidCase""#)),
@@ -125,7 +124,13 @@ fn invalid_lines_of_format_version_2_carry_their_id_and_say_why() {
         assert!(line.contains(needle), "{line} lacks {needle}");
     }
     assert_eq!(
-        lines[5],
+        lines[4],
         r#"{"id":"soft","output":{"dtype":"float32","shape":[],"data":[0.6931472]},"grad_target":{"dtype":"float32","shape":[1,2],"data":[0.6931472,0.6931472]},"grad_input":{"dtype":"float32","shape":[1,2],"data":[0.25,-0.25]}}"#
+    );
+    // Zero logits: softmax [0.5, 0.5], so the logits' gradient is [-0.5, 0.5] and
+    // linear_weight's is its outer product with the input [1, 0].
+    assert_eq!(
+        lines[5],
+        r#"{"id":"lce","output":{"dtype":"float32","shape":[],"data":[0.6931472]},"grad_input":{"dtype":"float32","shape":[2],"data":[0.0,0.0]},"grad_linear_weight":{"dtype":"float32","shape":[2,2],"data":[-0.5,-0.0,0.5,0.0]}}"#
     );
 }

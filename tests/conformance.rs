@@ -14,9 +14,9 @@ use lossparity::compare::{compare, Mode};
 use lossparity::known::{explain, KNOWN_DIVERGENCES};
 use lossparity::repro::python_repro;
 use lossparity::strategies::{
-    cosine_embedding_case, cross_entropy_case, ctc_case, elementwise_ops_case, margin_ranking_case,
-    multi_margin_case, multilabel_margin_case, nll_loss_case, pointwise_case, softmax_case,
-    triplet_case,
+    cosine_embedding_case, cross_entropy_case, ctc_case, elementwise_ops_case,
+    linear_cross_entropy_case, margin_ranking_case, multi_margin_case, multilabel_margin_case,
+    nll_loss_case, pointwise_case, softmax_case, triplet_case,
 };
 
 /// Cases per property: `PROPTEST_CASES` when set, else enough for about ten thousand
@@ -68,6 +68,11 @@ proptest! {
 
     #[test]
     fn cross_entropy_matches_libtorch(case in cross_entropy_case()) {
+        agrees(&case)?;
+    }
+
+    #[test]
+    fn linear_cross_entropy_matches_libtorch(case in linear_cross_entropy_case()) {
         agrees(&case)?;
     }
 }

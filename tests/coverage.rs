@@ -71,6 +71,10 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
         if SEQUENCE_OPS.contains(&op) {
             sequence_features(case, &mut seen);
         }
+        if op == "linear_cross_entropy" {
+            linear_features(case, &mut seen);
+            continue;
+        }
         if !case.op.is_loss() {
             continue;
         }
@@ -151,6 +155,86 @@ fn features(cases: &[Case]) -> BTreeSet<String> {
         }
     }
     seen
+}
+
+/// What `linear_cross_entropy`'s cases show: the shapes of its linear layer, the
+/// logits' target kind, its options (the common loss features read the input as
+/// logits, which here it is not).
+fn linear_features(case: &Case, seen: &mut BTreeSet<String>) {
+    let op = "linear_cross_entropy";
+    let x = &case.input().shape;
+    let w = case.tensor("linear_weight").expect("linear_weight");
+    let mut say = |what: String| {
+        seen.insert(format!("{op} {what}"));
+    };
+    say(format!("linear_weight {}-D", w.shape.len()));
+    let bias = case.tensor("linear_bias");
+    say(if bias.is_some() { "bias" } else { "no bias" }.to_string());
+    if w.dtype != case.input().dtype || bias.is_some_and(|b| b.dtype != w.dtype) {
+        say("mixed dtypes".to_string());
+    }
+    if !case.input().dtype.is_float() {
+        say("integer operands".to_string());
+    }
+    if x.len() == 2 && x[0] == 0 {
+        say("empty batch".to_string());
+    }
+    if x.last() == Some(&0) {
+        say("no features".to_string());
+    }
+    if w.shape.first() == Some(&0) {
+        say("no classes".to_string());
+    }
+    say(format!("reduction {}", case.reduction().as_str()));
+    let ls = case.label_smoothing();
+    say(format!(
+        "label_smoothing {}",
+        if ls < 0.0 {
+            "negative"
+        } else if ls == 0.0 {
+            "zero"
+        } else if ls < 1.0 {
+            "in (0, 1)"
+        } else if ls == 1.0 {
+            "one"
+        } else {
+            "above one"
+        }
+    ));
+    if let Some(cw) = case.weight().and_then(|w| w.floats()) {
+        say("weight".to_string());
+        if cw.contains(&0.0) {
+            say("zero weight".to_string());
+        }
+        if cw.iter().any(|&v| v < 0.0) {
+            say("negative weight".to_string());
+        }
+    }
+    let classes = w.shape.first().copied().unwrap_or(0) as i64;
+    let ii = case.int("ignore_index");
+    say(match ii {
+        None => "ignore_index unset".to_string(),
+        Some(-100) => "ignore_index -100".to_string(),
+        Some(i) if (0..classes).contains(&i) => "ignore_index in range".to_string(),
+        Some(_) => "ignore_index out of range".to_string(),
+    });
+    let Some(t) = case.target() else { return };
+    let mut logits: Vec<usize> = x[..x.len().saturating_sub(1)].to_vec();
+    logits.extend(&w.shape[..w.shape.len().saturating_sub(1)]);
+    match &t.values {
+        Values::Float(_) if t.shape == logits => say("probability target".to_string()),
+        Values::Int(v) => {
+            say(format!("{} target", t.dtype.name()));
+            let ii = ii.unwrap_or(-100);
+            if v.contains(&ii) {
+                say("ignored positions".to_string());
+            }
+            if v.iter().any(|&c| c != ii && !(0..classes).contains(&c)) {
+                say("out-of-bounds target".to_string());
+            }
+        }
+        Values::Float(_) => say("float index target".to_string()),
+    }
 }
 
 /// The value classes of a tensor's values: where they lie against 0 and 1.
@@ -828,6 +912,78 @@ fn generators_cover_every_op_layout_option_and_error() {
         "error RuntimeError: ignore_index is",
     ] {
         expect(format!("cross_entropy {what}"));
+    }
+    for ndim in 0..=3 {
+        expect(format!("linear_cross_entropy {ndim}-D"));
+    }
+    for what in [
+        "float32",
+        "float64",
+        "grad",
+        "grad_output",
+        "grad_wrt input",
+        "grad_wrt linear_weight",
+        "grad_wrt linear_bias",
+        "grad_wrt target",
+        "grad_wrt weight",
+        "nan logit",
+        "inf logit",
+        "linear_weight 1-D",
+        "linear_weight 2-D",
+        "linear_weight 3-D",
+        "linear_weight 4-D",
+        "bias",
+        "no bias",
+        "mixed dtypes",
+        "integer operands",
+        "empty batch",
+        "no features",
+        "no classes",
+        "reduction none",
+        "reduction mean",
+        "reduction sum",
+        "label_smoothing negative",
+        "label_smoothing zero",
+        "label_smoothing in (0, 1)",
+        "label_smoothing one",
+        "label_smoothing above one",
+        "weight",
+        "zero weight",
+        "negative weight",
+        "ignore_index unset",
+        "ignore_index -100",
+        "ignore_index in range",
+        "ignore_index out of range",
+        "probability target",
+        "int64 target",
+        "uint8 target",
+        "float index target",
+        "ignored positions",
+        "out-of-bounds target",
+        // The checks written in Python, in their order.
+        "error RuntimeError: expected input",
+        "error RuntimeError: expected linear_weight",
+        "error RuntimeError: expected equal",
+        "error RuntimeError: expected linear_bias",
+        "error RuntimeError: K-dimensional loss",
+        "error RuntimeError: ignore_index cannot",
+        // linear's dtype errors (addmm's two, mm's).
+        "error RuntimeError: self and",
+        "error RuntimeError: mat1 and",
+        "error RuntimeError: expected m1",
+        "error NotImplementedError: \"log_softmax_lastdim_kernel_impl\"",
+        // cross_entropy's, on the logits.
+        "error IndexError: Target",
+        "error ValueError: Expected input",
+        "error RuntimeError: weight tensor",
+        "error RuntimeError: expected scalar",
+        "error RuntimeError: label_smoothing must",
+        "error RuntimeError: expected target",
+        "error RuntimeError: Expected target",
+        "error RuntimeError: The function",
+        "error RuntimeError: size mismatch",
+    ] {
+        expect(format!("linear_cross_entropy {what}"));
     }
     for op in ["mse_loss", "l1_loss"] {
         for ndim in 0..=4 {

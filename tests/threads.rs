@@ -257,6 +257,75 @@ fn big_sequence_cases() -> Vec<Case> {
     cases
 }
 
+/// `linear_cross_entropy` past the losses crate's fused thresholds: more rows than a
+/// block of logits (256), more vocabulary entries than a parallel task of the products
+/// (1024) and more features than a task of `grad_input` (256); class indices on the
+/// fused path (bias, class weight, ignored rows; `mean` and `none`), a K-dimensional
+/// weight (`sum`), and class probabilities with label smoothing (the whole logits).
+fn big_linear_cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let (n, f, c) = (260usize, 260usize, 1100usize);
+    for dtype in [DType::Float32, DType::Float64] {
+        let tensor = |shape: Vec<usize>, seed: u64, scale: f64| {
+            let len = shape.iter().product();
+            TensorData::float(dtype, shape, values(len, seed, scale))
+        };
+        let targets: Vec<i64> = (0..n)
+            .map(|i| {
+                if i % 17 == 0 {
+                    -100
+                } else {
+                    ((i * 7919) % c) as i64
+                }
+            })
+            .collect();
+        let base = |weight: Vec<usize>, target: TensorData| {
+            let mut case = Case::new(Op::LINEAR_CROSS_ENTROPY, tensor(vec![n, f], 41, 1.0));
+            let outputs = weight[..weight.len() - 1].to_vec();
+            case.set_tensor("linear_weight", Some(tensor(weight, 42, 0.06)));
+            case.set_tensor("linear_bias", Some(tensor(outputs, 43, 0.5)));
+            case.set_tensor("target", Some(target));
+            case.grad = true;
+            case.grad_wrt = Some(vec!["input", "linear_weight", "linear_bias"]);
+            case
+        };
+        let indices = TensorData::int(DType::Int64, vec![n], targets.clone());
+        let mut mean = base(vec![c, f], indices.clone());
+        let class_weight: Vec<f64> = values(c, 44, 1.0).iter().map(|v| v + 1.5).collect();
+        mean.set_tensor(
+            "weight",
+            Some(TensorData::float(dtype, vec![c], class_weight)),
+        );
+        cases.push(mean);
+        let mut none = base(vec![c, f], indices);
+        none.set_arg("reduction", Reduction::None);
+        none.grad_output = Some(tensor(vec![n], 45, 1.0));
+        cases.push(none);
+        let spatial: Vec<i64> = (0..n * 3).map(|i| ((i * 31) % 367) as i64).collect();
+        let mut k_dim = base(
+            vec![367, 3, f],
+            TensorData::int(DType::Int64, vec![n, 3], spatial),
+        );
+        k_dim.set_arg("reduction", Reduction::Sum);
+        cases.push(k_dim);
+        let probabilities: Vec<f64> = values(n * c, 46, 1.0)
+            .iter()
+            .map(|v| (v + 1.0) / c as f64)
+            .collect();
+        let mut soft = base(
+            vec![c, f],
+            TensorData::float(
+                dtype,
+                vec![n, c],
+                probabilities.iter().map(|&v| v as f32 as f64).collect(),
+            ),
+        );
+        soft.set_arg("label_smoothing", 0.1);
+        cases.push(soft);
+    }
+    cases
+}
+
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -272,6 +341,7 @@ fn parallel_results_do_not_depend_on_the_thread_count_and_match_libtorch() {
         .into_iter()
         .chain(big_margin_cases())
         .chain(big_sequence_cases())
+        .chain(big_linear_cases())
     {
         let one = in_pool(1, || rust.evaluate(&case));
         let many = in_pool(4, || rust.evaluate(&case));

@@ -278,6 +278,24 @@ pub(crate) fn nll_plan(
                     ),
                 ));
             }
+            // libtorch views a 3-D or 5-D+ input as (N, C, 1, -1), or as (N, C, 0, 0)
+            // when it has no elements, and its target as (N, 1, -1): with no classes
+            // but some positions the two views no longer match.
+            let positions: usize = target.iter().product();
+            if ndim != 4 && classes == 0 && positions > 0 {
+                return Err(LossError::runtime(
+                    format!(
+                        "size mismatch (got input: {} , target: {}",
+                        shape_str(&[input[0], 0, 0, 0]),
+                        shape_str(&[input[0], 1, positions / input[0].max(1)])
+                    ),
+                    format!(
+                        "the input {} has no classes (its dim 1 is 0), so there is no class \
+                         for the {positions} target(s) to pick",
+                        shape_str(input)
+                    ),
+                ));
+            }
             Ok(NllPlan {
                 path: NllPath::Spatial,
                 batch: input[0],

@@ -68,7 +68,8 @@ fn class_dim(case: &Case) -> i64 {
     }
 }
 
-struct CrossEntropy;
+/// `cross_entropy`'s Rust evaluation (`linear_cross_entropy` takes its refusal).
+pub(super) struct CrossEntropy;
 
 impl TypedOp for CrossEntropy {
     /// With class indices, a weight that requires grad reaches `nll_loss`, which
@@ -89,7 +90,15 @@ impl TypedOp for CrossEntropy {
         Some(weight_refusal(case))
     }
 
+    /// With class indices, `cross_entropy`'s checks before `log_softmax` (label
+    /// smoothing's range) come first; then `log_softmax` refuses the integers.
     fn integer_input(case: &Case) -> CaseError {
+        let indices = case.target().map(|t| &t.shape) != Some(&case.input().shape);
+        let checked =
+            check_cross_entropy_before_log_softmax(&case.input().shape, case.label_smoothing());
+        if let (true, Err(e)) = (indices, checked) {
+            return case_error(e);
+        }
         super::softmax::integer_softmax(case, "log_softmax", class_dim(case))
     }
 

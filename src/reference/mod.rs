@@ -676,9 +676,29 @@ pub(crate) fn nll_op(case: &Case) -> Option<Reference> {
 
 /// The reference of a case of this op (its registry entry names it).
 pub(crate) fn cross_entropy_op(case: &Case) -> Option<Reference> {
-    let x = &dd_values(case.input())?;
+    let x = dd_values(case.input())?;
+    let (output, grads) = cross_entropy_on(case, &x, &case.input().shape)?;
+    Some(Reference {
+        output,
+        grads: grads
+            .into_iter()
+            .map(|(wrt, shape, g)| (wrt, ReferenceTensor::of(shape, &g)))
+            .collect(),
+    })
+}
+
+/// A gradient of the exact reference before rounding: its tensor's name and shape.
+type ExactGrad = (&'static str, Vec<usize>, Vec<Dd>);
+
+/// `cross_entropy` of exact logits `x` of `shape`, with the case's target, class weight
+/// and options: the output, and the gradients the case asks for (`input` meaning the
+/// logits; `target` and `weight` with class probabilities).
+fn cross_entropy_on(
+    case: &Case,
+    x: &[Dd],
+    shape: &[usize],
+) -> Option<(ReferenceTensor, Vec<ExactGrad>)> {
     let target = case.target()?;
-    let shape = &case.input().shape;
     check_cross_entropy_shapes(
         shape,
         &target.shape,
@@ -695,36 +715,126 @@ pub(crate) fn cross_entropy_op(case: &Case) -> Option<Reference> {
     let classes = shape[class_dim];
     let w = weights(case, classes)?;
     let ls = case.label_smoothing().max(0.0);
-    let (output, out_shape, grad_logp): LossParts = if target.shape == *shape {
-        probability_loss(case, &logp, lanes, &w, ls)?
+    let probabilities = target.shape == shape;
+    let (output, out_shape, grad_logp): LossParts = if probabilities {
+        probability_loss(case, shape, &logp, lanes, &w, ls)?
     } else {
-        index_loss(case, &logp, &w, ls)?
+        index_loss(case, shape, &logp, &w, ls)?
     };
     let mut grads = Vec::new();
     if let Some(g) = grad_output(case, &out_shape).filter(|_| case.grad) {
+        let mut logits_grad = None;
         for wrt in case.grad_wrt() {
             match wrt {
-                "input" => {
-                    let grad = log_softmax_backward(&grad_logp(&g), &p, lanes);
-                    grads.push(("input", ReferenceTensor::of(shape.clone(), &grad)));
-                }
-                "target" | "weight" if target.shape == *shape => {
+                "target" | "weight" if probabilities => {
                     let (t, w) = probability_grads(case, &logp, lanes, &w, ls, &g)?;
-                    let grad = if wrt == "target" {
-                        ReferenceTensor::of(shape.clone(), &t)
+                    grads.push(if wrt == "target" {
+                        (wrt, shape.to_vec(), t)
                     } else {
-                        ReferenceTensor::of(vec![classes], &w)
-                    };
-                    grads.push((wrt, grad));
+                        (wrt, vec![classes], w)
+                    });
+                }
+                "target" | "weight" => {}
+                _ if logits_grad.is_none() => {
+                    let grad = log_softmax_backward(&grad_logp(&g), &p, lanes);
+                    logits_grad = Some(());
+                    grads.push(("input", shape.to_vec(), grad));
                 }
                 _ => {}
             }
         }
     }
-    Some(Reference {
-        output: ReferenceTensor::of(out_shape, &output),
-        grads,
-    })
+    Some((ReferenceTensor::of(out_shape, &output), grads))
+}
+
+/// The reference of a case of this op (its registry entry names it): the logits
+/// `x W^T + b` exactly (each a double-double sum of exact products), `cross_entropy`'s
+/// reference on them, and the linear layer's gradients from the logits' exact
+/// gradient `G`: `G W`, `G^T x` and the column sums of `G`.
+pub(crate) fn linear_cross_entropy_op(case: &Case) -> Option<Reference> {
+    let logits_shape = crate::ops::linear_cross_entropy_logits(case).ok()?;
+    // Integer or mixed-dtype operands are rejected by `linear`.
+    let dtypes = [
+        Some(case.input()),
+        case.tensor("linear_weight"),
+        case.tensor("linear_bias"),
+    ];
+    if dtypes
+        .iter()
+        .flatten()
+        .any(|t| t.dtype != case.input().dtype)
+    {
+        return None;
+    }
+    let x = dd_values(case.input())?;
+    let lw = case.tensor("linear_weight")?;
+    let w = dd_values(lw)?;
+    let in_features = *case.input().shape.last()?;
+    let rows = if case.input().shape.len() == 2 {
+        case.input().shape[0]
+    } else {
+        1
+    };
+    let vocab: usize = lw.shape[..lw.shape.len() - 1].iter().product();
+    let bias = match case.tensor("linear_bias") {
+        Some(b) => Some(dd_values(b)?),
+        None => None,
+    };
+    let mut logits = Vec::with_capacity(rows * vocab);
+    for r in 0..rows {
+        for v in 0..vocab {
+            let dot =
+                sum((0..in_features).map(|k| x[r * in_features + k] * w[v * in_features + k]));
+            logits.push(match &bias {
+                Some(b) => b[v] + dot,
+                None => dot,
+            });
+        }
+    }
+    let (output, ce_grads) = cross_entropy_on(case, &logits, &logits_shape)?;
+    let mut grads = Vec::new();
+    let logits_grad = ce_grads
+        .iter()
+        .find(|(n, _, _)| *n == "input")
+        .map(|(_, _, g)| g);
+    for wrt in case.grad_wrt() {
+        let grad = match wrt {
+            "target" | "weight" => {
+                let (_, shape, g) = ce_grads.iter().find(|(n, _, _)| *n == wrt)?;
+                ReferenceTensor::of(shape.clone(), g)
+            }
+            "input" => {
+                let g = logits_grad?;
+                let values: Vec<Dd> = (0..rows * in_features)
+                    .map(|i| {
+                        let (r, k) = (i / in_features, i % in_features);
+                        sum((0..vocab).map(|v| g[r * vocab + v] * w[v * in_features + k]))
+                    })
+                    .collect();
+                ReferenceTensor::of(case.input().shape.clone(), &values)
+            }
+            "linear_weight" => {
+                let g = logits_grad?;
+                let values: Vec<Dd> = (0..vocab * in_features)
+                    .map(|i| {
+                        let (v, k) = (i / in_features, i % in_features);
+                        sum((0..rows).map(|r| g[r * vocab + v] * x[r * in_features + k]))
+                    })
+                    .collect();
+                ReferenceTensor::of(lw.shape.clone(), &values)
+            }
+            "linear_bias" => {
+                let g = logits_grad?;
+                let values: Vec<Dd> = (0..vocab)
+                    .map(|v| sum((0..rows).map(|r| g[r * vocab + v])))
+                    .collect();
+                ReferenceTensor::of(case.tensor("linear_bias")?.shape.clone(), &values)
+            }
+            _ => continue,
+        };
+        grads.push((wrt, grad));
+    }
+    Some(Reference { output, grads })
 }
 
 /// The gradients of the probability path with respect to the target and the weight:
@@ -769,6 +879,7 @@ type LossParts<'a> = (Vec<Dd>, Vec<usize>, Box<dyn Fn(&[Dd]) -> Vec<Dd> + 'a>);
 /// the mean divides by the number of positions.
 fn probability_loss<'a>(
     case: &Case,
+    shape: &[usize],
     logp: &[Dd],
     lanes: Lanes,
     w: &'a [Dd],
@@ -788,7 +899,7 @@ fn probability_loss<'a>(
         terms.push(-sum((0..classes).map(|k| logp[at(k)] * soft[at(k)] * w[k])));
     });
     let positions = terms.len();
-    let mut out_shape = case.input().shape.clone();
+    let mut out_shape = shape.to_vec();
     out_shape.remove(usize::from(out_shape.len() > 1));
     let reduction = case.reduction();
     let output = match reduction {
@@ -818,8 +929,14 @@ fn probability_loss<'a>(
 /// Class indices: `nll_loss(logp)`, and with label smoothing `(1 - ls) nll + (ls / C)
 /// smooth`, `smooth = -sum_c w_c logp_c` at counted positions; the smoothing term's
 /// mean divides by the summed target weights, like the `nll_loss` part.
-fn index_loss<'a>(case: &Case, logp: &[Dd], w: &'a [Dd], ls: f64) -> Option<LossParts<'a>> {
-    let layout = IndexLayout::new(&case.input().shape);
+fn index_loss<'a>(
+    case: &Case,
+    shape: &[usize],
+    logp: &[Dd],
+    w: &'a [Dd],
+    ls: f64,
+) -> Option<LossParts<'a>> {
+    let layout = IndexLayout::new(shape);
     let targets = index_targets(case, &layout)?;
     let ignore = case.ignore_index();
     let reduction = case.reduction();

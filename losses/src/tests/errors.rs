@@ -264,6 +264,23 @@ fn spatial_4d_size_mismatch_is_rejected() {
     );
 }
 
+// torch 2.13.0 (libtorch views an empty 3-D input as (N, C, 0, 0), its target as
+// (N, 1, -1)):
+//   F.nll_loss(torch.zeros(2, 0, 3), torch.zeros(2, 3, dtype=torch.long))
+//     -> RuntimeError: size mismatch (got input: [2, 0, 0, 0] , target: [2, 1, 3]
+#[test]
+fn no_classes_with_spatial_positions_is_a_size_mismatch() {
+    assert_err(
+        nll64(
+            &zeros64(&[2, 0, 3]),
+            &zeros_i64(&[2, 3]),
+            &nll_opts(Reduction::None),
+        ),
+        ErrorKind::RuntimeError,
+        "size mismatch (got input: [2, 0, 0, 0] , target: [2, 1, 3]",
+    );
+}
+
 // torch 2.13.0:
 //   F.nll_loss(X[:2], torch.tensor([0, 3]))                    -> IndexError: Target 3 is out of bounds.
 //   F.nll_loss(X[:2], torch.tensor([-1, 0]))                   -> IndexError: Target -1 is out of bounds.

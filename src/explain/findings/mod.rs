@@ -3,6 +3,7 @@
 
 pub(crate) mod ctc;
 pub(crate) mod elementwise;
+pub(crate) mod linear;
 pub(crate) mod loss;
 pub(crate) mod margin;
 pub(crate) mod pointwise;
