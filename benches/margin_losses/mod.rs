@@ -8,14 +8,14 @@
 //! once by both sides and compared before it is timed.
 
 use lossparity::losses::{
-    CosineEmbeddingOptions, CtcOptions, HingeEmbeddingOptions, MarginRankingOptions,
-    MultiMarginOptions, MultilabelMarginOptions, TripletMarginOptions,
-    TripletMarginWithDistanceOptions, cosine_embedding_loss, cosine_embedding_loss_backward,
-    ctc_loss, ctc_loss_backward, hinge_embedding_loss, hinge_embedding_loss_backward,
-    margin_ranking_loss, margin_ranking_loss_backward, multi_margin_loss,
-    multi_margin_loss_backward, multilabel_margin_loss, multilabel_margin_loss_backward,
-    triplet_margin_loss, triplet_margin_loss_backward, triplet_margin_with_distance_loss,
-    triplet_margin_with_distance_loss_backward,
+    cosine_embedding_loss, cosine_embedding_loss_backward, ctc_loss, ctc_loss_backward,
+    hinge_embedding_loss, hinge_embedding_loss_backward, margin_ranking_loss,
+    margin_ranking_loss_backward, multi_margin_loss, multi_margin_loss_backward,
+    multilabel_margin_loss, multilabel_margin_loss_backward, triplet_margin_loss,
+    triplet_margin_loss_backward, triplet_margin_with_distance_loss,
+    triplet_margin_with_distance_loss_backward, CosineEmbeddingOptions, CtcOptions,
+    HingeEmbeddingOptions, MarginRankingOptions, MultiMarginOptions, MultilabelMarginOptions,
+    TripletMarginOptions, TripletMarginWithDistanceOptions,
 };
 use tch::IValue;
 
@@ -189,8 +189,7 @@ fn rust_embedding<F: Elem>(op: MarginOp, a: &RustArrays<F>, grad: bool) -> RustR
     macro_rules! three {
         ($fwd:ident, $bwd:ident, $opts:expr, $second:expr, $third:expr) => {{
             let options = $opts;
-            let loss =
-                $fwd(x(), $second.view(), $third.view(), &options).expect(stringify!($fwd));
+            let loss = $fwd(x(), $second.view(), $third.view(), &options).expect(stringify!($fwd));
             let g = grad.then(|| {
                 $bwd(one.view(), x(), $second.view(), $third.view(), &options)
                     .expect(stringify!($bwd))
@@ -289,7 +288,10 @@ fn torch_embedding(op: MarginOp, t: &TorchArrays, grad: bool) -> (Tensor, Option
                 IValue::None,
                 IValue::Int(mean.to_int()),
             ];
-            match multi_margin_module().forward_is(&args).expect("multi_margin_loss.pt") {
+            match multi_margin_module()
+                .forward_is(&args)
+                .expect("multi_margin_loss.pt")
+            {
                 IValue::Tensor(out) => out,
                 other => panic!("multi_margin_loss.pt returned {other:?}"),
             }
@@ -489,12 +491,8 @@ pub(crate) fn bench_margin_op<F: Elem>(
 ) {
     for grad in [false, true] {
         let suffix = if grad { "_fwd_bwd" } else { "" };
-        let mut group = c.benchmark_group(format!(
-            "{}{suffix}/{}/{}",
-            op.name(),
-            F::LABEL,
-            mode.label
-        ));
+        let mut group =
+            c.benchmark_group(format!("{}{suffix}/{}/{}", op.name(), F::LABEL, mode.label));
         group.sample_size(10);
         if op == MarginOp::Ctc {
             for inp in &inputs.ctc {
