@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 
+use multiversion::multiversion;
 use ndarray::{ArrayD, ArrayView, ArrayViewD, Dimension, IxDyn};
 use rayon::prelude::*;
 
@@ -342,7 +343,10 @@ fn min_nan<F: Float>(a: F, b: F) -> F {
 /// of lanes (8 `f32`, 4 `f64`) each accumulating its squares (the product rounded, then
 /// the sum), the lanes added left to right, then the remainder added serially: whole
 /// blocks of four as plain products and sums, the last ones with fused multiply-adds
-/// (how GCC compiled the scalar loop).
+/// (how GCC compiled the scalar loop). Compiled for AVX2 and FMA where the CPU has them
+/// (the same operations, so the same bits: no contraction, `mul_add` only where
+/// written).
+#[multiversion(targets("x86_64+avx2+avx+fma", "x86_64+avx", "aarch64+neon"))]
 fn norm_two<F: Float>(v: &[F]) -> F {
     let w = 32 / std::mem::size_of::<F>();
     let mut acc = [F::zero(); 8];
@@ -409,6 +413,14 @@ fn norm_row<F: Float>(v: &[F], p: f64, zero_dim: bool) -> F {
     sum.powf(one / pf)
 }
 
+/// `out[i] = (a[i] - b[i]) + eps`, each step rounded.
+#[multiversion(targets("x86_64+avx2+avx+fma", "x86_64+avx", "aarch64+neon"))]
+fn differences<F: Float>(a: &[F], b: &[F], eps: F, out: &mut [F]) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = (x - y) + eps;
+    }
+}
+
 /// One `pairwise_distance(x1, x2, p, eps)`: the differences `x1 - x2 + eps` (each step
 /// rounded, row-major over their broadcast shape) and the norms of their rows.
 struct Distance<F> {
@@ -426,17 +438,14 @@ fn distance<F: Float>(
     eps: F,
 ) -> Result<Distance<F>, LossError> {
     let (a, b) = (expanded(x1, shape)?, expanded(x2, shape)?);
-    let diff: Vec<F> = if a.len() > CHUNK {
-        a.par_iter()
-            .zip(b.par_iter())
-            .map(|(&x, &y)| (x - y) + eps)
-            .collect()
+    let mut diff = vec![F::zero(); a.len()];
+    if a.len() > CHUNK {
+        diff.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+            .for_each(|(d, (a, b))| differences(a, b, eps, d));
     } else {
-        a.iter()
-            .zip(b.iter())
-            .map(|(&x, &y)| (x - y) + eps)
-            .collect()
-    };
+        differences(&a, &b, eps, &mut diff);
+    }
     let zero_dim = shape.is_empty();
     let cols = shape.last().copied().unwrap_or(1);
     let rows: usize = dist_shape(shape).iter().product();
@@ -596,6 +605,19 @@ fn each<F: Copy>(out: &mut [F], u: &[F], f: impl Fn(F) -> F) {
     out.iter_mut().zip(u).for_each(|(o, &x)| *o = f(x));
 }
 
+/// `out[i] = g * (u[i] / norm)`, 0 where the norm is 0: the 2-norm's backward, the
+/// common case, compiled for AVX2 where the CPU has it.
+#[multiversion(targets("x86_64+avx2+avx+fma", "x86_64+avx", "aarch64+neon"))]
+fn two_norm_backward<F: Float>(out: &mut [F], u: &[F], norm: F, g: F) {
+    if norm == F::zero() {
+        out.iter_mut().for_each(|o| *o = g * F::zero());
+        return;
+    }
+    for (o, &x) in out.iter_mut().zip(u) {
+        *o = g * (x / norm);
+    }
+}
+
 /// Autograd's `norm_backward` for one distance: the gradient of the differences, given
 /// the gradient `g` of each row's norm, in aten's order for each order `p`:
 ///
@@ -611,7 +633,7 @@ fn norm_backward<F: Float>(d: &Distance<F>, g: &[F], p: f64) -> Vec<F> {
     let fill = |r: usize, out: &mut [F]| {
         let (u, norm, g) = (&d.diff[r * cols..(r + 1) * cols], d.dist[r], g[r]);
         if p == 2.0 {
-            each(out, u, |x| g * if norm == zero { zero } else { x / norm });
+            two_norm_backward(out, u, norm, g);
         } else if p == 1.0 {
             each(out, u, |x| sgn(x) * g);
         } else if p.is_infinite() {
@@ -760,8 +782,10 @@ fn backward<F: Float>(
         sum_to_vec(g_diff, diff_shape, to)
     };
     let (a_shape, p_shape, n_shape) = (anchor.shape(), positive.shape(), negative.shape());
-    let add =
-        |a: Vec<F>, b: Vec<F>| -> Vec<F> { a.into_iter().zip(b).map(|(a, b)| a + b).collect() };
+    let add = |mut a: Vec<F>, b: Vec<F>| -> Vec<F> {
+        a.iter_mut().zip(b).for_each(|(a, b)| *a = *a + b);
+        a
+    };
     let (values, shape) = match (role, &f.pn, &plan.pn) {
         (Role::Anchor, pn, pn_shape) => {
             let from_ap = to_tensor(&f.ap, &g_dp()?, &plan.ap, a_shape, false)?;
