@@ -63,7 +63,7 @@ pub use cross_entropy::{
     cross_entropy, cross_entropy_backward, cross_entropy_target_backward,
     cross_entropy_weight_backward, cross_entropy_with_grad,
 };
-pub use ctc::{CtcOptions, ctc_loss, ctc_loss_backward};
+pub use ctc::{CtcOptions, ctc_loss, ctc_loss_backward, ctc_loss_with_grad};
 pub use divergence::{
     KlDivOptions, KlDivReduction, kl_div, kl_div_backward, kl_div_target_backward,
 };

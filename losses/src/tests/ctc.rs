@@ -2409,3 +2409,58 @@ fn grad_output_must_have_the_outputs_shape() {
         "Mismatch in shape: grad_output[0] has a shape of torch.Size([3]) and output[0] has a shape of torch.Size([]).",
     );
 }
+
+// ctc_loss_with_grad is ctc_loss and ctc_loss_backward in one: the same bits for every
+// reduction, with and without zero_infinity (an impossible alignment included), padded
+// and long (parallel) batches, and the same first error.
+#[test]
+fn with_grad_gives_the_separate_calls_bits() {
+    for reduction in REDUCTIONS {
+        for zero_infinity in [false, true] {
+            let o = opts(reduction, zero_infinity);
+            let g = grad_for(reduction, &g3());
+            // Sample 1's two 2s need 3 steps; an input length of 2 makes it impossible.
+            for il in [IL, [5, 2, 4]] {
+                let (loss, grad) =
+                    ctc_loss_with_grad(g.view(), lp().view(), tp().view(), &il, &TL, &o).unwrap();
+                let alone = ctc_loss(lp().view(), tp().view(), &il, &TL, &o).unwrap();
+                let alone_grad =
+                    ctc_loss_backward(g.view(), lp().view(), tp().view(), &il, &TL, &o).unwrap();
+                assert!(
+                    bits_equal(&loss, &alone),
+                    "{reduction:?} {zero_infinity} {il:?}"
+                );
+                assert!(
+                    bits_equal(&grad, &alone_grad),
+                    "{reduction:?} {zero_infinity} {il:?}"
+                );
+            }
+        }
+        let (x, t, il, tl) = long_batch();
+        let o = opts(reduction, false);
+        let g = match reduction {
+            Reduction::None => ArrayD::from_elem(IxDyn(&[400]), 0.5f32),
+            _ => arr0(0.5f32).into_dyn(),
+        };
+        let (loss, grad) = ctc_loss_with_grad(g.view(), x.view(), t.view(), &il, &tl, &o).unwrap();
+        assert!(bits_equal(
+            &loss,
+            &ctc_loss(x.view(), t.view(), &il, &tl, &o).unwrap()
+        ));
+        let alone = ctc_loss_backward(g.view(), x.view(), t.view(), &il, &tl, &o).unwrap();
+        assert!(bits_equal(&grad, &alone));
+    }
+    let o = opts(Reduction::Mean, false);
+    let bad_grad = arr0(1.0).into_dyn();
+    let err = |il: &[i64]| {
+        ctc_loss_with_grad(bad_grad.view(), lp().view(), tp().view(), il, &TL, &o).unwrap_err()
+    };
+    let alone = |il: &[i64]| {
+        ctc_loss_backward(bad_grad.view(), lp().view(), tp().view(), il, &TL, &o).unwrap_err()
+    };
+    assert_eq!(err(&[5, 4]).to_string(), alone(&[5, 4]).to_string());
+    let none = opts(Reduction::None, false);
+    let e = ctc_loss_with_grad(bad_grad.view(), lp().view(), tp().view(), &IL, &TL, &none);
+    let a = ctc_loss_backward(bad_grad.view(), lp().view(), tp().view(), &IL, &TL, &none);
+    assert_eq!(e.unwrap_err().to_string(), a.unwrap_err().to_string());
+}
