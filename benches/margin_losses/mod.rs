@@ -8,7 +8,7 @@
 //! once by both sides and compared before it is timed.
 
 use lossparity::losses::{
-    cosine_embedding_loss, cosine_embedding_loss_backward, ctc_loss, ctc_loss_backward,
+    cosine_embedding_loss, cosine_embedding_loss_backward, ctc_loss, ctc_loss_with_grad,
     hinge_embedding_loss, hinge_embedding_loss_backward, margin_ranking_loss,
     margin_ranking_loss_backward, multi_margin_loss, multi_margin_loss_backward,
     multilabel_margin_loss, multilabel_margin_loss_backward, triplet_margin_loss,
@@ -395,7 +395,9 @@ impl<F: Elem> CtcInputs<F> {
     }
 }
 
-/// The Rust `ctc_loss` on the arrays alone (the tensors are not `Sync`).
+/// The Rust `ctc_loss` on the arrays alone (the tensors are not `Sync`); forward and
+/// backward through `ctc_loss_with_grad`, one alpha recursion per sample as libtorch's
+/// autograd (which keeps the forward's).
 fn rust_ctc<F: Elem>(
     log_probs: &ArrayD<F>,
     targets: &ArrayD<i64>,
@@ -403,6 +405,18 @@ fn rust_ctc<F: Elem>(
     grad: bool,
 ) -> RustResult<F> {
     let options = CtcOptions::default();
+    if grad {
+        let (loss, g) = ctc_loss_with_grad(
+            arr0(F::one()).view(),
+            log_probs.view(),
+            targets.view(),
+            input_lengths,
+            target_lengths,
+            &options,
+        )
+        .expect("ctc_loss_with_grad");
+        return (loss, Some(g));
+    }
     let loss = ctc_loss(
         log_probs.view(),
         targets.view(),
@@ -411,18 +425,7 @@ fn rust_ctc<F: Elem>(
         &options,
     )
     .expect("ctc_loss");
-    let g = grad.then(|| {
-        ctc_loss_backward(
-            arr0(F::one()).view(),
-            log_probs.view(),
-            targets.view(),
-            input_lengths,
-            target_lengths,
-            &options,
-        )
-        .expect("ctc_loss_backward")
-    });
-    (loss, g)
+    (loss, None)
 }
 
 /// Every input of this module, made once and checked against libtorch.
