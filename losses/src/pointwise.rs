@@ -729,7 +729,12 @@ fn pair_sum<F: Float>(x: &[F], y: &[F], w: Option<&[F]>, e: impl Fn(F) -> F + Sy
 /// One chunk of [`pair_sum`]: `LANES` interleaved partial sums, folded pairwise. A
 /// function of its own, compiled for each SIMD extension with `e` inlined into it (a
 /// closure called from [`simd`] stayed out of line, at SSE2's width).
-#[multiversion(targets("x86_64+avx2+avx+fma", "x86_64+avx", "aarch64+neon"))]
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
 fn pair_chunk_sum<F: Float, E: Fn(F) -> F>(xs: &[F], ys: &[F], w: Option<&[F]>, e: &E) -> F {
     let mut acc = [F::zero(); LANES];
     let (mut xc, mut yc) = (xs.chunks_exact(LANES), ys.chunks_exact(LANES));
@@ -948,7 +953,12 @@ fn part<'s, F>(s: &'s [F], lo: usize, o: &[MaybeUninit<F>]) -> &'s [F] {
 /// into each version, so that its loops vectorise at that width. Rust never contracts a
 /// multiply and an add, and the loops' orders of summation are fixed, so every version
 /// computes the same bits.
-#[multiversion(targets("x86_64+avx2+avx+fma", "x86_64+avx", "aarch64+neon"))]
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
 fn simd<R, C: FnOnce() -> R>(f: C) -> R {
     f()
 }
