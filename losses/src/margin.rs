@@ -1053,8 +1053,10 @@ fn cosine_backward<F: Float>(
         }
     }
     // Autograd's steps back from `cos = prod_sum / denom`: `1 - cos` negates,
-    // `clamp_min` passes where `cos - margin >= 0` (decided on the forward's `F`
-    // cosine, as autograd's mask); `div` gives `g / denom` to the sum of products and
+    // `clamp_min` passes where `cos - margin >= 0` (decided on the f64 cosine: at the
+    // kink a float32 cosine rounds either way, to 1.0 with a correctly rounded `sqrt`
+    // where the exact one is 0.99999996, and libtorch's `sqrt` rounds as it likes);
+    // `div` gives `g / denom` to the sum of products and
     // `-g * ((prod_sum / denom) / denom)` to `denom`; `sqrt` divides by `2 * denom`;
     // `mag1 * mag2` multiplies by the other factor. The steps run in f64 and each
     // gradient element is rounded once: near a zero input the two paths (the product's
@@ -1067,7 +1069,11 @@ fn cosine_backward<F: Float>(
     for r in 0..p.rows {
         let denom = (at(&c.mag1_wide, r) * at(&c.mag2_wide, r)).sqrt();
         let cos = c.prod_wide[r] / denom;
-        let through = if c.cos[r] - m >= zero { gneg[r] } else { zero };
+        let through = if cos - m.to_f64_exact() >= 0.0 {
+            gneg[r]
+        } else {
+            zero
+        };
         let gcos = -gpos[r].to_f64_exact() + through.to_f64_exact();
         dprod[r] = gcos / denom;
         let ddenom = -gcos * (cos / denom);

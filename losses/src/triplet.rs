@@ -783,7 +783,7 @@ fn backward<F: Float>(
     };
     let (a_shape, p_shape, n_shape) = (anchor.shape(), positive.shape(), negative.shape());
     let add = |mut a: Vec<F>, b: Vec<F>| -> Vec<F> {
-        a.iter_mut().zip(b).for_each(|(a, b)| *a = *a + b);
+        a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
         a
     };
     let (values, shape) = match (role, &f.pn, &plan.pn) {

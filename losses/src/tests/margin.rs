@@ -1703,6 +1703,30 @@ fn cosine_f32_gradients_that_cancel_near_a_zero_input() {
     assert_bits(&d2, &[1, 1], &rounded(&[1.2506092954168578e-05]));
 }
 
+// At the kink of a dissimilar pair with margin 1: the exact cosine of [1e4, -1.0681311]
+// and [0.58759826, 0] is 0.99999996, below the margin, so no gradient; in float32 with
+// a correctly rounded sqrt it rounds to exactly 1.0, which would pass clamp_min's
+// gradient (-1.8e-4 for input2[1]). torch 2.13 gives zeros (its sqrt rounds the other
+// way, to a cosine of 0.99999994):
+//   grad(lambda x: F.cosine_embedding_loss(torch.tensor([[1e4, -1.0681311], [0., 0.]]),
+//        x, torch.tensor([-1., -1.]), margin=1.0, reduction='sum'),
+//        torch.tensor([[0.58759826, 0.0]]), 1.0) -> [[0.0, 0.0]]
+#[test]
+fn cosine_f32_kink_is_decided_on_the_exact_cosine() {
+    let a = a32(&[2, 2], vec![10000.0, -1.0681311, 0.0, 0.0]);
+    let b = a32(&[1, 2], vec![0.587_598_26, 0.0]);
+    let y = a32(&[2], vec![-1.0, -1.0]);
+    let g = arr0(1.0f32).into_dyn();
+    let o = co(Reduction::Sum).margin(1.0);
+    let loss = cosine_embedding_loss(a.view(), b.view(), y.view(), &o).unwrap();
+    assert_bits(&loss, &[], &[0.0]);
+    let d1 = cosine_embedding_loss_backward(g.view(), a.view(), b.view(), y.view(), &o).unwrap();
+    let d2 =
+        cosine_embedding_loss_input2_backward(g.view(), a.view(), b.view(), y.view(), &o).unwrap();
+    assert_bits(&d1, &[2, 2], &[0.0; 4]);
+    assert_bits(&d2, &[1, 2], &[0.0; 2]);
+}
+
 // torch 2.13.0:
 //   F.cosine_embedding_loss(CL(800, 128, 1), CL(800, 128, 2), torch.from_numpy(signs(800, 3)))
 //     -> shape [] [0.5956347]
