@@ -1155,8 +1155,11 @@ fn filled_rows<F: Float>(
 /// to the cosine (`-g` for `target == 1`; `g` for `target == -1` where `cos - margin >=
 /// 0`, the kink included; 0 otherwise). Summed back over what broadcasting added.
 ///
-/// Where the two terms cancel (parallel inputs: the loss is at its minimum), the result
-/// is rounding noise in PyTorch as here, and the two noises differ.
+/// The steps run in `f64` from the inputs and each element is rounded once to the
+/// input's type, and the kink is decided on the `f64` cosine: where the two terms cancel
+/// (parallel inputs, the loss at its minimum; an input next to zero) PyTorch's float32
+/// result is rounding noise, this one the exact value's rounding. A float64 input
+/// follows autograd's steps in its own type.
 ///
 /// ```
 /// use lossparity_losses::{cosine_embedding_loss_backward, CosineEmbeddingOptions, Reduction};
