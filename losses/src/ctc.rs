@@ -879,20 +879,16 @@ pub fn ctc_loss_backward<F: Float, G: Dimension, D: Dimension, E: Dimension>(
     target_lengths: &[i64],
     options: &CtcOptions,
 ) -> Result<ArrayD<F>, LossError> {
-    let (grad_output, log_probs, targets) = (
-        grad_output.into_dyn(),
-        log_probs.into_dyn(),
-        targets.into_dyn(),
-    );
-    // Autograd runs the forward first: its errors come before grad_output's.
-    let call = prepare(
-        &log_probs,
-        &targets,
+    // The reduced loss costs N additions beside the recursions.
+    ctc_loss_with_grad(
+        grad_output,
+        log_probs,
+        targets,
         input_lengths,
         target_lengths,
-        options.blank,
-    )?;
-    Ok(loss_and_grad(&grad_output, &log_probs, &call, options)?.1)
+        options,
+    )
+    .map(|(_, grad)| grad)
 }
 
 /// The losses of every sample and the gradient, from one alpha recursion per sample
@@ -970,6 +966,7 @@ pub fn ctc_loss_with_grad<F: Float, G: Dimension, D: Dimension, E: Dimension>(
         log_probs.into_dyn(),
         targets.into_dyn(),
     );
+    // Autograd runs the forward first: its errors come before grad_output's.
     let call = prepare(
         &log_probs,
         &targets,
