@@ -27,9 +27,7 @@ use proptest::strategy::Strategy;
 
 use super::cross_entropy::CrossEntropy;
 use super::{Default, Kind, OpSpec, Param, REDUCTION};
-use crate::backend::rust::{
-    case_error, computed, laid_floats, loss_tensors, CaseFloat, TypedOp, UNSUPPORTED_HINT,
-};
+use crate::backend::rust::{case_error, computed, laid_floats, loss_tensors, CaseFloat, TypedOp};
 use crate::backend::MemoryLayout;
 use crate::case::{Case, CaseError, Computed, DType, Op, TensorData};
 use crate::compare::Mode;
@@ -216,14 +214,7 @@ fn linear_cross_entropy(case: &Case, layout: MemoryLayout) -> Result<Computed, C
             Err(e) => Err(e),
             Ok(_) => Err(CaseError::invalid_case("integer logits computed")),
         },
-        DType::Float16 | DType::BFloat16 => Err(CaseError::new(
-            "Unsupported",
-            format!(
-                "{} inputs are not implemented by the Rust losses (float32 and float64 are)",
-                case.input().dtype.name()
-            ),
-        )
-        .with_hint(UNSUPPORTED_HINT)),
+        DType::Float16 | DType::BFloat16 => Err(crate::backend::rust::half_unsupported(case)),
     }
 }
 
