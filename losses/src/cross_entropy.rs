@@ -731,15 +731,41 @@ pub fn cross_entropy_weight_backward<F: Float, D: Dimension, E: Dimension>(
         index_checks_before_log_softmax(input.shape(), options.label_smoothing)?;
         return Err(weight_grad_refusal(input.shape(), target.shape()));
     }
-    let fwd = forward(input, &target, options)?;
+    let fwd = forward(input.view(), &target, options)?;
     check_grad_shape(grad_output.shape(), fwd.output.shape())?;
-    let (Some((logp, soft)), Some(_)) = (&fwd.probabilities, fwd.weight.as_deref()) else {
+    let (Some(_), Some(_)) = (&fwd.probabilities, fwd.weight.as_deref()) else {
         return Err(LossError::runtime(
             "cross_entropy was given no weight, so it has no weight gradient",
             "pass `weight` in the options to differentiate with respect to it",
         ));
     };
-    let terms = position_grads(&fwd, soft, &grad_output, options.reduction)? * soft * logp;
+    // A class's gradient sums `-g * q * logp` over the positions, and with gradient
+    // outputs of both signs the terms cancel: two float32 terms of 4.4e3 left 138, so
+    // each term's rounding of the float32 log-probability (ulp 1e-3 at -1e4) and of the
+    // product came out 3.5e-6 relative. So the terms, from the log-probabilities on,
+    // are formed in f64 and each class's sum is rounded once.
+    let wide = |a: ArrayViewD<'_, F>| a.mapv(F::to_f64_exact);
+    let Target::Probabilities(probabilities) = &target else {
+        return Err(internal("weight gradient without class probabilities"));
+    };
+    let (input, probabilities) = (wide(input), wide(probabilities.view()));
+    let weight = options.weight.as_ref().map(|w| wide(w.view()));
+    let grad_output = wide(grad_output);
+    let wide_options = CrossEntropyOptions {
+        weight: weight.as_ref().map(|w| w.view()),
+        ignore_index: options.ignore_index,
+        reduction: options.reduction,
+        label_smoothing: options.label_smoothing,
+    };
+    let fwd = forward(
+        input.view(),
+        &Target::Probabilities(probabilities.view()),
+        &wide_options,
+    )?;
+    let Some((logp, soft)) = &fwd.probabilities else {
+        return Err(internal("probability path without probabilities"));
+    };
+    let terms = position_grads(&fwd, soft, &grad_output.view(), options.reduction)? * soft * logp;
     let class_dim = fwd.plan.class_dim;
     Ok(terms
         .lanes(Axis(class_dim))
@@ -754,7 +780,7 @@ pub fn cross_entropy_weight_backward<F: Float, D: Dimension, E: Dimension>(
             },
         )
         .into_iter()
-        .map(compensated_sum)
+        .map(|terms| F::of_f64(compensated_sum(terms)))
         .collect::<ndarray::Array1<F>>()
         .into_dyn())
 }

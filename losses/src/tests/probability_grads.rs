@@ -238,3 +238,75 @@ fn a_weight_gradient_needs_a_weight() {
         "cross_entropy was given no weight, so it has no weight gradient",
     );
 }
+
+// The conformance campaign's float32 case: two rows with the class 3 score at -1e4 and
+// gradient outputs of opposite signs, so class 3's weight gradient is the difference of
+// two terms near 4.4e3. torch 2.13.0, float64 on the same float32 values:
+//   x = the scores below; t = zeros(5, 5); t[0, 3] = 0.44209537; t[1, 3] = 0.2796458
+//   w = the weight below, requires_grad; F.cross_entropy(x, t, weight=w,
+//   reduction="none", label_smoothing=0.40456092398186344).backward(go)
+//   w.grad -> [-0.5779549391464212, 0.07290512937730374, -1.8609942383757248,
+//              137.83487017667994, -1.4734479187269918]
+// (libtorch's float32: 137.83496, one float32 ulp of a 4.4e3 term off).
+#[test]
+fn float32_weight_gradients_that_cancel_are_rounded_once() {
+    let x = ArrayD::from_shape_vec(
+        IxDyn(&[5, 5]),
+        vec![
+            0.0f32,
+            0.0,
+            -3.7659173,
+            -10000.0,
+            -6.604349,
+            4.739136,
+            9.322978,
+            -7.092716,
+            -10000.0,
+            -6.470515,
+            0.7354045,
+            -1.0671433,
+            -8.676916,
+            -6.006558,
+            -7.8042583,
+            6.623285,
+            -0.6502227,
+            -3491.164,
+            2.8847005,
+            -0.8168836,
+            1.6338439,
+            -7.274297,
+            -2.5074135e-7,
+            -8.97807,
+            -4.647203,
+        ],
+    )
+    .unwrap();
+    let mut t = ArrayD::<f32>::zeros(IxDyn(&[5, 5]));
+    t[[0, 3]] = 0.44209537;
+    t[[1, 3]] = 0.2796458;
+    let w = ndarray::arr1(&[2.3693213f32, 2.5851948, 1.7859387, 0.7063715, 1.5308934]).into_dyn();
+    let go = ndarray::arr1(&[1.3027738f32, -1.7548665, 0.0, 0.0, 0.0]).into_dyn();
+    let options = CrossEntropyOptions {
+        weight: Some(w.view()),
+        reduction: Reduction::None,
+        label_smoothing: 0.40456092398186344,
+        ..CrossEntropyOptions::default()
+    };
+    let grad = cross_entropy_weight_backward(
+        go.view(),
+        x.view(),
+        Target::probabilities(t.view()),
+        &options,
+    )
+    .unwrap();
+    let exact = [
+        -0.5779549391464212f64,
+        0.07290512937730374,
+        -1.8609942383757248,
+        137.83487017667994,
+        -1.4734479187269918,
+    ];
+    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let rounded: Vec<f32> = exact.iter().map(|&v| v as f32).collect();
+    assert_eq!(bits(grad.as_slice().unwrap()), bits(&rounded), "{grad}");
+}
