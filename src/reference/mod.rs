@@ -791,7 +791,144 @@ pub(crate) fn linear_cross_entropy_op(case: &Case) -> Option<Reference> {
             });
         }
     }
-    let (output, ce_grads) = cross_entropy_on(case, &logits, &logits_shape)?;
+    let dims = LinearDims {
+        rows,
+        vocab,
+        in_features,
+        logits_shape,
+    };
+    linear_cross_entropy_on(case, &logits, &x, &w, &dims)
+}
+
+/// The shapes of a `linear_cross_entropy` case's linear layer.
+struct LinearDims {
+    rows: usize,
+    vocab: usize,
+    in_features: usize,
+    logits_shape: Vec<usize>,
+}
+
+/// How far from the exact result the float rounding of the logits alone can move each
+/// value of a `linear_cross_entropy` case, to first order: the sum over the logits of
+/// `|d value / d logit|` times the logit's forward error bound in the case's dtype,
+/// `gamma_(K+1) * (|b| + sum_k |x_k w_k|)` with `gamma_n = n u / (1 - n u)` (the bound
+/// of a dot product of `K` terms plus the bias in any order, with or without FMA; what
+/// libtorch's BLAS and the Rust side's `gemm` both only promise). The derivatives are
+/// central differences in double-double arithmetic (steps of 1e-10 of the logit, far
+/// above its 1e-32 rounding and far below its curvature). Same layout as
+/// [`evaluate`]'s result; `None` where the reference has none.
+pub(crate) fn linear_cross_entropy_logit_bound(case: &Case) -> Option<Reference> {
+    if case.op.name() != "linear_cross_entropy" {
+        return None;
+    }
+    let exact = linear_cross_entropy_op(case)?;
+    let logits_shape = crate::ops::linear_cross_entropy_logits(case).ok()?;
+    let x = dd_values(case.input())?;
+    let lw = case.tensor("linear_weight")?;
+    let w = dd_values(lw)?;
+    let in_features = *case.input().shape.last()?;
+    let rows = if case.input().shape.len() == 2 {
+        case.input().shape[0]
+    } else {
+        1
+    };
+    let vocab: usize = lw.shape[..lw.shape.len() - 1].iter().product();
+    let bias = match case.tensor("linear_bias") {
+        Some(b) => Some(dd_values(b)?),
+        None => None,
+    };
+    let u = match case.input().dtype {
+        DType::Float32 => f64::powi(2.0, -24),
+        _ => f64::powi(2.0, -53),
+    };
+    let n = (in_features + 1) as f64;
+    let gamma = n * u / (1.0 - n * u);
+    let mut logits = Vec::with_capacity(rows * vocab);
+    let mut bounds = Vec::with_capacity(rows * vocab);
+    for r in 0..rows {
+        for v in 0..vocab {
+            let terms = (0..in_features).map(|k| x[r * in_features + k] * w[v * in_features + k]);
+            let dot = sum(terms.clone());
+            let magnitude: f64 = terms.map(|t| t.hi.abs()).sum::<f64>()
+                + bias.as_ref().map_or(0.0, |b| b[v].hi.abs());
+            logits.push(match &bias {
+                Some(b) => b[v] + dot,
+                None => dot,
+            });
+            bounds.push(gamma * magnitude);
+        }
+    }
+    let dims = LinearDims {
+        rows,
+        vocab,
+        in_features,
+        logits_shape,
+    };
+    // Double-double values: an f64 difference of two values 1e-10 apart would keep
+    // only six digits of the slope.
+    let flat = |r: &Reference| -> Vec<Vec<Dd>> {
+        std::iter::once(&r.output)
+            .chain(r.grads.iter().map(|(_, t)| t))
+            .map(|t| {
+                t.values
+                    .iter()
+                    .zip(&t.residuals)
+                    .map(|(&v, &l)| Dd::new(v) + l)
+                    .collect()
+            })
+            .collect()
+    };
+    let mut total: Vec<Vec<f64>> = flat(&exact).iter().map(|p| vec![0.0; p.len()]).collect();
+    for (d, &bound) in bounds.iter().enumerate() {
+        let step = 1e-10 * logits[d].hi.abs().max(1.0);
+        let mut moved = logits.clone();
+        moved[d] = logits[d] + step;
+        let up = linear_cross_entropy_on(case, &moved, &x, &w, &dims)?;
+        moved[d] = logits[d] - step;
+        let down = linear_cross_entropy_on(case, &moved, &x, &w, &dims)?;
+        let (up, down) = (flat(&up), flat(&down));
+        for ((t, u), dn) in total.iter_mut().zip(&up).zip(&down) {
+            for ((t, u), dn) in t.iter_mut().zip(u).zip(dn) {
+                let slope = (*u - *dn).hi / (2.0 * step);
+                if slope.is_finite() {
+                    *t += slope.abs() * bound;
+                }
+            }
+        }
+    }
+    let of = |t: &ReferenceTensor, values: &[f64]| ReferenceTensor {
+        shape: t.shape.clone(),
+        values: values.to_vec(),
+        residuals: vec![0.0; values.len()],
+    };
+    Some(Reference {
+        output: of(&exact.output, &total[0]),
+        grads: exact
+            .grads
+            .iter()
+            .zip(&total[1..])
+            .map(|((n, t), v)| (*n, of(t, v)))
+            .collect(),
+    })
+}
+
+/// `cross_entropy`'s reference on the exact `logits` of `x W^T + b`, and the linear
+/// layer's gradients from the logits' gradient.
+fn linear_cross_entropy_on(
+    case: &Case,
+    logits: &[Dd],
+    x: &[Dd],
+    w: &[Dd],
+    dims: &LinearDims,
+) -> Option<Reference> {
+    let LinearDims {
+        rows,
+        vocab,
+        in_features,
+        ref logits_shape,
+    } = *dims;
+    let lw = case.tensor("linear_weight")?;
+    let (output, ce_grads) = cross_entropy_on(case, logits, logits_shape)?;
     let mut grads = Vec::new();
     let logits_grad = ce_grads
         .iter()
@@ -1157,5 +1294,33 @@ mod tests {
         let r = evaluate(&case).unwrap();
         // (3 * 2 + 1 * 3) / (3 + 1)
         assert_eq!(r.output.values, vec![2.25]);
+    }
+
+    /// Logits `[2, 6]` of one feature: the loss is `softplus(z1 - z0)`, whose
+    /// derivatives are `-p1` and `p1`, so the bound is `p1 * gamma_2 * (|2| + |6|)`; the
+    /// gradient with respect to the input, `p1 * (3 - 1)`, moves by `2 p1 (1 - p1)` per
+    /// logit.
+    #[test]
+    fn the_logit_bound_is_the_derivative_times_the_dot_products_error_bound() {
+        let case = Case::from_json(
+            r#"{"op":"linear_cross_entropy","input":{"dtype":"float64","shape":[1],"data":[2.0]},"linear_weight":{"dtype":"float64","shape":[2,1],"data":[1.0,3.0]},"target":{"dtype":"int64","shape":[],"data":[0]},"reduction":"none","grad":true}"#,
+        )
+        .unwrap();
+        let bound = linear_cross_entropy_logit_bound(&case).unwrap();
+        let p1 = 1.0 / (1.0 + (-4.0f64).exp());
+        let u = f64::powi(2.0, -53);
+        let gamma = 2.0 * u / (1.0 - 2.0 * u);
+        let expected = p1 * gamma * 8.0;
+        let got = bound.output.values[0];
+        assert!(
+            (got - expected).abs() <= 1e-6 * expected,
+            "{got} vs {expected}"
+        );
+        let expected = 2.0 * p1 * (1.0 - p1) * gamma * 8.0;
+        let got = bound.grad("input").unwrap().values[0];
+        assert!(
+            (got - expected).abs() <= 1e-6 * expected,
+            "{got} vs {expected}"
+        );
     }
 }
