@@ -46,6 +46,7 @@ mod pointwise;
 mod probabilistic;
 mod softmax;
 mod triplet;
+mod wide;
 
 pub use binary::{
     BceWithLogitsOptions, BinaryCrossEntropyOptions, MultilabelSoftMarginOptions,

@@ -1131,10 +1131,13 @@ fn pointwise_grad<F: Float>(
 }
 
 /// The weight gradient of a weighted mean `S / W`, `S = sum(w * e)`, `W = sum(w)`:
-/// each weight enters directly and through the denominator, `e * g / W - g * S / W^2`,
-/// two terms that can nearly cancel, so that any rounding of their parts is amplified
-/// (libtorch's result, formed in `F`, can be off by far more than the tolerance). The
-/// whole gradient is formed in f64 from the inputs and rounded once.
+/// each weight enters directly and through the denominator, `e * g / W - g * S / W^2 =
+/// (g / W) * (e - S / W)`, a difference that can cancel to nothing (with one element it
+/// is exactly 0), so that any rounding of its parts is amplified: libtorch's result,
+/// formed in `F`, can be off by far more than the tolerance, and so is one formed in
+/// f64 for float64 inputs. The difference is formed in double-double from the inputs
+/// and rounded once (in plain f64 where a value is not finite, which is NaN or
+/// infinite either way).
 fn weighted_mean_weight_grad<F: Float>(
     kind: Kind,
     p: &Prepared<'_, F>,
@@ -1142,16 +1145,51 @@ fn weighted_mean_weight_grad<F: Float>(
     weight: &ArrayViewD<'_, F>,
     g: F,
 ) -> Result<ArrayD<F>, LossError> {
+    use super::wide::Dd;
     let n = p.x.len();
     let own = expanded(weight, weight.shape())?;
-    let total = super::kernels::compensated_sum(own.iter().map(|v| v.to_f64_exact()));
+    let wide = |v: F| Dd::new(v.to_f64_exact());
+    let e = |i: usize| {
+        let d = wide(p.x[i]) - wide(p.y[i]);
+        match kind {
+            Kind::Squared => d * d,
+            Kind::Absolute if d.to_f64() < 0.0 => -d,
+            Kind::Absolute => d,
+        }
+    };
+    let total = own.iter().fold(Dd::ZERO, |s, &v| s + wide(v));
+    let sum = (0..n).fold(Dd::ZERO, |s, i| s + e(i) * wide(ws[i]));
+    let mean = sum / total;
+    // Each weight element's own terms (the weight may be broadcast over the loss's
+    // elements), summed in double-double: which element of the weight each reads.
+    let own_len = own.len();
+    let index = ArrayD::from_shape_vec(IxDyn(weight.shape()), (0..own_len).collect::<Vec<_>>())
+        .map_err(super::nll::internal)?;
+    let index = index
+        .broadcast(IxDyn(&p.shape))
+        .ok_or_else(|| super::nll::internal("weight broadcast"))?;
     let e64 = |i: usize| kind.loss(p.x[i].to_f64_exact() - p.y[i].to_f64_exact());
-    let sum = super::kernels::compensated_sum((0..n).map(|i| e64(i) * ws[i].to_f64_exact()));
-    let g = g.to_f64_exact();
-    let direct: Vec<f64> = (0..n).map(|i| e64(i) * g / total).collect();
-    let through = g * sum / total / total;
-    let grad = sum_to(direct, &p.shape, weight.shape())?;
-    Ok(grad.mapv(|v| F::of_f64(v - through)))
+    let mut own_sums = vec![(Dd::ZERO, 0.0); own_len];
+    for (i, &k) in index.iter().enumerate() {
+        own_sums[k] = (own_sums[k].0 + e(i), own_sums[k].1 + e64(i));
+    }
+    // The plain form, where a value is not finite.
+    let g64 = g.to_f64_exact();
+    let (t64, s64) = (total.to_f64(), sum.to_f64());
+    let through = g64 * s64 / t64 / t64;
+    let g = Dd::new(g64);
+    let grad: Vec<F> = own_sums
+        .iter()
+        .map(|&(e, plain)| {
+            let v = (g * (e - mean) / total).to_f64();
+            F::of_f64(if v.is_finite() {
+                v
+            } else {
+                plain * g64 / t64 - through
+            })
+        })
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(weight.shape()), grad).map_err(super::nll::internal)
 }
 
 /// The checks of `smooth_l1_loss`, in PyTorch's order: broadcasting (Python's

@@ -2236,3 +2236,37 @@ fn a_float32_gradient_summed_over_a_broadcast_is_the_f64_one_rounded() {
     assert!((exact[[0, 1, 0]] - 49.202_637_286_776_735).abs() < 1e-9);
     assert_eq!(got, exact.mapv(|v| v as f32));
 }
+
+/// A weighted mean's weight gradient is `(g / W) * (e - S / W)`: with one element the
+/// loss is `e` whatever the weight, and the gradient exactly 0, which libtorch gets
+/// (torch 2.13: `grad(lambda w: F.mse_loss(X, T, weight=w), W, 1.7232089641624646)`
+/// with X = [0.], T = [1e4], W = [0.4352933141891003], float64 -> [0.]). The two terms
+/// of the difference are 4e8 each, so formed in f64 they left 1.2e-7, past float64's
+/// tolerance (1e-7); in double-double they cancel exactly. Two elements of equal loss
+/// cancel to within double-double's rounding; unequal ones keep their digits.
+#[test]
+fn a_weighted_means_weight_gradient_cancels_to_exactly_zero_where_the_loss_ignores_the_weight() {
+    let g = arr0(1.7232089641624646f64);
+    let opts = |w| weighted(Reduction::Mean, w);
+    let x = ArrayD::from_shape_vec(IxDyn(&[1]), vec![0.0f64]).unwrap();
+    let t = ArrayD::from_shape_vec(IxDyn(&[1]), vec![1e4f64]).unwrap();
+    let w = ArrayD::from_shape_vec(IxDyn(&[1]), vec![0.4352933141891003f64]).unwrap();
+    let mse = mse_loss_weight_backward(g.view(), x.view(), t.view(), &opts(&w)).unwrap();
+    assert_eq!(mse[[0]], 0.0);
+    let l1 = l1_loss_weight_backward(g.view(), x.view(), t.view(), &opts(&w)).unwrap();
+    assert_eq!(l1[[0]], 0.0);
+    // |x - t| = 1e4 + 1/3 for both: the same loss, so no weight moves the mean.
+    let x = ArrayD::from_shape_vec(IxDyn(&[2]), vec![-1e4 - 1.0 / 3.0, 1e4 + 1.0 / 3.0]).unwrap();
+    let t = ArrayD::from_shape_vec(IxDyn(&[2]), vec![0.0f64, 0.0]).unwrap();
+    let w = ArrayD::from_shape_vec(IxDyn(&[2]), vec![0.3f64, 0.9]).unwrap();
+    let grad = mse_loss_weight_backward(g.view(), x.view(), t.view(), &opts(&w)).unwrap();
+    // Double-double's quotient S / W is within 1e-32 of e, not exact.
+    assert!(grad.iter().all(|v| v.abs() < 1e-20), "{grad}");
+    // e = [1, 4], W = 1.2, S = 3.9: (g / W) * (e - S / W) = g * [-1.875, 0.625].
+    let x = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0f64, 2.0]).unwrap();
+    let grad = mse_loss_weight_backward(g.view(), x.view(), t.view(), &opts(&w)).unwrap();
+    let expected = [-1.875, 0.625].map(|v| v * 1.7232089641624646);
+    for (a, e) in grad.iter().zip(expected) {
+        assert!((a - e).abs() <= 1e-15 * e.abs(), "{a} vs {e}");
+    }
+}
