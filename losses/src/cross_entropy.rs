@@ -14,8 +14,9 @@ use rayon::prelude::*;
 use super::error::{LossError, shape_str};
 use super::float::Float;
 use super::kernels::{
-    PARALLEL_MIN_ELEMENTS, TILE_ROWS, columns_forward_backward, columns_stats, compensated_sum,
-    log_softmax_backward_lane, one_hot_log_softmax_backward_lane, rows_log_sum_exp, shifted_lane,
+    PARALLEL_MIN_ELEMENTS, SmoothingTerms, TILE_ROWS, columns_forward_backward, columns_stats,
+    compensated_sum, one_hot_log_softmax_backward_lane, rows_log_sum_exp,
+    smoothed_log_softmax_backward_lane, weighted_shift_sum,
 };
 use super::nll::{
     NllPath, NllPlan, check_spatial_target_dtype, internal, nll_forward, nll_grad_entries,
@@ -265,49 +266,129 @@ struct Rows<'a, F: Clone> {
     /// class (NaN where the target is not a class), read while the position's classes
     /// were in cache. Empty for the other shapes.
     picked: Vec<F>,
+    /// With label smoothing: each position's `-sum(w[c] * logp[c])` in f64 (NaN where
+    /// the max is not finite), whether its target is ignored or not. Empty otherwise.
+    smooth: Vec<f64>,
+}
+
+/// The class weights of the label-smoothing term (`None` for 1) and their sum in f64.
+#[derive(Clone, Copy)]
+struct Smoothing<'w, F> {
+    weight: Option<&'w [F]>,
+    weight_sum: f64,
+}
+
+impl<'w, F: Float> Smoothing<'w, F> {
+    /// `None` when a weight does not have one value per class: the call fails its
+    /// checks before the terms would be used.
+    fn new(weight: Option<&'w [F]>, classes: usize) -> Option<Self> {
+        let weight_sum = match weight {
+            Some(w) if w.len() != classes => return None,
+            Some(w) => compensated_sum(w.iter().map(|v| v.to_f64_exact())),
+            None => classes as f64,
+        };
+        Some(Smoothing { weight, weight_sum })
+    }
+
+    fn terms<'o>(&self, out: &'o mut [f64]) -> SmoothingTerms<'o, F>
+    where
+        'w: 'o,
+    {
+        SmoothingTerms {
+            weight: self.weight,
+            weight_sum: self.weight_sum,
+            out,
+        }
+    }
+
+    /// The smoothing term of one row from its log-sum-exp.
+    fn row_term(&self, row: &[F], stats: Stats<F>) -> f64 {
+        match stats {
+            Some((max, lse)) => {
+                lse.to_f64_exact() * self.weight_sum - weighted_shift_sum(row, max, self.weight)
+            }
+            None => f64::NAN,
+        }
+    }
 }
 
 impl<'a, F: Float> Rows<'a, F> {
-    /// `targets` are the class indices per position, used for `picked`.
-    fn new(input: ArrayViewD<'a, F>, class_dim: usize, targets: &[i64]) -> Self {
+    /// `targets` are the class indices per position, used for `picked`; with
+    /// `smoothing`, the smoothing terms are computed in the same sweep.
+    fn new(
+        input: ArrayViewD<'a, F>,
+        class_dim: usize,
+        targets: &[i64],
+        smoothing: Option<Smoothing<'_, F>>,
+    ) -> Self {
         let shape = input.shape().to_vec();
         let classes = shape.get(class_dim).copied().unwrap_or(1);
         let map: usize = shape.iter().skip(2).product();
         let batch = if shape.len() >= 2 { shape[0] } else { 1 };
+        let positions = batch * map;
         let x = row_major(&input);
         let mut picked = Vec::new();
+        // Allocated either way so that the parallel zips below line up; untouched (and
+        // so never paged in) without smoothing.
+        let mut smooth = vec![0.0; positions];
         let stats = if classes == 0 || map == 0 {
-            vec![None; batch * map]
+            // No classes: every term is an empty sum, 0 (its initial value).
+            vec![None; positions]
         } else if map == 1 {
             let mut stats = vec![None; batch];
+            let rows_stats = |(s, (x, o)): RowStats<'_, F>| {
+                rows_log_sum_exp(x, classes, s);
+                if let Some(sm) = &smoothing {
+                    for ((row, &st), o) in x.chunks_exact(classes).zip(s.iter()).zip(o) {
+                        *o = sm.row_term(row, st);
+                    }
+                }
+            };
             if x.len() >= PARALLEL_MIN_ELEMENTS {
                 let rows = rows_per_task(classes);
                 stats
                     .par_chunks_mut(rows)
-                    .zip(x.par_chunks(rows * classes))
-                    .for_each(|(s, x)| rows_log_sum_exp(x, classes, s));
+                    .zip(
+                        x.par_chunks(rows * classes)
+                            .zip(smooth.par_chunks_mut(rows)),
+                    )
+                    .for_each(rows_stats);
             } else {
-                rows_log_sum_exp(&x, classes, &mut stats);
+                rows_stats((&mut stats, (&x, &mut smooth)));
             }
             stats
         } else {
-            let mut stats = vec![None; batch * map];
-            picked = vec![F::nan(); batch * map];
+            let mut stats = vec![None; positions];
+            picked = vec![F::nan(); positions];
+            let sample = |((s, p), ((x, t), o)): SampleStats<'_, F>| {
+                columns_stats(x, map, t, s, p, smoothing.map(|sm| sm.terms(o)));
+            };
             if x.len() >= PARALLEL_MIN_ELEMENTS {
                 stats
                     .par_chunks_mut(map)
                     .zip(picked.par_chunks_mut(map))
-                    .zip(x.par_chunks(classes * map).zip(targets.par_chunks(map)))
-                    .for_each(|((s, p), (x, t))| columns_stats(x, map, t, s, p));
+                    .zip(
+                        x.par_chunks(classes * map)
+                            .zip(targets.par_chunks(map))
+                            .zip(smooth.par_chunks_mut(map)),
+                    )
+                    .for_each(sample);
             } else {
                 stats
                     .chunks_mut(map)
                     .zip(picked.chunks_mut(map))
-                    .zip(x.chunks(classes * map).zip(targets.chunks(map)))
-                    .for_each(|((s, p), (x, t))| columns_stats(x, map, t, s, p));
+                    .zip(
+                        x.chunks(classes * map)
+                            .zip(targets.chunks(map))
+                            .zip(smooth.chunks_mut(map)),
+                    )
+                    .for_each(sample);
             }
             stats
         };
+        if smoothing.is_none() {
+            smooth = Vec::new();
+        }
         Rows {
             x,
             classes,
@@ -315,6 +396,7 @@ impl<'a, F: Float> Rows<'a, F> {
             shape,
             stats,
             picked,
+            smooth,
         }
     }
 
@@ -347,48 +429,27 @@ impl<'a, F: Float> Rows<'a, F> {
         }
     }
 
-    /// All log-probabilities of position `p`, into `out`.
-    fn logp_row(&self, p: usize, out: &mut [F]) {
-        if self.map == 1 {
-            let row = &self.x[p * self.classes..(p + 1) * self.classes];
-            match self.stats[p] {
-                Some((max, lse)) => shifted_lane(row, max, lse, out),
-                None => out.iter_mut().for_each(|o| *o = F::nan()),
-            }
-        } else {
-            for (c, o) in out.iter_mut().enumerate() {
-                *o = self.logp(p, c);
-            }
-        }
-    }
-
     /// Values in the input's row-major order, as an array of its shape.
     fn to_input_layout(&self, values: Vec<F>) -> Result<ArrayD<F>, LossError> {
         ArrayD::from_shape_vec(IxDyn(&self.shape), values).map_err(internal)
     }
 }
 
-/// Everything a backward needs from a forward.
-struct Forward<'a, 't, F: Clone> {
+/// What the probability path's backwards need from a forward (the index paths compute
+/// their gradient with their loss, in [`index_rows_with_grad`]).
+struct Forward<F: Clone> {
     plan: CePlan,
     output: ArrayD<F>,
-    targets: Cow<'t, [i64]>,
     weight: Option<Vec<F>>,
-    /// libtorch's total weight of the `nll_loss` part.
-    total_weight: F,
-    /// The divisor of the smoothing term's mean.
-    smooth_divisor: F,
     /// The probability path: the log-probabilities and the target after smoothing.
     probabilities: Option<(ArrayD<F>, ArrayD<F>)>,
-    /// The index paths: the scores by rows.
-    rows: Option<Rows<'a, F>>,
 }
 
-fn forward<'a, 't, F: Float>(
-    input: ArrayViewD<'a, F>,
-    target: &Target<'t, F>,
+fn forward<F: Float>(
+    input: ArrayViewD<'_, F>,
+    target: &Target<'_, F>,
     options: &CrossEntropyOptions<'_, F>,
-) -> Result<Forward<'a, 't, F>, LossError> {
+) -> Result<Forward<F>, LossError> {
     let weight_shape = options.weight.as_ref().map(|w| w.shape());
     let plan = ce_plan(
         input.shape(),
@@ -412,12 +473,8 @@ fn forward<'a, 't, F: Float>(
             Ok(Forward {
                 plan,
                 output,
-                targets: Cow::Borrowed(&[]),
                 weight,
-                total_weight: F::zero(),
-                smooth_divisor: F::zero(),
                 probabilities: Some((logp, soft)),
-                rows: None,
             })
         }
         CePath::Plain { nll } | CePath::Smoothed { nll, .. } => {
@@ -425,8 +482,12 @@ fn forward<'a, 't, F: Float>(
             let targets = target
                 .index_slice()
                 .ok_or_else(|| internal("index path without indices"))?;
-            let rows = Rows::new(input, plan.class_dim, &targets);
-            let (nll_out, total_weight) = nll_forward(
+            let smoothing = match plan.path {
+                CePath::Smoothed { .. } => Smoothing::new(weight.as_deref(), plan.classes),
+                _ => None,
+            };
+            let rows = Rows::new(input, plan.class_dim, &targets, smoothing);
+            let (nll_out, _) = nll_forward(
                 nll,
                 &|p, c| rows.target_logp(p, c),
                 &targets,
@@ -434,7 +495,7 @@ fn forward<'a, 't, F: Float>(
                 options.ignore_index,
                 reduction,
             )?;
-            let (output, smooth_divisor) = match &plan.path {
+            let output = match &plan.path {
                 CePath::Smoothed { smoothing, .. } => {
                     let counted = targets
                         .iter()
@@ -452,17 +513,13 @@ fn forward<'a, 't, F: Float>(
                         nll_out,
                     )?
                 }
-                _ => (nll_out, F::zero()),
+                _ => nll_out,
             };
             Ok(Forward {
                 plan,
                 output,
-                targets,
                 weight,
-                total_weight,
-                smooth_divisor,
                 probabilities: None,
-                rows: Some(rows),
             })
         }
     }
@@ -512,8 +569,19 @@ fn probability_loss<F: Float>(
     })
 }
 
-/// The label-smoothed loss from the `nll_loss` part: `(1 - ls) * nll + (ls / C) *
-/// smooth`, and the divisor of the smoothing term's mean.
+/// The divisor of the smoothing term's mean: the targets' total weight (compensated),
+/// or their number, ignored targets left out.
+fn smoothing_divisor<F: Float>(targets: &[i64], weight: Option<&[F]>, ignore_index: i64) -> F {
+    let counted = targets.iter().filter(|&&t| t != ignore_index);
+    match weight {
+        Some(w) => compensated_sum(counted.map(|&t| w[t as usize])),
+        None => F::of_f64(counted.count() as f64),
+    }
+}
+
+/// The label-smoothed loss from the `nll_loss` part and the rows' smoothing terms:
+/// `(1 - ls) * nll + (ls / C) * smooth`, ignored positions' terms 0. Each position's term is rounded to `F` once, as
+/// libtorch's is; their total, summed in f64, is rounded once.
 #[allow(clippy::too_many_arguments)]
 fn smoothed_loss<F: Float>(
     nll: &NllPlan,
@@ -524,46 +592,32 @@ fn smoothed_loss<F: Float>(
     reduction: Reduction,
     ls: f64,
     nll_out: ArrayD<F>,
-) -> Result<(ArrayD<F>, F), LossError> {
-    let classes = nll.classes;
-    let mut smooth = Vec::with_capacity(targets.len());
-    for (p, &t) in targets.iter().enumerate() {
-        if t == ignore_index {
-            smooth.push(F::zero());
-            continue;
-        }
-        let acc = compensated_sum((0..classes).map(|c| {
-            let v = rows.logp(p, c);
-            weight.map_or(v, |w| v * w[c])
-        }));
-        smooth.push(-acc);
+) -> Result<ArrayD<F>, LossError> {
+    if rows.smooth.len() != targets.len() {
+        return Err(internal("label smoothing without its terms"));
     }
-    let divisor = match weight {
-        Some(w) => compensated_sum(
-            targets
-                .iter()
-                .filter(|&&t| t != ignore_index)
-                .map(|&t| w[t as usize]),
-        ),
-        None => F::of_f64(targets.iter().filter(|&&t| t != ignore_index).count() as f64),
-    };
+    let terms = targets
+        .iter()
+        .zip(&rows.smooth)
+        .map(|(&t, &v)| if t == ignore_index { 0.0 } else { v });
     let keep = F::of_f64(1.0 - ls);
-    let spread = F::of_f64(ls / classes as f64);
+    let spread = F::of_f64(ls / nll.classes as f64);
     let out = match reduction {
         Reduction::None => {
+            let smooth: Vec<F> = terms.map(F::of_f64).collect();
             let smooth = ArrayD::from_shape_vec(IxDyn(&nll.output_shape(reduction)), smooth)
                 .map_err(internal)?;
             nll_out.mapv(|v| keep * v) + smooth.mapv(|s| s * spread)
         }
         Reduction::Sum | Reduction::Mean => {
-            let mut total: F = compensated_sum(smooth.iter().copied());
+            let mut total = F::of_f64(compensated_sum(terms));
             if reduction == Reduction::Mean {
-                total = total / divisor;
+                total = total / smoothing_divisor(targets, weight, ignore_index);
             }
             nll_out.mapv(|v| keep * v + total * spread)
         }
     };
-    Ok((out, divisor))
+    Ok(out)
 }
 
 /// The cross-entropy loss, as `torch.nn.functional.cross_entropy`.
@@ -628,19 +682,16 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
 ) -> Result<(ArrayD<F>, ArrayD<F>), LossError> {
     let input = input.into_dyn();
     let grad_output = grad_output.into_dyn();
-    if let Some(both) = plain_rows_with_grad(&grad_output, input.view(), &target, options)? {
+    if let Some(both) = index_rows_with_grad(&grad_output, input.view(), &target, options)? {
         return Ok(both);
     }
     let fwd = forward(input, &target, options)?;
     check_grad_shape(grad_output.shape(), fwd.output.shape())?;
-    let grad = match (&fwd.probabilities, &fwd.rows) {
-        (Some((logp, soft)), _) => {
-            let grad_logp = probability_grad(&fwd, soft, &grad_output, options.reduction)?;
-            log_softmax_backward(grad_logp.view(), logp.view(), fwd.plan.class_dim as i64)?
-        }
-        (None, Some(rows)) => index_grad(&fwd, rows, &grad_output, options)?,
-        (None, None) => return Err(internal("forward kept nothing for the backward")),
+    let Some((logp, soft)) = &fwd.probabilities else {
+        return Err(internal("an index path's gradient outside its fused sweep"));
     };
+    let grad_logp = probability_grad(&fwd, soft, &grad_output, options.reduction)?;
+    let grad = log_softmax_backward(grad_logp.view(), logp.view(), fwd.plan.class_dim as i64)?;
     Ok((fwd.output, grad))
 }
 
@@ -792,20 +843,40 @@ type Stats<F> = Option<(F, F)>;
 /// (targets, one-hot gradients)).
 type SampleParts<'s, F> = (
     (&'s mut [F], &'s mut [F]),
-    (&'s [F], (&'s [i64], &'s [Option<(usize, F)>])),
+    (
+        &'s [F],
+        (
+            &'s [i64],
+            (&'s [Option<(usize, F)>], (&'s [[F; 2]], &'s mut [f64])),
+        ),
+    ),
+);
+
+/// A task's rows for [`rows_log_sum_exp`]: stats, (scores, smoothing terms).
+type RowStats<'s, F> = (&'s mut [Stats<F>], (&'s [F], &'s mut [f64]));
+
+/// The `t`-th tile of rows of the fused sweep: (t, (stats, (gradient, smoothing terms))).
+type TileParts<'s, F> = (usize, (&'s mut [Stats<F>], (&'s mut [F], &'s mut [f64])));
+
+/// One sample's slices for [`columns_stats`]: (stats, picked), ((scores, targets),
+/// smoothing terms).
+type SampleStats<'s, F> = (
+    (&'s mut [Stats<F>], &'s mut [F]),
+    ((&'s [F], &'s [i64]), &'s mut [f64]),
 );
 
 /// A loss and its gradient with respect to the input.
 type LossAndGrad<F> = (ArrayD<F>, ArrayD<F>);
 
-/// The plain path (class indices, no label smoothing), forward and backward in one
-/// sweep: each row's (or, for `(N, C, d1..dK)`, each strip's) log-sum-exp and gradient
-/// are computed while it is in cache, so the scores are read from memory once. The
-/// forward's kernels for the shape and the same operations as the two-pass path, so the
-/// same bits. What the gradient needs from the forward (the target checks and the total
-/// weight) does not depend on the scores and comes first, in libtorch's order: the
-/// forward's errors, then the backward's. `None` for the other paths.
-fn plain_rows_with_grad<'a, F: Float>(
+/// The index paths (class indices, with or without label smoothing), forward and
+/// backward in one sweep: each row's (or, for `(N, C, d1..dK)`, each strip's)
+/// log-sum-exp, smoothing term and gradient are computed while it is in cache, so the
+/// scores are read from memory once. The forward's kernels for the shape and the same
+/// operations as the forward alone, so the same bits. What the gradient needs from the
+/// forward (the target checks, the total weight, the smoothing term's divisor) does not
+/// depend on the scores and comes first, in libtorch's order: the forward's errors,
+/// then the backward's. `None` for the probability path.
+fn index_rows_with_grad<'a, F: Float>(
     grad_output: &ArrayViewD<'_, F>,
     input: ArrayViewD<'a, F>,
     target: &Target<'_, F>,
@@ -820,8 +891,10 @@ fn plain_rows_with_grad<'a, F: Float>(
         options.ignore_index,
         options.label_smoothing,
     )?;
-    let CePath::Plain { nll } = &plan.path else {
-        return Ok(None);
+    let (nll, ls) = match &plan.path {
+        CePath::Plain { nll } => (nll, 0.0),
+        CePath::Smoothed { nll, smoothing } => (nll, *smoothing),
+        CePath::Probabilities { .. } => return Ok(None),
     };
     check_spatial_target_dtype(nll, target.dtype_name(), options.reduction)?;
     let targets = target
@@ -837,10 +910,31 @@ fn plain_rows_with_grad<'a, F: Float>(
         ii,
         reduction,
     )?;
+    let smoothing = if ls > 0.0 {
+        let counted = targets.iter().filter(|&&t| t != ii).count();
+        let weight_shape = options.weight.as_ref().map(|w| w.shape());
+        check_smoothing_shapes(&plan, nll, weight_shape, reduction, counted)?;
+        Some(
+            Smoothing::new(weight.as_deref(), nll.classes)
+                .ok_or_else(|| internal("a weight without one value per class"))?,
+        )
+    } else {
+        None
+    };
     check_grad_shape(grad_output.shape(), &nll.output_shape(reduction))?;
+    // The nll_loss part's gradient is scaled by 1 - ls first, as autograd scales the
+    // gradient flowing into it.
+    let keep = F::of_f64(1.0 - ls);
+    let scaled;
+    let nll_grad_output = if smoothing.is_some() {
+        scaled = grad_output.mapv(|g| g * keep);
+        scaled.view()
+    } else {
+        grad_output.view()
+    };
     let entries = nll_grad_entries(
         nll,
-        grad_output,
+        &nll_grad_output,
         &targets,
         weight.as_deref(),
         ii,
@@ -850,113 +944,198 @@ fn plain_rows_with_grad<'a, F: Float>(
     let shape = input.shape().to_vec();
     let x = row_major(&input);
     let classes = nll.classes;
+    let positions = nll.positions();
     let mut grad = vec![F::zero(); x.len()];
     let map: usize = shape.iter().skip(2).product();
+    // Both zeroed (so never paged in) and left untouched without smoothing; allocated
+    // either way so that the parallel zips below line up.
+    let grads = match &smoothing {
+        Some(sm) => smoothing_grads(sm, &plan, &targets, &entries, grad_output, options, ls)?,
+        None => vec![[F::zero(); 2]; positions],
+    };
+    let mut smooth = vec![0.0; positions];
+    let mut stats = Vec::new();
+    let mut picked = Vec::new();
     if map != 1 {
         // (N, C, d1..dK) with positions strided: sample by sample, strip by strip, the
         // classes summed in order as the forward's column kernels do. With a map of 1
         // ((N, C, 1, ..)) a position's classes are a contiguous row, and the forward
         // sums them as rows (below).
-
-        let mut picked = vec![F::nan(); nll.positions()];
+        picked = vec![F::nan(); positions];
         if classes > 0 && map > 0 {
-            let sample = |((o, p), (x, (t, h))): SampleParts<'_, F>| {
-                columns_forward_backward(x, map, t, h, p, o)
+            let sample = |((o, p), (x, (t, (h, (g, sm))))): SampleParts<'_, F>| {
+                let smoothing = smoothing.map(|s| (s.terms(sm), g));
+                columns_forward_backward(x, map, t, h, p, smoothing, o)
             };
             if x.len() >= PARALLEL_MIN_ELEMENTS {
                 grad.par_chunks_mut(classes * map)
                     .zip(picked.par_chunks_mut(map))
                     .zip(
-                        x.par_chunks(classes * map)
-                            .zip(targets.par_chunks(map).zip(entries.par_chunks(map))),
+                        x.par_chunks(classes * map).zip(
+                            targets.par_chunks(map).zip(
+                                entries
+                                    .par_chunks(map)
+                                    .zip(grads.par_chunks(map).zip(smooth.par_chunks_mut(map))),
+                            ),
+                        ),
                     )
                     .for_each(sample);
             } else {
                 grad.chunks_mut(classes * map)
                     .zip(picked.chunks_mut(map))
                     .zip(
-                        x.chunks(classes * map)
-                            .zip(targets.chunks(map).zip(entries.chunks(map))),
+                        x.chunks(classes * map).zip(
+                            targets.chunks(map).zip(
+                                entries
+                                    .chunks(map)
+                                    .zip(grads.chunks(map).zip(smooth.chunks_mut(map))),
+                            ),
+                        ),
                     )
                     .for_each(sample);
             }
         }
-        let rows = Rows {
-            x,
-            classes,
-            map,
-            shape,
-            stats: Vec::new(),
-            picked,
-        };
-        let (output, _) = nll_forward(
-            nll,
-            &|p, c| rows.target_logp(p, c),
-            &targets,
-            weight.as_deref(),
-            ii,
-            reduction,
-        )?;
-        return Ok(Some((output, rows.to_input_layout(grad)?)));
-    }
-    let stats: Vec<Option<(F, F)>> = if classes == 0 {
-        vec![None; nll.positions()]
     } else {
-        let mut stats = vec![None; nll.positions()];
-        // A tile of rows at a time: their log-sum-exps, then their gradients while
-        // the rows are still in cache.
-        let tile = |(t, (s, o)): (usize, (&mut [Stats<F>], &mut [F]))| {
-            let first = t * TILE_ROWS;
-            let scores = &x[first * classes..(first + s.len()) * classes];
-            rows_log_sum_exp(scores, classes, s);
-            for (r, (o, stats)) in o.chunks_mut(classes).zip(s.iter()).enumerate() {
-                let row = &scores[r * classes..(r + 1) * classes];
-                match *stats {
-                    Some((max, lse)) => {
-                        one_hot_log_softmax_backward_lane(row, max, lse, entries[first + r], o)
+        stats = vec![None; positions];
+        if classes > 0 {
+            // A tile of rows at a time: their log-sum-exps, then their smoothing terms and
+            // gradients while the rows are still in cache.
+            let tile = |(t, (s, (o, sm))): TileParts<'_, F>| {
+                let first = t * TILE_ROWS;
+                let scores = &x[first * classes..(first + s.len()) * classes];
+                rows_log_sum_exp(scores, classes, s);
+                for (r, (o, &stats)) in o.chunks_mut(classes).zip(s.iter()).enumerate() {
+                    let row = &scores[r * classes..(r + 1) * classes];
+                    let p = first + r;
+                    match (stats, &smoothing) {
+                        (Some(st), Some(smoothing)) => {
+                            sm[r] = smoothing.row_term(row, stats);
+                            smoothed_log_softmax_backward_lane(
+                                row,
+                                st,
+                                entries[p],
+                                smoothing.weight,
+                                grads[p],
+                                o,
+                            );
+                        }
+                        (Some((max, lse)), None) => {
+                            one_hot_log_softmax_backward_lane(row, max, lse, entries[p], o)
+                        }
+                        (None, _) => {
+                            sm[r] = f64::NAN;
+                            o.iter_mut().for_each(|v| *v = F::nan());
+                        }
                     }
-                    None => o.iter_mut().for_each(|v| *v = F::nan()),
                 }
+            };
+            if x.len() >= PARALLEL_MIN_ELEMENTS {
+                stats
+                    .par_chunks_mut(TILE_ROWS)
+                    .zip(
+                        grad.par_chunks_mut(TILE_ROWS * classes)
+                            .zip(smooth.par_chunks_mut(TILE_ROWS)),
+                    )
+                    .enumerate()
+                    .with_min_len(rows_per_task(classes) / TILE_ROWS)
+                    .for_each(tile);
+            } else {
+                stats
+                    .chunks_mut(TILE_ROWS)
+                    .zip(
+                        grad.chunks_mut(TILE_ROWS * classes)
+                            .zip(smooth.chunks_mut(TILE_ROWS)),
+                    )
+                    .enumerate()
+                    .for_each(tile);
             }
-        };
-        if x.len() >= PARALLEL_MIN_ELEMENTS {
-            stats
-                .par_chunks_mut(TILE_ROWS)
-                .zip(grad.par_chunks_mut(TILE_ROWS * classes))
-                .enumerate()
-                .with_min_len(rows_per_task(classes) / TILE_ROWS)
-                .for_each(tile);
-        } else {
-            stats
-                .chunks_mut(TILE_ROWS)
-                .zip(grad.chunks_mut(TILE_ROWS * classes))
-                .enumerate()
-                .for_each(tile);
         }
-        stats
-    };
+    }
     let rows = Rows {
         x,
         classes,
-        map: 1,
+        map,
         shape,
         stats,
-        picked: Vec::new(),
+        picked,
+        smooth: if smoothing.is_some() {
+            smooth
+        } else {
+            Vec::new()
+        },
     };
-    let (output, _) = nll_forward(
+    let (nll_out, _) = nll_forward(
         nll,
-        &|p, c| rows.logp(p, c),
+        &|p, c| rows.target_logp(p, c),
         &targets,
         weight.as_deref(),
         ii,
         reduction,
     )?;
+    let output = if smoothing.is_some() {
+        smoothed_loss(
+            nll,
+            &rows,
+            &targets,
+            weight.as_deref(),
+            ii,
+            reduction,
+            ls,
+            nll_out,
+        )?
+    } else {
+        nll_out
+    };
     Ok(Some((output, rows.to_input_layout(grad)?)))
+}
+
+/// Per position, what [`smoothed_log_softmax_backward_lane`] needs besides the scores:
+/// the smoothing term's gradient `s` (`grad_output * ls / C`, divided by the mean's
+/// divisor; 0 where the target is ignored, as libtorch's mask makes it) and the sum of
+/// the position's log-probability gradients, `value - s * sum(w)` (the `nll_loss`
+/// entry's value), computed in f64 and rounded once.
+#[allow(clippy::too_many_arguments)]
+fn smoothing_grads<F: Float>(
+    smoothing: &Smoothing<'_, F>,
+    plan: &CePlan,
+    targets: &[i64],
+    entries: &[Option<(usize, F)>],
+    grad_output: &ArrayViewD<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+    ls: f64,
+) -> Result<Vec<[F; 2]>, LossError> {
+    let spread = F::of_f64(ls / plan.classes as f64);
+    let g = row_major(grad_output);
+    let divisor = match options.reduction {
+        Reduction::Mean => smoothing_divisor(targets, smoothing.weight, options.ignore_index),
+        _ => F::one(),
+    };
+    Ok(targets
+        .iter()
+        .zip(entries)
+        .enumerate()
+        .map(|(p, (&t, entry))| {
+            let s = if t == options.ignore_index {
+                F::zero()
+            } else {
+                match options.reduction {
+                    Reduction::None => g[p] * spread,
+                    Reduction::Sum => g[0] * spread,
+                    Reduction::Mean => g[0] * spread / divisor,
+                }
+            };
+            let value = entry.map_or(0.0, |(_, v)| v.to_f64_exact());
+            [
+                s,
+                F::of_f64(value - s.to_f64_exact() * smoothing.weight_sum),
+            ]
+        })
+        .collect())
 }
 
 /// d(-sum(logp * t * w) / M) / d logp = -(g / M) * w * t, per element.
 fn probability_grad<F: Float>(
-    fwd: &Forward<'_, '_, F>,
+    fwd: &Forward<F>,
     soft: &ArrayD<F>,
     grad_output: &ArrayViewD<'_, F>,
     reduction: Reduction,
@@ -972,7 +1151,7 @@ fn probability_grad<F: Float>(
 /// `weight[c] * soft[c] * logp[c]`: `-grad_output` for `none`, broadcast along the
 /// classes; the one `-grad_output` (over the positions for `mean`) otherwise.
 fn position_grads<F: Float>(
-    fwd: &Forward<'_, '_, F>,
+    fwd: &Forward<F>,
     soft: &ArrayD<F>,
     grad_output: &ArrayViewD<'_, F>,
     reduction: Reduction,
@@ -1001,80 +1180,6 @@ fn position_grads<F: Float>(
         |dst, &g| *dst = g,
     );
     Ok(grad)
-}
-
-/// The gradient of the label-smoothed index path, position by position: the `nll_loss`
-/// gradient of the `1 - ls` part plus the smoothing term's, then `log_softmax`'s
-/// backward with the position's log-probabilities recomputed on the fly. The plain
-/// path never comes here: [`plain_rows_with_grad`] computes its gradient with its loss.
-fn index_grad<F: Float>(
-    fwd: &Forward<'_, '_, F>,
-    rows: &Rows<'_, F>,
-    grad_output: &ArrayViewD<'_, F>,
-    options: &CrossEntropyOptions<'_, F>,
-) -> Result<ArrayD<F>, LossError> {
-    let plan = &fwd.plan;
-    let reduction = options.reduction;
-    let weight = fwd.weight.as_deref();
-    let CePath::Smoothed { nll, smoothing } = &plan.path else {
-        return Err(internal("index gradient without label smoothing"));
-    };
-    let ls = *smoothing;
-    let keep = F::of_f64(1.0 - ls);
-    let entries = nll_grad_entries(
-        nll,
-        &grad_output.mapv(|g| g * keep).view(),
-        &fwd.targets,
-        weight,
-        options.ignore_index,
-        reduction,
-        fwd.total_weight,
-    )?;
-    // The smoothing term's gradient per position, zero where the target is ignored.
-    let spread = F::of_f64(ls / plan.classes as f64);
-    let g = row_major(grad_output);
-    let smooth: Vec<F> = fwd
-        .targets
-        .iter()
-        .enumerate()
-        .map(|(p, &t)| {
-            if t == options.ignore_index {
-                return F::zero();
-            }
-            match reduction {
-                Reduction::None => g[p] * spread,
-                Reduction::Sum => g[0] * spread,
-                Reduction::Mean => g[0] * spread / fwd.smooth_divisor,
-            }
-        })
-        .collect();
-    let classes = rows.classes;
-    let mut out = vec![F::zero(); rows.x.len()];
-    if out.is_empty() {
-        return rows.to_input_layout(out);
-    }
-    let (mut gl, mut y, mut o) = (
-        vec![F::zero(); classes],
-        vec![F::zero(); classes],
-        vec![F::zero(); classes],
-    );
-    for p in 0..rows.stats.len() {
-        gl.iter_mut().for_each(|v| *v = F::zero());
-        if let Some((class, value)) = entries[p] {
-            gl[class] = value;
-        }
-        if fwd.targets[p] != options.ignore_index {
-            for (c, v) in gl.iter_mut().enumerate() {
-                *v += -smooth[p] * weight.map_or(F::one(), |w| w[c]);
-            }
-        }
-        rows.logp_row(p, &mut y);
-        log_softmax_backward_lane(&gl, &y, &mut o);
-        for (c, &v) in o.iter().enumerate() {
-            out[rows.index(p, c)] = v;
-        }
-    }
-    rows.to_input_layout(out)
 }
 
 fn scalar<F: Float>(a: &ArrayViewD<'_, F>) -> F {

@@ -600,6 +600,75 @@ pub(crate) fn one_hot_log_softmax_backward_lane<F: Float>(
     }
 }
 
+/// `sum(w[c] * (x[c] - max))` over a lane, in f64 (`w` is 1 without a weight): the
+/// label-smoothing term of a row is `lse * sum(w) - this`, two sums of one sign (for
+/// weights of one sign), where the sum of `w[c] * logp[c]` would round each
+/// log-probability first. For `f32` scores the differences and products are exact in
+/// f64. `LANES` partial sums folded pairwise: the order depends on the length alone.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn weighted_shift_sum<F: Float>(x: &[F], max: F, weight: Option<&[F]>) -> f64 {
+    let m = max.to_f64_exact();
+    let mut acc = [0.0f64; LANES];
+    match weight {
+        None => {
+            for (i, &v) in x.iter().enumerate() {
+                acc[i % LANES] += v.to_f64_exact() - m;
+            }
+        }
+        Some(w) => {
+            for (i, (&v, &w)) in x.iter().zip(w).enumerate() {
+                acc[i % LANES] += w.to_f64_exact() * (v.to_f64_exact() - m);
+            }
+        }
+    }
+    fold_pairwise(acc)
+}
+
+/// The gradient of one label-smoothed row with respect to its scores, from its
+/// log-sum-exp: the gradient with respect to the log-probabilities is `-s * w[c]`
+/// plus the `nll_loss` entry `hot` at its class, and `total` is that gradient's sum
+/// (`value - s * sum(w)`, computed by the caller in f64); then `log_softmax`'s
+/// backward, `grad - exp(logp) * total`, with the log-probabilities computed on the
+/// fly. One pass over the row.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn smoothed_log_softmax_backward_lane<F: Float>(
+    x: &[F],
+    (max, lse): (F, F),
+    hot: Option<(usize, F)>,
+    weight: Option<&[F]>,
+    [s, total]: [F; 2],
+    out: &mut [F],
+) {
+    match weight {
+        None => {
+            let spread = F::zero() - s;
+            out.iter_mut()
+                .zip(x)
+                .for_each(|(o, &v)| *o = spread - (v - max - lse).exp_nonpositive() * total);
+        }
+        Some(w) => out
+            .iter_mut()
+            .zip(x.iter().zip(w))
+            .for_each(|(o, (&v, &w))| {
+                *o = (F::zero() - s * w) - (v - max - lse).exp_nonpositive() * total;
+            }),
+    }
+    if let Some((class, value)) = hot
+        && let (Some(o), Some(&v)) = (out.get_mut(class), x.get(class))
+    {
+        let w = weight.and_then(|w| w.get(class)).map_or(F::one(), |&w| w);
+        *o = (value + (F::zero() - s * w)) - (v - max - lse).exp_nonpositive() * total;
+    }
+}
+
 /// Positions per strip of the column kernels: a strip of tens of classes stays in L1
 /// between a kernel's passes, so the block is read from memory once.
 const STRIP: usize = 256;
@@ -683,6 +752,7 @@ pub(crate) fn columns_stats<F: Float>(
     targets: &[i64],
     stats: &mut [Option<(F, F)>],
     picked: &mut [F],
+    mut smoothing: Option<SmoothingTerms<'_, F>>,
 ) {
     let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
     for (start, width) in strips(map) {
@@ -694,6 +764,47 @@ pub(crate) fn columns_stats<F: Float>(
             }
         }
         strip_picks(x, map, start, (max, lse), targets, picked);
+        if let Some(terms) = smoothing.as_mut() {
+            strip_smoothing_terms(x, map, start, (max, lse), terms);
+        }
+    }
+}
+
+/// Where a column kernel writes each position's label-smoothing term
+/// `-sum(w[c] * logp[c]) = lse * sum(w) - sum(w[c] * (x[c] - max))` (see
+/// [`weighted_shift_sum`]), in f64: the class weights (`None` for 1), their sum, and
+/// one output per position of the block.
+pub(crate) struct SmoothingTerms<'a, F> {
+    pub(crate) weight: Option<&'a [F]>,
+    pub(crate) weight_sum: f64,
+    pub(crate) out: &'a mut [f64],
+}
+
+/// The [`SmoothingTerms`] of each position of a strip, the classes summed in order
+/// (NaN where the max is not finite: `lse` is NaN there).
+#[inline(always)]
+fn strip_smoothing_terms<F: Float>(
+    x: &[F],
+    map: usize,
+    start: usize,
+    (max, lse): (&[F], &[F]),
+    terms: &mut SmoothingTerms<'_, F>,
+) {
+    let width = max.len();
+    let mut acc = [0.0f64; STRIP];
+    let acc = &mut acc[..width];
+    for (c, row) in x.chunks_exact(map).enumerate() {
+        let w = terms.weight.map_or(1.0, |w| w[c].to_f64_exact());
+        for ((a, &v), &m) in acc.iter_mut().zip(&row[start..start + width]).zip(max) {
+            *a += w * (v.to_f64_exact() - m.to_f64_exact());
+        }
+    }
+    for ((o, &a), &l) in terms.out[start..start + width]
+        .iter_mut()
+        .zip(acc.iter())
+        .zip(lse)
+    {
+        *o = l.to_f64_exact() * terms.weight_sum - a;
     }
 }
 
@@ -772,6 +883,7 @@ pub(crate) fn columns_forward_backward<F: Float>(
     targets: &[i64],
     hot: &[Option<(usize, F)>],
     picked: &mut [F],
+    mut smoothing: Option<(SmoothingTerms<'_, F>, &[[F; 2]])>,
     out: &mut [F],
 ) {
     let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
@@ -779,7 +891,56 @@ pub(crate) fn columns_forward_backward<F: Float>(
         let (max, lse) = (&mut max[..width], &mut lse[..width]);
         strip_log_sum_exp(x, map, start, max, lse);
         strip_picks(x, map, start, (max, lse), targets, picked);
-        strip_one_hot_backward(x, map, start, max, lse, hot, out);
+        match smoothing.as_mut() {
+            None => strip_one_hot_backward(x, map, start, max, lse, hot, out),
+            Some((terms, grads)) => {
+                strip_smoothing_terms(x, map, start, (max, lse), terms);
+                let grads = &grads[start..start + width];
+                strip_smoothed_backward(x, map, start, (max, lse), hot, terms.weight, grads, out);
+            }
+        }
+    }
+}
+
+/// [`smoothed_log_softmax_backward_lane`] of every position of a strip, `grads` its
+/// positions' `(s, total)`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn strip_smoothed_backward<F: Float>(
+    x: &[F],
+    map: usize,
+    start: usize,
+    (max, lse): (&[F], &[F]),
+    hot: &[Option<(usize, F)>],
+    weight: Option<&[F]>,
+    grads: &[[F; 2]],
+    out: &mut [F],
+) {
+    let width = max.len();
+    for (c, (row, out_row)) in x
+        .chunks_exact(map)
+        .zip(out.chunks_exact_mut(map))
+        .enumerate()
+    {
+        let w = weight.map_or(F::one(), |w| w[c]);
+        let (row, out_row) = (
+            &row[start..start + width],
+            &mut out_row[start..start + width],
+        );
+        for ((((o, &v), &m), &l), &[s, t]) in
+            out_row.iter_mut().zip(row).zip(max).zip(lse).zip(grads)
+        {
+            *o = (F::zero() - s * w) - (v - m - l).exp_nonpositive() * t;
+        }
+    }
+    for (i, &[s, t]) in grads.iter().enumerate() {
+        if let Some((class, value)) = hot[start + i] {
+            let at = class * map + start + i;
+            let w = weight.map_or(F::one(), |w| w[class]);
+            if let (Some(o), Some(&v)) = (out.get_mut(at), x.get(at)) {
+                *o = (value + (F::zero() - s * w)) - (v - max[i] - lse[i]).exp_nonpositive() * t;
+            }
+        }
     }
 }
 

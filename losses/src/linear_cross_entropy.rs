@@ -584,7 +584,7 @@ fn fused_blocks<F: Float>(
                         Some(entries) => {
                             let scratch = x.to_vec();
                             let hot = &entries[r * map..(r + 1) * map];
-                            columns_forward_backward(&scratch, map, targets, hot, picked, x);
+                            columns_forward_backward(&scratch, map, targets, hot, picked, None, x);
                             for (j, hot) in hot.iter().enumerate() {
                                 if let Some((class, _)) = *hot {
                                     target_from_others(&mut x[j..], map, class);
@@ -593,7 +593,7 @@ fn fused_blocks<F: Float>(
                         }
                         None => {
                             let mut stats = vec![None; map];
-                            columns_stats(x, map, targets, &mut stats, picked);
+                            columns_stats(x, map, targets, &mut stats, picked, None);
                         }
                     }
                 });

@@ -141,3 +141,151 @@ fn a_map_of_one_goes_through_the_row_kernels_in_one_sweep_too() {
     let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&grad), bits(&two_pass));
 }
+
+/// The label-smoothed loss and gradient of `F.cross_entropy(x, t, weight=w,
+/// ignore_index=-100, label_smoothing=ls, reduction='none')`, per position, written
+/// out in f64 from the definition: `-(1 - ls) * w[t] * logp[t] - (ls / C) * sum_c w[c]
+/// * logp[c]`, 0 where ignored; the gradient `d_c - softmax_c * sum(d)` of the
+/// log-probabilities' gradient `d`.
+fn smoothed_by_definition(
+    x: &[Vec<f64>],
+    t: &[i64],
+    w: &[f64],
+    ls: f64,
+    g: &[f64],
+) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let c = w.len() as f64;
+    let mut loss = Vec::new();
+    let mut grad = Vec::new();
+    for ((row, &t), &g) in x.iter().zip(t).zip(g) {
+        if t == -100 {
+            loss.push(0.0);
+            grad.push(vec![0.0; row.len()]);
+            continue;
+        }
+        let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = row.iter().map(|v| (v - max).exp()).sum::<f64>().ln() + max;
+        let logp: Vec<f64> = row.iter().map(|v| v - lse).collect();
+        let t = t as usize;
+        let smooth: f64 = -logp.iter().zip(w).map(|(l, w)| l * w).sum::<f64>();
+        loss.push(-(1.0 - ls) * w[t] * logp[t] + ls / c * smooth);
+        let mut d: Vec<f64> = w.iter().map(|w| -g * ls / c * w).collect();
+        d[t] -= g * (1.0 - ls) * w[t];
+        let total: f64 = d.iter().sum();
+        grad.push(
+            d.iter()
+                .zip(&logp)
+                .map(|(d, l)| d - l.exp() * total)
+                .collect(),
+        );
+    }
+    (loss, grad)
+}
+
+/// The label-smoothed paths (one sweep per row, and per strip for `(N, C, d1..dK)`)
+/// against the definition in f64: rows with large offsets (where rounding each
+/// log-probability to float32 first loses digits), weights of both signs, an ignored
+/// target, in both layouts; the float32 results within a few ulp of the f64 values.
+/// The loss of `cross_entropy_with_grad` is `cross_entropy`'s bit for bit.
+#[test]
+fn label_smoothing_in_one_sweep_agrees_with_its_definition() {
+    let classes = 37;
+    let rows: Vec<Vec<f64>> = (0..6)
+        .map(|r| {
+            let offset = [0.0, 1e4, -3e3, 50.0, 0.5, 2e2][r];
+            (0..classes)
+                .map(|c| offset + ((r * 31 + c * 17) % 23) as f64 * 0.37 - 4.0)
+                .map(|v| v as f32 as f64)
+                .collect()
+        })
+        .collect();
+    let t = [3i64, 36, -100, 0, 17, 5];
+    let w: Vec<f64> = (0..classes)
+        .map(|c| (((c * 7) % 11) as f64 - 3.0) / 4.0)
+        .collect();
+    let g: Vec<f64> = (0..6)
+        .map(|r| [1.0, -0.5, 2.0, 0.25, 1.5, -1.0][r])
+        .collect();
+    let ls = 0.15;
+    let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+    let x = ArrayD::from_shape_vec(IxDyn(&[6, classes]), flat).unwrap();
+    // The same rows as (2, C, 3): sample n, position s is row 3n + s.
+    let xk = x
+        .clone()
+        .into_shape_with_order((2, 3, classes))
+        .unwrap()
+        .permuted_axes([0, 2, 1])
+        .as_standard_layout()
+        .into_owned()
+        .into_dyn();
+    let tk = ArrayD::from_shape_vec(IxDyn(&[2, 3]), t.to_vec()).unwrap();
+    let tn = ArrayD::from_shape_vec(IxDyn(&[6]), t.to_vec()).unwrap();
+    let wf: Array1<f32> = w.iter().map(|&v| v as f32).collect();
+    let (loss_e, grad_e) = smoothed_by_definition(&rows, &t, &w, ls, &g);
+    let close = |a: f32, e: f64, scale: f64| {
+        let err = (a as f64 - e).abs();
+        assert!(
+            err <= 4.0 * f32::EPSILON as f64 * scale,
+            "{a} vs {e} (scale {scale})"
+        );
+    };
+    for (x, t, k) in [(x.clone(), tn.clone(), false), (xk, tk, true)] {
+        let opts = CrossEntropyOptions::default()
+            .reduction(Reduction::None)
+            .weight(wf.view())
+            .label_smoothing(ls);
+        let gout = ArrayD::from_shape_vec(IxDyn(t.shape()), g.iter().map(|&v| v as f32).collect())
+            .unwrap();
+        let loss = cross_entropy(x.view(), Target::indices(t.view()), &opts).unwrap();
+        let (fused, grad) =
+            cross_entropy_with_grad(gout.view(), x.view(), Target::indices(t.view()), &opts)
+                .unwrap();
+        let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&loss), bits(&fused), "K-dim: {k}");
+        for (p, (&l, &e)) in loss.iter().zip(&loss_e).enumerate() {
+            // The terms' magnitude: |w| * |logp| summed.
+            let scale = e.abs().max(1.0) * 8.0;
+            let _ = p;
+            close(l, e, scale);
+        }
+        for p in 0..6 {
+            for c in 0..classes {
+                let a = if k {
+                    grad[[p / 3, c, p % 3]]
+                } else {
+                    grad[[p, c]]
+                };
+                close(a, grad_e[p][c], 4.0);
+            }
+        }
+    }
+    // Reduced: the mean divides the smoothing term by the targets' total weight.
+    for reduction in [Reduction::Sum, Reduction::Mean] {
+        let opts = CrossEntropyOptions::default()
+            .reduction(reduction)
+            .weight(wf.view())
+            .label_smoothing(ls);
+        let loss = cross_entropy(x.view(), Target::indices(tn.view()), &opts).unwrap();
+        let (fused, _) = cross_entropy_with_grad(
+            arr0(1.0f32).view(),
+            x.view(),
+            Target::indices(tn.view()),
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(loss[[]].to_bits(), fused[[]].to_bits());
+        let counted: Vec<usize> = (0..6).filter(|&p| t[p] != -100).collect();
+        let wsum: f64 = counted.iter().map(|&p| w[t[p] as usize]).sum();
+        let ones = vec![1.0; 6];
+        let (per, _) = smoothed_by_definition(&rows, &t, &w, 0.0, &ones);
+        let (both, _) = smoothed_by_definition(&rows, &t, &w, ls, &ones);
+        // Split each position's loss into its nll and smoothing parts.
+        let nll: f64 = per.iter().sum::<f64>();
+        let smooth: f64 = both.iter().zip(&per).map(|(b, n)| b - (1.0 - ls) * n).sum();
+        let e = match reduction {
+            Reduction::Sum => (1.0 - ls) * nll + smooth,
+            _ => ((1.0 - ls) * nll + smooth) / wsum,
+        };
+        close(loss[[]], e, e.abs().max(1.0) * 8.0);
+    }
+}
