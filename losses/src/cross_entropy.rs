@@ -14,8 +14,9 @@ use rayon::prelude::*;
 use super::error::{LossError, shape_str};
 use super::float::Float;
 use super::kernels::{
-    PARALLEL_MIN_ELEMENTS, SmoothingTerms, TILE_ROWS, columns_forward_backward, columns_stats,
-    compensated_sum, one_hot_log_softmax_backward_lane, rows_log_sum_exp,
+    PARALLEL_MIN_ELEMENTS, ProbabilityTarget, SmoothingTerms, TILE_ROWS, columns_forward_backward,
+    columns_probabilities, columns_stats, compensated_sum, one_hot_log_softmax_backward_lane,
+    probability_log_softmax_backward_lane, probability_row_sums, rows_log_sum_exp,
     smoothed_log_softmax_backward_lane, weighted_shift_sum,
 };
 use super::nll::{
@@ -644,7 +645,11 @@ pub fn cross_entropy<F: Float, D: Dimension>(
     target: Target<'_, F>,
     options: &CrossEntropyOptions<'_, F>,
 ) -> Result<ArrayD<F>, LossError> {
-    Ok(forward(input.into_dyn(), &target, options)?.output)
+    let input = input.into_dyn();
+    if let Some((output, _)) = probability_sweep(input.view(), &target, options, None)? {
+        return Ok(output);
+    }
+    Ok(forward(input, &target, options)?.output)
 }
 
 /// The gradient of `sum(cross_entropy(input, target) * grad_output)` with respect to
@@ -685,6 +690,12 @@ pub fn cross_entropy_with_grad<F: Float, D: Dimension, E: Dimension>(
     if let Some(both) = index_rows_with_grad(&grad_output, input.view(), &target, options)? {
         return Ok(both);
     }
+    if let Some((output, Some(grad))) =
+        probability_sweep(input.view(), &target, options, Some(&grad_output))?
+    {
+        return Ok((output, grad));
+    }
+    // Inputs without elements or without classes: the composition, op by op.
     let fwd = forward(input, &target, options)?;
     check_grad_shape(grad_output.shape(), fwd.output.shape())?;
     let Some((logp, soft)) = &fwd.probabilities else {
@@ -1092,8 +1103,11 @@ fn index_rows_with_grad<'a, F: Float>(
 /// Per position, what [`smoothed_log_softmax_backward_lane`] needs besides the scores:
 /// the smoothing term's gradient `s` (`grad_output * ls / C`, divided by the mean's
 /// divisor; 0 where the target is ignored, as libtorch's mask makes it) and the sum of
-/// the position's log-probability gradients, `value - s * sum(w)` (the `nll_loss`
-/// entry's value), computed in f64 and rounded once.
+/// the position's log-probability gradients as the lane kernel forms them in `F`
+/// (`0 - s * w[c]`, the target's `value + (0 - s * w[t])`, `value` the `nll_loss`
+/// entry's), summed in f64 and rounded once: the sum of the very values the backward
+/// subtracts it from, so that a row whose gradient is in one class gets `d - p * d`, 0
+/// where `p` rounds to 1, as libtorch's does.
 #[allow(clippy::too_many_arguments)]
 fn smoothing_grads<F: Float>(
     smoothing: &Smoothing<'_, F>,
@@ -1104,11 +1118,26 @@ fn smoothing_grads<F: Float>(
     options: &CrossEntropyOptions<'_, F>,
     ls: f64,
 ) -> Result<Vec<[F; 2]>, LossError> {
-    let spread = F::of_f64(ls / plan.classes as f64);
+    let classes = plan.classes;
+    let spread = F::of_f64(ls / classes as f64);
     let g = row_major(grad_output);
     let divisor = match options.reduction {
         Reduction::Mean => smoothing_divisor(targets, smoothing.weight, options.ignore_index),
         _ => F::one(),
+    };
+    let term = |s: F, c: usize| F::zero() - s * smoothing.weight.map_or(F::one(), |w| w[c]);
+    // sum_c (0 - s * w[c]) for one s; every position but the ignored shares one s unless
+    // the reduction is `none`, so the last one is kept.
+    let mut last: Option<(F, f64)> = None;
+    let mut terms_sum = |s: F| -> f64 {
+        match last {
+            Some((k, v)) if k.to_f64_exact().to_bits() == s.to_f64_exact().to_bits() => v,
+            _ => {
+                let v = (0..classes).map(|c| term(s, c).to_f64_exact()).sum::<f64>();
+                last = Some((s, v));
+                v
+            }
+        }
     };
     Ok(targets
         .iter()
@@ -1124,14 +1153,179 @@ fn smoothing_grads<F: Float>(
                     Reduction::Mean => g[0] * spread / divisor,
                 }
             };
-            let value = entry.map_or(0.0, |(_, v)| v.to_f64_exact());
-            [
-                s,
-                F::of_f64(value - s.to_f64_exact() * smoothing.weight_sum),
-            ]
+            let mut total = terms_sum(s);
+            if let Some((class, value)) = *entry {
+                let own = term(s, class);
+                total += (value + own).to_f64_exact() - own.to_f64_exact();
+            }
+            [s, F::of_f64(total)]
         })
         .collect())
 }
+
+/// The probability path in one parallel sweep per row (per sample for `(N, C,
+/// d1..dK)`): each position's loss `lse * B - A` in f64 (see
+/// [`probability_row_sums`]: the log-probabilities are never rounded or stored), and
+/// with `grad_output` the gradient while the row is in cache. libtorch rounds each
+/// `logp * q * w` to `F` and sums them in its SIMD order; this sum is nearer the exact
+/// one (the tolerance policy and the reference decide). `None` for the index paths and
+/// for inputs without elements or classes, which the composition handles.
+#[allow(clippy::type_complexity)]
+fn probability_sweep<F: Float>(
+    input: ArrayViewD<'_, F>,
+    target: &Target<'_, F>,
+    options: &CrossEntropyOptions<'_, F>,
+    grad_output: Option<&ArrayViewD<'_, F>>,
+) -> Result<Option<(ArrayD<F>, Option<ArrayD<F>>)>, LossError> {
+    let Target::Probabilities(q) = target else {
+        return Ok(None);
+    };
+    let plan = ce_plan(
+        input.shape(),
+        target.shape(),
+        target.dtype_name(),
+        true,
+        options.weight.as_ref().map(|w| w.shape()),
+        options.ignore_index,
+        options.label_smoothing,
+    )?;
+    let CePath::Probabilities { smoothing } = plan.path else {
+        return Ok(None);
+    };
+    let (classes, numel) = (plan.classes, input.len());
+    if classes == 0 || numel == 0 {
+        return Ok(None);
+    }
+    let shape = input.shape().to_vec();
+    let map: usize = shape.iter().skip(2).product();
+    let positions = numel / classes;
+    let reduction = options.reduction;
+    let out_shape: Vec<usize> = match reduction {
+        Reduction::None => shape
+            .iter()
+            .enumerate()
+            .filter(|&(d, _)| d != plan.class_dim)
+            .map(|(_, &n)| n)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(g) = grad_output {
+        check_grad_shape(g.shape(), &out_shape)?;
+    }
+    // -g per position, as autograd's mean (a division) and neg give it. Without a
+    // gradient it and `grad` are zeroed and never touched (so never paged in), there so
+    // that the parallel zips below line up.
+    let neg_g: Vec<F> = match grad_output.map(row_major) {
+        None => vec![F::zero(); positions],
+        Some(g) => match reduction {
+            Reduction::None => g.iter().map(|&g| -g).collect(),
+            Reduction::Sum => vec![-g[0]; positions],
+            Reduction::Mean => vec![-(g[0] / F::of_f64(positions as f64)); positions],
+        },
+    };
+    let with_grad = grad_output.is_some();
+    let x = row_major(&input);
+    let q = row_major(q);
+    let weight = options.weight.as_ref().map(row_major);
+    let smooth = (smoothing > 0.0).then(|| {
+        (
+            F::of_f64(1.0 - smoothing),
+            F::of_f64(smoothing / classes as f64),
+        )
+    });
+    let mut losses = vec![0.0f64; positions];
+    let mut grad = vec![F::zero(); numel];
+    let parallel = numel >= PARALLEL_MIN_ELEMENTS;
+    if map == 1 {
+        let task = |(((l, o), g), (x, q)): ProbabilityRows<'_, F>| {
+            let mut stats = vec![None; l.len()];
+            rows_log_sum_exp(x, classes, &mut stats);
+            for (r, (l, st)) in l.iter_mut().zip(&stats).enumerate() {
+                let span = r * classes..(r + 1) * classes;
+                let t = ProbabilityTarget {
+                    q: &q[span.clone()],
+                    weight: weight.as_deref(),
+                    smooth,
+                };
+                let (row, out) = (&x[span.clone()], o.get_mut(span));
+                let Some((max, lse)) = *st else {
+                    *l = f64::NAN;
+                    if with_grad && let Some(out) = out {
+                        out.iter_mut().for_each(|v| *v = F::nan());
+                    }
+                    continue;
+                };
+                let (a, b, d) = probability_row_sums(row, max, t, g[r]);
+                *l = lse.to_f64_exact() * b - a;
+                if with_grad && let Some(out) = out {
+                    let total = F::of_f64(d);
+                    probability_log_softmax_backward_lane(row, (max, lse), t, [g[r], total], out);
+                }
+            }
+        };
+        if parallel {
+            let rows = rows_per_task(classes);
+            losses
+                .par_chunks_mut(rows)
+                .zip(grad.par_chunks_mut(rows * classes))
+                .zip(neg_g.par_chunks(rows))
+                .zip(
+                    x.par_chunks(rows * classes)
+                        .zip(q.par_chunks(rows * classes)),
+                )
+                .for_each(task);
+        } else {
+            task((((&mut losses, &mut grad), &neg_g), (&x, &q)));
+        }
+    } else {
+        let sample = |(((l, o), g), (x, q)): ProbabilityRows<'_, F>| {
+            let t = ProbabilityTarget {
+                q,
+                weight: weight.as_deref(),
+                smooth,
+            };
+            columns_probabilities(x, map, t, l, with_grad.then_some((g, o)));
+        };
+        let block = classes * map;
+        if parallel {
+            losses
+                .par_chunks_mut(map)
+                .zip(grad.par_chunks_mut(block))
+                .zip(neg_g.par_chunks(map))
+                .zip(x.par_chunks(block).zip(q.par_chunks(block)))
+                .for_each(sample);
+        } else {
+            losses
+                .chunks_mut(map)
+                .zip(grad.chunks_mut(block))
+                .zip(neg_g.chunks(map))
+                .zip(x.chunks(block).zip(q.chunks(block)))
+                .for_each(sample);
+        }
+    }
+    let output = match reduction {
+        Reduction::None => ArrayD::from_shape_vec(
+            IxDyn(&out_shape),
+            losses.into_iter().map(F::of_f64).collect(),
+        )
+        .map_err(internal)?,
+        Reduction::Sum => ArrayD::from_elem(IxDyn(&[]), F::of_f64(compensated_sum(losses))),
+        Reduction::Mean => ArrayD::from_elem(
+            IxDyn(&[]),
+            F::of_f64(compensated_sum(losses)) / F::of_f64(positions as f64),
+        ),
+    };
+    let grad = if with_grad {
+        Some(ArrayD::from_shape_vec(IxDyn(&shape), grad).map_err(internal)?)
+    } else {
+        None
+    };
+    Ok(Some((output, grad)))
+}
+
+/// A task's parts of the probability sweep: (((losses, gradient), -g), (scores,
+/// targets)).
+type ProbabilityRows<'s, F> = (((&'s mut [f64], &'s mut [F]), &'s [F]), (&'s [F], &'s [F]));
 
 /// d(-sum(logp * t * w) / M) / d logp = -(g / M) * w * t, per element.
 fn probability_grad<F: Float>(

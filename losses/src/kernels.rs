@@ -669,6 +669,179 @@ pub(crate) fn smoothed_log_softmax_backward_lane<F: Float>(
     }
 }
 
+/// A class-probability target's factor: `q`, or with label smoothing `q * keep +
+/// spread`, rounded at each step as libtorch's two ops round it.
+#[inline(always)]
+fn soft<F: Float>(q: F, smooth: Option<(F, F)>) -> F {
+    match smooth {
+        Some((keep, spread)) => q * keep + spread,
+        None => q,
+    }
+}
+
+/// The gradient of the loss with respect to one log-probability, `(-g * w) * q` (`-g *
+/// q` without a weight), in libtorch's order of products.
+#[inline(always)]
+fn probability_logp_grad<F: Float>(neg_g: F, w: Option<F>, q: F) -> F {
+    match w {
+        None => neg_g * q,
+        Some(w) => (neg_g * w) * q,
+    }
+}
+
+/// What the probability kernels need besides the scores: the targets (of the scores'
+/// layout), the class weights (`None` for 1) and label smoothing's `(1 - ls, ls / C)`.
+#[derive(Clone, Copy)]
+pub(crate) struct ProbabilityTarget<'a, F> {
+    pub(crate) q: &'a [F],
+    pub(crate) weight: Option<&'a [F]>,
+    pub(crate) smooth: Option<(F, F)>,
+}
+
+/// `(sum(w q (x - max)), sum(w q), sum(d))` of one row in f64, `q` the (smoothed)
+/// target and `d` the log-probabilities' gradients in `F` for `neg_g` (see
+/// [`probability_logp_grad`]): the row's loss `-sum(w q logp)` is `lse * B - A`, two
+/// sums of one sign for non-negative weights and targets, and `sum(d)` is the sum
+/// `log_softmax`'s backward subtracts, exact in f64 for `f32` (so that a row whose
+/// gradient is in one class gets `d - p * d`, 0 where `p` rounds to 1, as libtorch's
+/// does). `LANES` partial sums folded pairwise.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn probability_row_sums<F: Float>(
+    x: &[F],
+    max: F,
+    t: ProbabilityTarget<'_, F>,
+    neg_g: F,
+) -> (f64, f64, f64) {
+    let m = max.to_f64_exact();
+    let (mut a, mut b, mut d) = ([0.0f64; LANES], [0.0f64; LANES], [0.0f64; LANES]);
+    for (i, (&v, &q)) in x.iter().zip(t.q).enumerate() {
+        let (q, w) = (soft(q, t.smooth), t.weight.map(|w| w[i]));
+        let wq = q.to_f64_exact() * w.map_or(1.0, |w| w.to_f64_exact());
+        a[i % LANES] += wq * (v.to_f64_exact() - m);
+        b[i % LANES] += wq;
+        d[i % LANES] += probability_logp_grad(neg_g, w, q).to_f64_exact();
+    }
+    (fold_pairwise(a), fold_pairwise(b), fold_pairwise(d))
+}
+
+/// The gradient of one row of the probability path with respect to its scores: the
+/// log-probabilities' gradient (see [`probability_logp_grad`]), then `log_softmax`'s
+/// backward with their sum `total` (from [`probability_row_sums`]) and the
+/// log-probabilities computed on the fly. One pass.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn probability_log_softmax_backward_lane<F: Float>(
+    x: &[F],
+    (max, lse): (F, F),
+    t: ProbabilityTarget<'_, F>,
+    [neg_g, total]: [F; 2],
+    out: &mut [F],
+) {
+    match t.weight {
+        None => out
+            .iter_mut()
+            .zip(x.iter().zip(t.q))
+            .for_each(|(o, (&v, &q))| {
+                let d = probability_logp_grad(neg_g, None, soft(q, t.smooth));
+                *o = d - (v - max - lse).exp_nonpositive() * total;
+            }),
+        Some(w) => out
+            .iter_mut()
+            .zip(x.iter().zip(t.q).zip(w))
+            .for_each(|(o, ((&v, &q), &w))| {
+                let d = probability_logp_grad(neg_g, Some(w), soft(q, t.smooth));
+                *o = d - (v - max - lse).exp_nonpositive() * total;
+            }),
+    }
+}
+
+/// The probability path of a `(C, M)` block (one sample of a K-dimensional input),
+/// strip by strip: each position's loss `lse * B - A` (see [`probability_row_sums`],
+/// the classes summed in order; NaN where the max is not finite) into `losses`, and
+/// with `grad` (each position's `-g` and the block's gradient) the gradient while the
+/// strip is in cache.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+pub(crate) fn columns_probabilities<F: Float>(
+    x: &[F],
+    map: usize,
+    t: ProbabilityTarget<'_, F>,
+    losses: &mut [f64],
+    mut grad: Option<(&[F], &mut [F])>,
+) {
+    let (mut max, mut lse) = ([F::zero(); STRIP], [F::zero(); STRIP]);
+    for (start, width) in strips(map) {
+        let (max, lse) = (&mut max[..width], &mut lse[..width]);
+        strip_log_sum_exp(x, map, start, max, lse);
+        let span = start..start + width;
+        let (mut a, mut b, mut d) = ([0.0f64; STRIP], [0.0f64; STRIP], [0.0f64; STRIP]);
+        let neg_g = grad.as_ref().map(|(g, _)| &g[span.clone()]);
+        for (c, (row, qs)) in x.chunks_exact(map).zip(t.q.chunks_exact(map)).enumerate() {
+            let w = t.weight.map(|w| w[c]);
+            let w64 = w.map_or(1.0, |w| w.to_f64_exact());
+            let (row, qs) = (&row[span.clone()], &qs[span.clone()]);
+            for ((((a, b), &v), &q), &m) in a
+                .iter_mut()
+                .zip(b.iter_mut())
+                .zip(row)
+                .zip(qs)
+                .zip(max.iter())
+            {
+                let wq = soft(q, t.smooth).to_f64_exact() * w64;
+                *a += wq * (v.to_f64_exact() - m.to_f64_exact());
+                *b += wq;
+            }
+            if let Some(neg_g) = neg_g {
+                for ((d, &q), &g) in d.iter_mut().zip(qs).zip(neg_g) {
+                    *d += probability_logp_grad(g, w, soft(q, t.smooth)).to_f64_exact();
+                }
+            }
+        }
+        for (((o, &a), &b), &l) in losses[span.clone()]
+            .iter_mut()
+            .zip(&a)
+            .zip(&b)
+            .zip(lse.iter())
+        {
+            *o = l.to_f64_exact() * b - a;
+        }
+        let Some((neg_g, out)) = grad.as_mut() else {
+            continue;
+        };
+        let mut total = [F::zero(); STRIP];
+        for (t, &d) in total.iter_mut().zip(&d) {
+            *t = F::of_f64(d);
+        }
+        for (c, ((row, qs), out_row)) in x
+            .chunks_exact(map)
+            .zip(t.q.chunks_exact(map))
+            .zip(out.chunks_exact_mut(map))
+            .enumerate()
+        {
+            let w = t.weight.map(|w| w[c]);
+            let (row, qs, out_row) = (
+                &row[span.clone()],
+                &qs[span.clone()],
+                &mut out_row[span.clone()],
+            );
+            for (s, ((o, &v), &q)) in out_row.iter_mut().zip(row).zip(qs).enumerate() {
+                let gl = probability_logp_grad(neg_g[start + s], w, soft(q, t.smooth));
+                *o = gl - (v - max[s] - lse[s]).exp_nonpositive() * total[s];
+            }
+        }
+    }
+}
+
 /// Positions per strip of the column kernels: a strip of tens of classes stays in L1
 /// between a kernel's passes, so the block is read from memory once.
 const STRIP: usize = 256;
