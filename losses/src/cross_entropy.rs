@@ -302,6 +302,15 @@ impl<'w, F: Float> Smoothing<'w, F> {
         }
     }
 
+    /// The log-sum-exps of rows of `classes` scores into `stats` and their smoothing
+    /// terms into `out`, row by row while the rows are in cache.
+    fn rows(&self, x: &[F], classes: usize, stats: &mut [Stats<F>], out: &mut [f64]) {
+        rows_log_sum_exp(x, classes, stats);
+        for ((row, &st), o) in x.chunks_exact(classes).zip(stats.iter()).zip(out) {
+            *o = self.row_term(row, st);
+        }
+    }
+
     /// The smoothing term of one row from its log-sum-exp.
     fn row_term(&self, row: &[F], stats: Stats<F>) -> f64 {
         match stats {
@@ -337,13 +346,9 @@ impl<'a, F: Float> Rows<'a, F> {
             vec![None; positions]
         } else if map == 1 {
             let mut stats = vec![None; batch];
-            let rows_stats = |(s, (x, o)): RowStats<'_, F>| {
-                rows_log_sum_exp(x, classes, s);
-                if let Some(sm) = &smoothing {
-                    for ((row, &st), o) in x.chunks_exact(classes).zip(s.iter()).zip(o) {
-                        *o = sm.row_term(row, st);
-                    }
-                }
+            let rows_stats = |(s, (x, o)): RowStats<'_, F>| match &smoothing {
+                Some(sm) => sm.rows(x, classes, s, o),
+                None => rows_log_sum_exp(x, classes, s),
             };
             if x.len() >= PARALLEL_MIN_ELEMENTS {
                 let rows = rows_per_task(classes);
@@ -1014,13 +1019,15 @@ fn index_rows_with_grad<'a, F: Float>(
             let tile = |(t, (s, (o, sm))): TileParts<'_, F>| {
                 let first = t * TILE_ROWS;
                 let scores = &x[first * classes..(first + s.len()) * classes];
-                rows_log_sum_exp(scores, classes, s);
+                match &smoothing {
+                    Some(smoothing) => smoothing.rows(scores, classes, s, sm),
+                    None => rows_log_sum_exp(scores, classes, s),
+                }
                 for (r, (o, &stats)) in o.chunks_mut(classes).zip(s.iter()).enumerate() {
                     let row = &scores[r * classes..(r + 1) * classes];
                     let p = first + r;
                     match (stats, &smoothing) {
                         (Some(st), Some(smoothing)) => {
-                            sm[r] = smoothing.row_term(row, stats);
                             smoothed_log_softmax_backward_lane(
                                 row,
                                 st,
@@ -1033,10 +1040,7 @@ fn index_rows_with_grad<'a, F: Float>(
                         (Some((max, lse)), None) => {
                             one_hot_log_softmax_backward_lane(row, max, lse, entries[p], o)
                         }
-                        (None, _) => {
-                            sm[r] = f64::NAN;
-                            o.iter_mut().for_each(|v| *v = F::nan());
-                        }
+                        (None, _) => o.iter_mut().for_each(|v| *v = F::nan()),
                     }
                 }
             };
