@@ -10,6 +10,9 @@
 //!   `tch::set_num_threads(1)` for libtorch; "all" is one thread per core for both.
 //! - `LOSSPARITY_BENCH_ONLY=linear_cross_entropy`: only `linear_cross_entropy` (input
 //!   `(2048, 1024)`, weight `(32000, 1024)`, f32), forward and forward+backward.
+//! - `LOSSPARITY_BENCH_ONLY=cross_entropy_options`: only `cross_entropy`'s options matrix
+//!   (`benches/ce_options`: plain, weight, ignore_index, label smoothing, all three, and
+//!   probability targets, on `(N, C)` and K-dimensional float32 shapes).
 //! - `LOSSPARITY_BENCH_ONLY=margin`: only the margin, embedding and sequence losses
 //!   (`benches/margin_losses`: the five margin losses, the two triplet losses and
 //!   `ctc_loss`).
@@ -21,6 +24,7 @@
 //!
 //! Run it with `scripts/bench.sh` (or `cargo bench --bench losses`).
 
+mod ce_options;
 mod margin_losses;
 
 use std::time::{Duration, Instant};
@@ -933,6 +937,10 @@ fn benches(c: &mut Criterion) {
         }
         return;
     }
+    if only == "cross_entropy_options" {
+        ce_options::bench_options(c, &modes, quick);
+        return;
+    }
     let lce = (!quick).then(|| {
         let lce = LceInputs::new(7);
         lce.sanity_check();
@@ -950,6 +958,8 @@ fn benches(c: &mut Criterion) {
             bench_linear_cross_entropy(c, mode, lce);
         }
     }
+    // Last, shape by shape: its inputs are made and dropped one shape at a time.
+    ce_options::bench_options(c, &modes, quick);
 }
 
 criterion::criterion_group!(losses, benches);

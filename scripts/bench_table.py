@@ -26,6 +26,17 @@ OP_ORDER = [
     "cross_entropy",
     "cross_entropy_fwd_bwd",
 ] + [
+    f"{op}[{variant}]"
+    for op in ["cross_entropy", "cross_entropy_fwd_bwd"]
+    for variant in [
+        "plain",
+        "weight",
+        "ignore",
+        "smoothing",
+        "smoothing+weight+ignore",
+        "probabilities",
+    ]
+] + [
     name
     for op in [
         "mse_loss",
