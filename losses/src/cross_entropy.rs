@@ -2,9 +2,14 @@
 //! for a target of the input's shape, the cross entropy with class probabilities; with
 //! label smoothing for both.
 //!
-//! libtorch composes this loss from separate ops, each rounding to the dtype; so does
-//! this module. The `nll_loss` part is bit-exact; `log_softmax` and the sums over
-//! classes agree within the tolerance policy.
+//! libtorch composes this loss from separate ops, each rounding to the dtype. This
+//! module computes every path in one parallel sweep over each row (or, for `(N, C,
+//! d1..dK)` inputs, each strip of positions): the log-sum-exp, then while the row is in
+//! cache the `nll_loss` pick, the label-smoothing or probability term and, for the
+//! gradient, the gradient. The `nll_loss` part is bit-exact with libtorch. The
+//! smoothing and probability terms are `lse * sum(w q) - sum(w q (x - max))`, summed
+//! in f64 without rounding a log-probability, so they are nearer the exact value than
+//! libtorch's sums of rounded products; they agree within the tolerance policy.
 
 use std::borrow::Cow;
 
