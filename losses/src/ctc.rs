@@ -453,10 +453,13 @@ impl<F: Float> CtcCall<'_, F> {
     /// steps (some 50 µs of log-sum-exps), where libtorch's batch loop runs in parallel too
     /// (measured on `(50, 16, 20)`, 16 samples of 5 to 10 labels).
     fn parallel(&self) -> bool {
-        let work: usize = (0..self.plan.batch)
-            .map(|b| self.plan.input_lengths[b] * (2 * self.plan.target_lengths[b] + 1))
-            .sum();
+        let work: usize = (0..self.plan.batch).map(|b| self.work(b)).sum();
         self.plan.batch > 1 && work >= 1 << 12
+    }
+
+    /// Sample `b`'s recursion steps: its time steps times its extended labels.
+    fn work(&self, b: usize) -> usize {
+        self.plan.input_lengths[b] * (2 * self.plan.target_lengths[b] + 1)
     }
 }
 
@@ -614,16 +617,23 @@ fn backward_sample<F: Float>(
 }
 
 /// `k(b)` for every sample, in parallel when the work is large (each sample computed
-/// serially, so the results do not depend on the thread count).
+/// serially, so the results do not depend on the thread count). In parallel the
+/// samples are taken longest first: work stealing splits the list in halves, and what
+/// is left for the last thread to finish is then the shortest samples, not one of the
+/// longest (16 samples of 5 to 10 labels gained 1.67x from a second thread taken in
+/// order, where libtorch gains 2x).
 fn per_sample<F: Float, T: Send, K: Fn(usize) -> T + Sync + Send>(
     call: &CtcCall<'_, F>,
     k: K,
 ) -> Vec<T> {
-    if call.parallel() {
-        (0..call.plan.batch).into_par_iter().map(&k).collect()
-    } else {
-        (0..call.plan.batch).map(k).collect()
+    if !call.parallel() {
+        return (0..call.plan.batch).map(k).collect();
     }
+    let mut order: Vec<usize> = (0..call.plan.batch).collect();
+    order.sort_by_key(|&b| std::cmp::Reverse(call.work(b)));
+    let mut done: Vec<(usize, T)> = order.into_par_iter().map(|b| (b, k(b))).collect();
+    done.sort_by_key(|&(b, _)| b);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 fn nlls<F: Float>(call: &CtcCall<'_, F>) -> Vec<F> {
