@@ -1175,7 +1175,9 @@ fn weighted_mean_weight_grad<F: Float>(
     }
     // The plain form, where a value is not finite.
     let g64 = g.to_f64_exact();
-    let (t64, s64) = (total.to_f64(), sum.to_f64());
+    // (double-double's parts are NaN beside an infinity, so not from `total` and `sum`)
+    let t64 = super::kernels::compensated_sum(own.iter().map(|v| v.to_f64_exact()));
+    let s64 = super::kernels::compensated_sum((0..n).map(|i| e64(i) * ws[i].to_f64_exact()));
     let through = g64 * s64 / t64 / t64;
     let g = Dd::new(g64);
     let grad: Vec<F> = own_sums

@@ -2270,3 +2270,39 @@ fn a_weighted_means_weight_gradient_cancels_to_exactly_zero_where_the_loss_ignor
         assert!((a - e).abs() <= 1e-15 * e.abs(), "{a} vs {e}");
     }
 }
+
+/// With an infinite difference the weighted mean's weight gradient is the plain
+/// formula's: `inf - inf` where the infinity is the element's own, `-inf` elsewhere
+/// (torch 2.13: `grad(lambda w: F.mse_loss(zeros(5, 1), T, weight=w), W)` with T of
+/// shape (2, 5, 1), zero but T[0, 1, 0] = -inf, float64 -> [-inf, nan, -inf, -inf,
+/// -inf], l1_loss the same). Double-double's parts are NaN beside an infinity, so the
+/// fallback's sums are formed in plain f64.
+#[test]
+fn a_weighted_means_weight_gradient_with_an_infinite_difference_is_the_plain_formulas() {
+    let x = ArrayD::<f64>::zeros(IxDyn(&[5, 1]));
+    let mut t = ArrayD::<f64>::zeros(IxDyn(&[2, 5, 1]));
+    t[[0, 1, 0]] = f64::NEG_INFINITY;
+    let w = ArrayD::from_shape_vec(
+        IxDyn(&[5, 1]),
+        vec![
+            1.9251301594781187,
+            0.036689034543083233,
+            0.7159772212033503,
+            1.4383345508641445,
+            0.5899194526600976,
+        ],
+    )
+    .unwrap();
+    let opts = weighted(Reduction::Mean, &w);
+    let g = arr0(1.0f64);
+    for grad in [
+        mse_loss_weight_backward(g.view(), x.view(), t.view(), &opts).unwrap(),
+        l1_loss_weight_backward(g.view(), x.view(), t.view(), &opts).unwrap(),
+    ] {
+        let v: Vec<f64> = grad.iter().copied().collect();
+        assert!(v[1].is_nan(), "{v:?}");
+        for k in [0, 2, 3, 4] {
+            assert_eq!(v[k], f64::NEG_INFINITY, "{v:?}");
+        }
+    }
+}
