@@ -1220,17 +1220,21 @@ mod tests {
     use super::*;
     use crate::float::sealed::Kernels;
 
-    /// The one-pass kernel of the plain cross-entropy gradient is the general kernel
-    /// applied to a one-hot gradient, bit for bit.
-    #[test]
-    fn one_hot_backward_is_the_general_backward_of_a_one_hot_gradient() {
-        let mut seed = 7u64;
-        let mut next = || {
+    /// A seeded generator of uniform values in [0, 1) (an LCG's top 53 bits).
+    fn uniform(mut seed: u64) -> impl FnMut() -> f64 {
+        move || {
             seed = seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        }
+    }
+
+    /// The one-pass kernel of the plain cross-entropy gradient is the general kernel
+    /// applied to a one-hot gradient, bit for bit.
+    #[test]
+    fn one_hot_backward_is_the_general_backward_of_a_one_hot_gradient() {
+        let mut next = uniform(7);
         for len in [1usize, 3, 16, 17, 40, 333] {
             for hot_class in [None, Some(0), Some(len - 1), Some(len / 2)] {
                 let x: Vec<f32> = (0..len).map(|_| (next() * 40.0 - 20.0) as f32).collect();
@@ -1259,13 +1263,7 @@ mod tests {
     /// infinities, NaN and signed zeros among the values.
     #[test]
     fn tiled_rows_equal_the_lane_kernel_bit_for_bit() {
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(11);
         let special = [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -0.0, 0.0];
         for classes in (1..=20).chain([31, 32, 33, 63, 64, 65, 100]) {
             for rows in [1usize, 2, 15, 16, 17, 40] {
@@ -1306,13 +1304,7 @@ mod tests {
 
     #[test]
     fn ln_at_least_one_is_within_one_ulp_of_std_ln() {
-        let mut seed = 5u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(5);
         let mut worst = (0i64, 0i64);
         for i in 0..400_000 {
             // 1 to 2^40: dense near 1 and around sqrt(2) powers, log-uniform above.
@@ -1366,13 +1358,7 @@ mod tests {
     /// without weights, over rows of groups and tails, at offsets where x - max rounds.
     #[test]
     fn the_shift_sum_of_f32_rows_is_within_a_few_roundings_of_the_exact_sum() {
-        let mut seed = 5u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut next = uniform(5);
         for (len, offset) in [(127usize, 0.0), (128, 1e4), (5000, -3e3), (50257, 7.5)] {
             let x: Vec<f32> = (0..len).map(|_| (offset + next() * 64.0) as f32).collect();
             let w: Vec<f32> = (0..len).map(|_| (next() * 2.0) as f32).collect();
