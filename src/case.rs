@@ -932,7 +932,77 @@ impl Computed {
     }
 }
 
+impl CaseError {
+    fn parse(value: &Value, field: &str) -> Result<CaseError, String> {
+        let text = |key: &str| {
+            value
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| format!("`{field}.{key}` must be a string"))
+        };
+        Ok(CaseError::new(text("kind")?, text("message")?))
+    }
+}
+
 impl Outcome {
+    /// Reads the outcome line that a subject wrote for `case` (the format of
+    /// `docs/case-format.md`): an `error`, or an `output` with, when the case asks for
+    /// gradients, a `grad_<name>` tensor for each of its `grad_wrt` or a `grad_error`.
+    /// Any other field, or a missing one, is an error saying which.
+    pub fn from_json(line: &str, case: &Case) -> Result<Outcome, String> {
+        let value: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+        let obj = value.as_object().ok_or("not a JSON object")?;
+        let wrt = case.grad_wrt();
+        let fields: Vec<String> = wrt.iter().map(|w| format!("grad_{w}")).collect();
+        for key in obj.keys() {
+            let known = matches!(key.as_str(), "id" | "error" | "output")
+                || (case.grad && (key == "grad_error" || fields.contains(key)));
+            if !known {
+                return Err(format!("unexpected field `{key}`"));
+            }
+        }
+        let id = match obj.get("id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => return Err(format!("`id` is {other}, not a string")),
+        };
+        if let Some(e) = obj.get("error") {
+            if obj.len() > 1 + usize::from(id.is_some()) {
+                return Err("an `error` beside other results".into());
+            }
+            return Ok(Outcome {
+                id,
+                result: Err(CaseError::parse(e, "error")?),
+            });
+        }
+        let output = TensorData::parse(
+            obj.get("output").ok_or("neither `output` nor `error`")?,
+            "output",
+        )?;
+        let grads = if !case.grad {
+            None
+        } else if let Some(e) = obj.get("grad_error") {
+            Some(Err(CaseError::parse(e, "grad_error")?))
+        } else {
+            let mut grads = Vec::with_capacity(wrt.len());
+            for (&name, field) in wrt.iter().zip(&fields) {
+                let tensor = obj
+                    .get(field)
+                    .ok_or_else(|| format!("no `{field}` (the case asks for it)"))?;
+                grads.push(Grad {
+                    wrt: name,
+                    tensor: TensorData::parse(tensor, field)?,
+                });
+            }
+            Some(Ok(grads))
+        };
+        Ok(Outcome {
+            id,
+            result: Ok(Computed { output, grads }),
+        })
+    }
+
     /// The outcome as one line of JSON, in the format of `docs/case-format.md`.
     pub fn to_json(&self) -> String {
         let mut out = String::from("{");

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::backend::process::failure;
 use crate::case::{CaseError, Computed, DType, Outcome, TensorData, Values};
 use crate::losses::Float;
 
@@ -106,6 +107,17 @@ pub enum Divergence {
         /// The Rust shape.
         rust: Vec<usize>,
     },
+    /// A side failed the case instead of answering it: its process crashed, hung or
+    /// wrote something that is not an outcome, or it panicked (the kinds of
+    /// [`failure`](crate::backend::process::failure)).
+    Failed {
+        /// The side that failed.
+        side: Side,
+        /// `Crash`, `Timeout`, `BadOutcome` or `Panic`.
+        kind: String,
+        /// What happened.
+        message: String,
+    },
     /// A value out of tolerance, or a NaN/Inf where the other side has something else.
     Value {
         /// Which part of the outcome.
@@ -130,10 +142,53 @@ fn bits(dtype: DType, v: f64) -> String {
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.describe(f, ["torch", "rust"])
+    }
+}
+
+impl Divergence {
+    /// The divergence in words, the two sides named `oracle` and `subject` (its
+    /// `Display` names them `torch` and `rust`).
+    pub fn describe_as(&self, oracle: &str, subject: &str) -> String {
+        struct Named<'a>(&'a Divergence, [&'a str; 2]);
+        impl fmt::Display for Named<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.describe(f, self.1)
+            }
+        }
+        Named(self, [oracle, subject]).to_string()
+    }
+
+    /// The subject's failure kind (`Crash`, `Timeout`, ...), when it failed the case.
+    pub fn subject_failure(&self) -> Option<&str> {
         match self {
+            Divergence::Failed {
+                side: Side::Rust,
+                kind,
+                ..
+            } => Some(kind),
+            _ => None,
+        }
+    }
+
+    fn describe(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        [torch_name, rust_name]: [&str; 2],
+    ) -> fmt::Result {
+        let name = |side: &Side| match side {
+            Side::Torch => torch_name,
+            Side::Rust => rust_name,
+        };
+        match self {
+            Divergence::Failed {
+                side,
+                kind,
+                message,
+            } => write!(f, "{} failed the case ({kind}): {message}", name(side)),
             Divergence::Error { torch, rust } => write!(
                 f,
-                "errors differ: torch {}: {:?}, rust {}: {:?}",
+                "errors differ: {torch_name} {}: {:?}, {rust_name} {}: {:?}",
                 torch.kind, torch.message, rust.kind, rust.message
             ),
             Divergence::OneSided {
@@ -143,23 +198,23 @@ impl fmt::Display for Divergence {
             } => write!(
                 f,
                 "{part}: only {} raised {}: {:?}",
-                match raised {
-                    Side::Torch => "torch",
-                    Side::Rust => "rust",
-                },
+                name(raised),
                 error.kind,
                 error.message
             ),
             Divergence::Dtype { part, torch, rust } => {
                 write!(
                     f,
-                    "{part}: dtype torch {} vs rust {}",
+                    "{part}: dtype {torch_name} {} vs {rust_name} {}",
                     torch.name(),
                     rust.name()
                 )
             }
             Divergence::Shape { part, torch, rust } => {
-                write!(f, "{part}: shape torch {torch:?} vs rust {rust:?}")
+                write!(
+                    f,
+                    "{part}: shape {torch_name} {torch:?} vs {rust_name} {rust:?}"
+                )
             }
             Divergence::Value {
                 part,
@@ -176,7 +231,7 @@ impl fmt::Display for Divergence {
                 };
                 write!(
                     f,
-                    "{part}[{index}]: torch {torch:e} ({}) vs rust {rust:e} ({}): abs {abs:.3e}, rel {rel:.3e}, {} ulp",
+                    "{part}[{index}]: {torch_name} {torch:e} ({}) vs {rust_name} {rust:e} ({}): abs {abs:.3e}, rel {rel:.3e}, {} ulp",
                     bits(*dtype, *torch),
                     bits(*dtype, *rust),
                     if torch.is_finite() && rust.is_finite() {
@@ -192,6 +247,17 @@ impl fmt::Display for Divergence {
 
 /// Compares the Rust outcome of a case with libtorch's.
 pub fn compare(torch: &Outcome, rust: &Outcome, mode: Mode) -> Result<(), Divergence> {
+    let failed = |side: Side, outcome: &Outcome| match &outcome.result {
+        Err(e) if failure::ALL.contains(&e.kind.as_str()) => Some(Divergence::Failed {
+            side,
+            kind: e.kind.clone(),
+            message: e.message.clone(),
+        }),
+        _ => None,
+    };
+    if let Some(d) = failed(Side::Rust, rust).or_else(|| failed(Side::Torch, torch)) {
+        return Err(d);
+    }
     match (&torch.result, &rust.result) {
         (Err(t), Err(r)) => errors(t, r),
         (Err(t), Ok(_)) => Err(Divergence::OneSided {

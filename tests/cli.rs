@@ -6,7 +6,13 @@ use std::process::Command;
 fn lossparity(args: &[&str], file: &str) -> (String, i32) {
     let dir = std::env::temp_dir().join(format!("lossparity-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}.jsonl", args.join("-")));
+    let name: String = args
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(100)
+        .collect();
+    let path = dir.join(format!("{name}.jsonl"));
     std::fs::write(&path, file).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_lossparity"))
         .args(args)
@@ -133,4 +139,147 @@ fn invalid_lines_of_format_version_2_carry_their_id_and_say_why() {
         lines[5],
         r#"{"id":"lce","output":{"dtype":"float32","shape":[],"data":[0.6931472]},"grad_input":{"dtype":"float32","shape":[2],"data":[0.0,0.0]},"grad_linear_weight":{"dtype":"float32","shape":[2,2],"data":[-0.5,-0.0,0.5,0.0]}}"#
     );
+}
+
+/// `GOOD` under another id.
+fn good(id: &str) -> String {
+    GOOD.replacen(r#""id":"a""#, &format!(r#""id":"{id}""#), 1)
+}
+
+fn misbehaving_subject() -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/subjects/misbehaving.py");
+    format!("exec:python3 {script}")
+}
+
+const MISBEHAVING_CASES: [&str; 10] = [
+    "ok-1",
+    "crash-1",
+    "ok-2",
+    "ok-3",
+    "hang-1",
+    "ok-4",
+    "garbage-1",
+    "ok-5",
+    "wrong-id-1",
+    "ok-6",
+];
+
+#[test]
+fn an_exec_subject_that_crashes_hangs_or_babbles_costs_one_case_each() {
+    let file: Vec<String> = MISBEHAVING_CASES.iter().map(|id| good(id)).collect();
+    let started = std::time::Instant::now();
+    let (stdout, code) = lossparity(
+        &[
+            "diff",
+            "--oracle",
+            "rust",
+            "--subject",
+            &misbehaving_subject(),
+            "--case-timeout",
+            "1",
+        ],
+        &file.join("\n"),
+    );
+    assert_eq!(code, 1, "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), MISBEHAVING_CASES.len() + 1, "{stdout}");
+    for (line, id) in lines.iter().zip(MISBEHAVING_CASES) {
+        let verdict = match id.split('-').next().unwrap() {
+            "ok" => "DIVERGE",
+            "crash" => "CRASH",
+            "hang" => "TIMEOUT",
+            _ => "BAD-OUTCOME",
+        };
+        assert!(
+            line.starts_with(&format!("{verdict:<8} {id}: ")),
+            "{id}: {line}"
+        );
+    }
+    // The honest answers reach the verdict, the failures say what happened.
+    assert!(lines[0].contains("not implemented here"), "{}", lines[0]);
+    assert!(
+        lines[1].contains("exit status 3") && lines[1].contains("crashing on purpose"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[4].contains("within 1.0 s"), "{}", lines[4]);
+    assert!(lines[6].contains("not JSON"), "{}", lines[6]);
+    assert!(lines[8].contains("someone-else"), "{}", lines[8]);
+    assert!(lines[10].contains("0 agree, 10 diverge"), "{}", lines[10]);
+    // One timeout of one second, not the hour the subject sleeps.
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+}
+
+#[test]
+fn eval_gives_every_case_an_outcome_line_when_the_subject_fails() {
+    let file: Vec<String> = MISBEHAVING_CASES.iter().map(|id| good(id)).collect();
+    let (stdout, code) = lossparity(
+        &[
+            "eval",
+            "--backend",
+            &misbehaving_subject(),
+            "--case-timeout",
+            "1",
+        ],
+        &file.join("\n"),
+    );
+    assert_eq!(code, 0);
+    let kinds: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["error"]["kind"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "NotImplementedError",
+            "Crash",
+            "NotImplementedError",
+            "NotImplementedError",
+            "Timeout",
+            "NotImplementedError",
+            "BadOutcome",
+            "NotImplementedError",
+            "BadOutcome",
+            "NotImplementedError"
+        ]
+    );
+}
+
+#[test]
+fn a_subject_that_cannot_start_fails_every_case_and_ends() {
+    let file: Vec<String> = (0..20).map(|i| good(&format!("c{i}"))).collect();
+    let (stdout, code) = lossparity(
+        &["eval", "--backend", "exec:/nonexistent/subject"],
+        &file.join("\n"),
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 20, "{stdout}");
+    assert!(lines[0].contains(r#""kind":"Crash""#), "{}", lines[0]);
+    assert!(lines[0].contains("not found"), "{}", lines[0]);
+    assert!(lines[19].contains("not started again"), "{}", lines[19]);
+}
+
+/// Python's torch.nn.functional and libtorch agree on the whole catalogue.
+#[cfg(feature = "torch")]
+#[test]
+fn python_torch_agrees_with_libtorch_on_the_catalogue() {
+    let catalogue = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/catalogue.jsonl"
+    ))
+    .unwrap();
+    let cases = catalogue.lines().filter(|l| !l.trim().is_empty()).count();
+    let (stdout, code) = lossparity(
+        &["diff", "--subject", "python", "--oracle", "torch"],
+        &catalogue,
+    );
+    assert!(
+        stdout.ends_with(&format!("{cases} agree, 0 diverge, 0 invalid line(s)\n")),
+        "{stdout}"
+    );
+    assert_eq!(code, 0);
 }

@@ -83,7 +83,7 @@ fn stride_two(step: bool) -> Slice {
 }
 
 impl Backend for RustBackend {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "rust"
     }
 

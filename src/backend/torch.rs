@@ -18,7 +18,7 @@ use crate::case::{Arg, Case, CaseError, Computed, DType, Grad, Outcome, TensorDa
 pub struct TorchBackend;
 
 impl Backend for TorchBackend {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "torch"
     }
 

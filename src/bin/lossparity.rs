@@ -4,11 +4,13 @@
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
-use lossparity::backend::{Backend, RustBackend};
+use lossparity::backend::process::failure;
+use lossparity::backend::{Backend, ProcessBackend, RustBackend};
 use lossparity::case::{Case, CaseError, DType, InvalidCase, Op, Outcome};
 use lossparity::compare::compare;
 use lossparity::report::{Shard, Summary};
@@ -28,16 +30,28 @@ struct Cli {
 enum Command {
     /// Evaluate cases (JSON Lines) and print one outcome per line, in order.
     Eval {
-        /// Which implementation runs the cases.
-        #[arg(long, value_enum, default_value_t = Which::Rust)]
-        backend: Which,
+        /// Which implementation runs the cases: rust, torch (libtorch through tch),
+        /// python (Python's torch.nn.functional) or exec:CMD (any program speaking the
+        /// subject protocol of docs/subjects.md, run by `sh -c CMD`).
+        #[arg(long, default_value = "rust", value_parser = parse_backend)]
+        backend: BackendName,
+        #[command(flatten)]
+        subjects: SubjectArgs,
         /// Case file, or `-` for standard input.
         #[arg(default_value = "-")]
         file: String,
     },
-    /// Run every case through libtorch and the Rust losses and print a verdict per case;
-    /// exit status 1 when any case diverges.
+    /// Run every case through the oracle and the subject (by default libtorch and the
+    /// Rust losses) and print a verdict per case; exit status 1 when any case diverges.
     Diff {
+        /// The implementation under test (rust, torch, python, exec:CMD).
+        #[arg(long, default_value = "rust", value_parser = parse_backend)]
+        subject: BackendName,
+        /// The implementation it is compared with.
+        #[arg(long, default_value = "torch", value_parser = parse_backend)]
+        oracle: BackendName,
+        #[command(flatten)]
+        subjects: SubjectArgs,
         /// Case file, or `-` for standard input.
         #[arg(default_value = "-")]
         file: String,
@@ -58,17 +72,55 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Which {
-    Rust,
-    Torch,
+/// Options of the backends that run in another process.
+#[derive(clap::Args, Clone, Copy)]
+struct SubjectArgs {
+    /// Seconds a python or exec subject may take over one case before it is killed,
+    /// the case reported as a timeout and the subject restarted (its first case after a
+    /// start gets a minute more).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    case_timeout: f64,
 }
 
-fn backend(which: Which) -> Result<Box<dyn Backend>> {
-    match which {
-        Which::Rust => Ok(Box::new(RustBackend::default())),
-        Which::Torch => torch_backend(),
+/// A backend named on the command line.
+#[derive(Clone)]
+enum BackendName {
+    Rust,
+    Torch,
+    Python,
+    Exec(String),
+}
+
+fn parse_backend(name: &str) -> Result<BackendName, String> {
+    match name {
+        "rust" => Ok(BackendName::Rust),
+        "torch" => Ok(BackendName::Torch),
+        "python" => Ok(BackendName::Python),
+        _ => match name.strip_prefix("exec:") {
+            Some(command) if !command.trim().is_empty() => {
+                Ok(BackendName::Exec(command.to_string()))
+            }
+            Some(_) => Err("exec: needs a command, as in exec:'python3 my_subject.py'".into()),
+            None => Err(format!(
+                "unknown backend {name:?}; expected rust, torch, python or exec:CMD"
+            )),
+        },
     }
+}
+
+fn backend(name: &BackendName, options: SubjectArgs) -> Result<Box<dyn Backend>> {
+    let timeout = Duration::try_from_secs_f64(options.case_timeout)
+        .ok()
+        .filter(|t| !t.is_zero())
+        .context("--case-timeout must be a positive number of seconds")?;
+    Ok(match name {
+        BackendName::Rust => Box::new(RustBackend::default()),
+        BackendName::Torch => torch_backend()?,
+        BackendName::Python => {
+            Box::new(ProcessBackend::python(timeout).map_err(anyhow::Error::msg)?)
+        }
+        BackendName::Exec(command) => Box::new(ProcessBackend::exec(command, timeout)),
+    })
 }
 
 #[cfg(feature = "torch")]
@@ -128,24 +180,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
     let mut out = stdout.lock();
     match cli.command {
         Command::Eval {
-            backend: which,
+            backend: name,
+            subjects,
             file,
         } => {
-            let backend = backend(which)?;
+            let backend = backend(&name, subjects)?;
             for (_, case) in read_cases(&file)? {
                 let outcome = match case {
                     Ok(case) => backend.evaluate(&case),
                     Err(e) => invalid(e),
                 };
                 writeln!(out, "{}", outcome.to_json())?;
+                out.flush()?;
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Diff { file } => {
-            let torch = torch_backend()?;
-            let rust = RustBackend::default();
+        Command::Diff {
+            subject,
+            oracle,
+            subjects,
+            file,
+        } => {
+            let cases = read_cases(&file)?;
+            let oracle = backend(&oracle, subjects)?;
+            let subject = backend(&subject, subjects)?;
             let (mut agree, mut diverge, mut invalid_lines) = (0, 0, 0);
-            for (line, case) in read_cases(&file)? {
+            for (line, case) in cases {
                 let case = match case {
                     Ok(case) => case,
                     Err(e) => {
@@ -155,8 +215,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 };
                 let name = case.id.clone().unwrap_or_else(|| format!("line {line}"));
-                let expected = torch.evaluate(&case);
-                let actual = rust.evaluate(&case);
+                let expected = oracle.evaluate(&case);
+                let actual = subject.evaluate(&case);
                 let mode = case.op.spec().mode;
                 match compare(&expected, &actual, mode) {
                     Ok(()) => {
@@ -169,9 +229,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                     Err(d) => {
                         diverge += 1;
-                        writeln!(out, "DIVERGE  {name}: {d}")?;
+                        let verdict = match d.subject_failure() {
+                            Some(kind) => failure::class(kind).to_uppercase(),
+                            None => "DIVERGE".into(),
+                        };
+                        let what = d.describe_as(oracle.name(), subject.name());
+                        writeln!(out, "{verdict:<8} {name}: {what}")?;
                     }
                 }
+                out.flush()?;
             }
             writeln!(
                 out,

@@ -3,6 +3,7 @@
 //! differences, and each side's error against the higher-precision reference (the
 //! Rust f64 path for float32 cases, double-double arithmetic for float64 cases).
 
+use crate::backend::process::failure;
 use crate::case::{Case, Computed, Op, Outcome, TensorData, Values};
 use crate::compare::{compare, Divergence, Mode, Side, Tolerance};
 use crate::known::explain;
@@ -76,6 +77,7 @@ fn class_of(d: &Divergence, who: WhoIsRight) -> DivergenceClass {
             raised: Side::Rust, ..
         } => DivergenceClass::OnlyRustRaises,
         Divergence::Dtype { .. } | Divergence::Shape { .. } => DivergenceClass::DtypeOrShape,
+        Divergence::Failed { kind, .. } => DivergenceClass::Failed(failure::class(kind).into()),
     }
 }
 

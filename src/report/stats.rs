@@ -473,6 +473,8 @@ pub enum DivergenceClass {
     DtypeOrShape,
     /// An entry of the known-divergence table, by name.
     Known(String),
+    /// The subject failed the case (`crash`, `timeout`, `bad-outcome`, `panic`).
+    Failed(String),
 }
 
 impl DivergenceClass {
@@ -485,6 +487,7 @@ impl DivergenceClass {
             DivergenceClass::OnlyRustRaises => "only-rust-raises".into(),
             DivergenceClass::DtypeOrShape => "dtype-or-shape".into(),
             DivergenceClass::Known(name) => format!("known/{name}"),
+            DivergenceClass::Failed(name) => name.clone(),
         }
     }
 
@@ -501,6 +504,7 @@ impl DivergenceClass {
             "only-libtorch-raises" => DivergenceClass::OnlyTorchRaises,
             "only-rust-raises" => DivergenceClass::OnlyRustRaises,
             "dtype-or-shape" => DivergenceClass::DtypeOrShape,
+            "crash" | "timeout" | "bad-outcome" | "panic" => DivergenceClass::Failed(name.into()),
             _ => return None,
         })
     }
@@ -538,6 +542,10 @@ impl DivergenceClass {
             DivergenceClass::DtypeOrShape => "the outputs differ in dtype or shape.",
             DivergenceClass::Known(_) => {
                 "explained by the reviewed table of known divergences (src/known.rs)."
+            }
+            DivergenceClass::Failed(_) => {
+                "the subject failed the case instead of answering it (its process crashed, \
+                 hung or wrote something else, or it panicked): a bug of the subject."
             }
         }
     }
