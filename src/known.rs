@@ -80,10 +80,12 @@ fn rounding_order(case: &Case, d: &Divergence) -> bool {
     rust_error <= allowed.max(2.0 * torch_error)
 }
 
-/// A `linear_cross_entropy` value divergence explained by the logits' rounding: both
-/// sides' errors against the exact result are within the tolerance plus the first-order
-/// effect of every logit being off by its matrix product's error bound (computed per
-/// case by [`reference::linear_cross_entropy_logit_bound`]).
+/// A `linear_cross_entropy` value divergence explained by the matrix products'
+/// rounding: both sides' errors against the exact result are within the tolerance plus
+/// the first-order effect of every logit being off by its matrix product's error bound,
+/// and of every logit's gradient being off by its own rounding carried through the
+/// backward products (computed per case by
+/// [`reference::linear_cross_entropy_logit_bound`]).
 fn linear_logits_rounding(case: &Case, d: &Divergence) -> bool {
     let Divergence::Value {
         part,
@@ -173,7 +175,12 @@ pub const KNOWN_DIVERGENCES: &[KnownDivergence] = &[
              first-order bound of the logits' rounding (each logit's dot-product error \
              bound gamma_(K+1) * sum |x_k w_k| times the value's derivative, in \
              double-double): the difference is the matrix products' rounding, which the \
-             float32 logits of PyTorch's own composition carry as well.",
+             float32 logits of PyTorch's own composition carry as well. The backward's \
+             rounding counts the same way: each logit's gradient is off by a few ulps on \
+             any side, and the input's gradient sums those errors times the weights (one \
+             case, weights of +-512, zero input: grad_input[5] exact 0, libtorch \
+             -3.05e-5, Rust -1.53e-5, both 1.5-3x the tolerance); the bound adds that \
+             term and the backward products' own gamma_n sum |terms|.",
         applies: linear_logits_rounding,
         example: r#"{"op":"linear_cross_entropy","input":{"dtype":"float32","shape":[4],"data":[64.0,0.375,512.0,-2.875]},"linear_weight":{"dtype":"float32","shape":[5,4],"data":[-0.09988423,-0.034313057,1.1394168,0.8521197,0.2988973,-1.1869912,1.3694241,-0.6624319,0.024723344,0.105092436,0.7533231,0.5179505,-1.1358185,0.11696426,1.3845011,0.63892734,0.23379761,0.1789612,1.3810853,-0.15754433]},"target":{"dtype":"int64","shape":[],"data":[0]},"reduction":"none","label_smoothing":0.0,"grad":true}"#,
     },

@@ -176,3 +176,39 @@ fn every_known_divergence_still_diverges_and_is_recognised() {
         );
     }
 }
+
+/// The gradient of the input sums every logit's gradient times the weights, so weights
+/// of +-512 carry each logit gradient's few ulps of rounding past the tolerance, on both
+/// sides (the campaign's case, grad_input exact 0): the linear-logits-rounding entry
+/// explains it through the backward's rounding bound, and still refuses an error of
+/// 1e-3, a hundred times the tolerance.
+#[test]
+fn linear_cross_entropy_backward_rounding_is_explained_and_bounded() {
+    let case = Case::from_json(r#"{"op":"linear_cross_entropy","input":{"dtype":"float32","shape":[4,2],"data":[0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0]},"linear_weight":{"dtype":"float32","shape":[2,3,2],"data":[512.0,0.5,512.0,0.5,-512.0,-512.0,-512.0,512.0,512.0,-512.0,0.5,-512.0]},"target":{"dtype":"float32","shape":[4,2,3],"data":[0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,1.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0]},"linear_bias":{"dtype":"float32","shape":[2,3],"data":[-0.255,1.148,-0.37,-0.268,-2.777,-1.46]},"weight":{"dtype":"float32","shape":[2],"data":[1.84,0.976]},"label_smoothing":0.0,"reduction":"sum","grad":true,"grad_wrt":["input","linear_weight","linear_bias"]}"#).unwrap();
+    let torch = TorchBackend.evaluate(&case);
+    let rust = RustBackend::default().evaluate(&case);
+    let d = compare(&torch, &rust, mode(&case)).expect_err("the case diverges");
+    assert_eq!(
+        explain(&case, &d).map(|k| k.name),
+        Some("linear-logits-rounding"),
+        "{d}"
+    );
+    let lossparity::compare::Divergence::Value {
+        part,
+        index,
+        torch,
+        rust,
+        dtype,
+    } = d
+    else {
+        panic!("not a value divergence: {d}");
+    };
+    let wrong = lossparity::compare::Divergence::Value {
+        part,
+        index,
+        torch,
+        rust: rust + 1e-3,
+        dtype,
+    };
+    assert!(explain(&case, &wrong).is_none(), "{wrong}");
+}

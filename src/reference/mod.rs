@@ -896,6 +896,8 @@ pub(crate) fn linear_cross_entropy_logit_bound(case: &Case) -> Option<Reference>
             }
         }
     }
+    let names: Vec<&str> = exact.grads.iter().map(|(n, _)| *n).collect();
+    add_backward_rounding(case, &logits, &x, &w, &dims, u, &names, &mut total[1..])?;
     let of = |t: &ReferenceTensor, values: &[f64]| ReferenceTensor {
         shape: t.shape.clone(),
         values: values.to_vec(),
@@ -910,6 +912,136 @@ pub(crate) fn linear_cross_entropy_logit_bound(case: &Case) -> Option<Reference>
             .map(|((n, t), v)| (*n, of(t, v)))
             .collect(),
     })
+}
+
+/// Adds to the bounds of the linear layer's gradients (`names`, in `bounds`' order) the
+/// first-order effect of the backward's own rounding: each logit's gradient `g_c =
+/// -c_c + p_c T` (with `c_c` the loss's coefficient of `-logp_c` and `T = sum c`) is
+/// off, in any float evaluation, by at most `u (2|c_c| + |g_c| + p_c A (C + 3 + |logp_c|
+/// + |lse|))` with `A = sum |c|` (the products, the exponential of a rounded
+/// log-probability, a sum of `C` terms in any order, the product and the difference),
+/// and the matrix products `g W`, `g^T x` and `sum g` add their own `gamma_n sum |terms|`.
+/// A gradient of the input is a sum over the vocabulary of those errors times the
+/// weights: with large weights it carries them far past the tolerance, on either side.
+/// The coefficients come from the reference itself, probing each softmax row with one
+/// class raised far above the others (where `p` is one-hot and `g_c = -c_c`).
+#[allow(clippy::too_many_arguments)]
+fn add_backward_rounding(
+    case: &Case,
+    logits: &[Dd],
+    x: &[Dd],
+    w: &[Dd],
+    dims: &LinearDims,
+    u: f64,
+    names: &[&str],
+    bounds: &mut [Vec<f64>],
+) -> Option<()> {
+    let linear = |n: &&str| matches!(*n, "input" | "linear_weight" | "linear_bias");
+    if !names.iter().any(linear) {
+        return Some(());
+    }
+    let shape = dims.logits_shape.as_slice();
+    let (classes, inner) = match shape {
+        [] => (1, 1),
+        [c] => (*c, 1),
+        [_, c, rest @ ..] => (*c, rest.iter().product()),
+    };
+    if classes == 0 || logits.iter().any(|l| !l.hi.is_finite()) {
+        return Some(());
+    }
+    let at = |row: usize, c: usize| (row / inner * classes + c) * inner + row % inner;
+    let softmax_rows = logits.len() / classes;
+    let grad_of = |l: &[Dd]| -> Option<Vec<Dd>> {
+        let (_, grads) = cross_entropy_on(case, l, shape)?;
+        grads
+            .into_iter()
+            .find(|(n, _, _)| *n == "input")
+            .map(|(_, _, g)| g)
+    };
+    let g = grad_of(logits)?;
+    let mut err = vec![0.0; logits.len()];
+    // One class alone: its gradient is exactly 0 on every side.
+    if classes >= 2 {
+        let shift = 2.0 * logits.iter().map(|l| l.hi.abs()).fold(0.0, f64::max) + 1e3;
+        let probe = |k: usize| -> Option<Vec<Dd>> {
+            let mut moved = logits.to_vec();
+            for r in 0..softmax_rows {
+                moved[at(r, k)] = moved[at(r, k)] + shift;
+            }
+            grad_of(&moved)
+        };
+        let (g0, g1) = (probe(0)?, probe(1)?);
+        for r in 0..softmax_rows {
+            let coef = |c: usize| {
+                if c == 0 {
+                    g1[at(r, 0)].hi.abs()
+                } else {
+                    g0[at(r, c)].hi.abs()
+                }
+            };
+            let a: f64 = (0..classes).map(coef).sum();
+            let max = (0..classes)
+                .map(|c| logits[at(r, c)].hi)
+                .fold(f64::NEG_INFINITY, f64::max);
+            let lse = max
+                + (0..classes)
+                    .map(|c| (logits[at(r, c)].hi - max).exp())
+                    .sum::<f64>()
+                    .ln();
+            for c in 0..classes {
+                let i = at(r, c);
+                let logp = logits[i].hi - lse;
+                err[i] = u
+                    * (2.0 * coef(c)
+                        + g[i].hi.abs()
+                        + logp.exp() * a * (classes as f64 + 3.0 + logp.abs() + lse.abs()));
+            }
+        }
+    }
+    let gamma = |n: usize| n as f64 * u / (1.0 - n as f64 * u);
+    let LinearDims {
+        rows,
+        vocab,
+        in_features,
+        ..
+    } = *dims;
+    for (name, bound) in names.iter().zip(bounds) {
+        match *name {
+            "input" => {
+                for (i, b) in bound.iter_mut().enumerate() {
+                    let (r, k) = (i / in_features, i % in_features);
+                    let (mut carried, mut terms) = (0.0, 0.0);
+                    for v in 0..vocab {
+                        let wk = w[v * in_features + k].hi.abs();
+                        carried += wk * err[r * vocab + v];
+                        terms += wk * g[r * vocab + v].hi.abs();
+                    }
+                    *b += carried + gamma(vocab) * terms;
+                }
+            }
+            "linear_weight" => {
+                for (i, b) in bound.iter_mut().enumerate() {
+                    let (v, k) = (i / in_features, i % in_features);
+                    let (mut carried, mut terms) = (0.0, 0.0);
+                    for r in 0..rows {
+                        let xk = x[r * in_features + k].hi.abs();
+                        carried += xk * err[r * vocab + v];
+                        terms += xk * g[r * vocab + v].hi.abs();
+                    }
+                    *b += carried + gamma(rows) * terms;
+                }
+            }
+            "linear_bias" => {
+                for (v, b) in bound.iter_mut().enumerate() {
+                    let carried: f64 = (0..rows).map(|r| err[r * vocab + v]).sum();
+                    let terms: f64 = (0..rows).map(|r| g[r * vocab + v].hi.abs()).sum();
+                    *b += carried + gamma(rows) * terms;
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(())
 }
 
 /// `cross_entropy`'s reference on the exact `logits` of `x W^T + b`, and the linear
