@@ -114,6 +114,13 @@ fn linear_logits_rounding(case: &Case, d: &Divergence) -> bool {
     exact.error(*index, *torch).abs() <= allowed && exact.error(*index, *rust).abs() <= allowed
 }
 
+/// Whether the who-is-right reference explains a divergence as rounding, for any
+/// subject in the place of the Rust losses: the `rounding-order` and
+/// `linear-logits-rounding` entries (the other entries are about the Rust losses).
+pub fn explained_by_rounding(case: &Case, divergence: &Divergence) -> bool {
+    rounding_order(case, divergence) || linear_logits_rounding(case, divergence)
+}
+
 /// Every known divergence.
 pub const KNOWN_DIVERGENCES: &[KnownDivergence] = &[
     KnownDivergence {

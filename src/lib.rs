@@ -11,6 +11,8 @@
 //! - [`case`]: one call written down completely (`docs/case-format.md`), JSON Lines.
 //! - [`backend`]: the Rust losses and libtorch (feature `torch`) behind one trait.
 //! - [`compare`]: the tolerance policy and the verdict on two outcomes.
+//! - [`conformance`]: the random cases against your own [`Backend`](backend::Backend),
+//!   from your own `cargo test`.
 //! - [`explain`]: what PyTorch will do with a case, and what is probably wrong with it.
 //! - [`known`]: the reviewed table of known divergences.
 //! - [`strategies`]: random cases (proptest) for the tests and the report.
@@ -22,6 +24,7 @@
 pub mod backend;
 pub mod case;
 pub mod compare;
+pub mod conformance;
 pub mod explain;
 pub mod known;
 pub mod ops;

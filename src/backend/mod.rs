@@ -21,4 +21,12 @@ pub trait Backend {
 
     /// Runs one case: the output and, when asked, the gradient, or the error.
     fn evaluate(&self, case: &Case) -> Outcome;
+
+    /// Whether the backend can express the case at all (an op, dtype or option it does
+    /// not have): `Err` says why, and the harness counts the case as unsupported
+    /// instead of comparing it. Every case, unless a backend says otherwise.
+    fn supports(&self, case: &Case) -> Result<(), String> {
+        let _ = case;
+        Ok(())
+    }
 }
