@@ -41,7 +41,7 @@ use proptest::test_runner::{
 
 use crate::backend::Backend;
 use crate::case::{Case, Op, Outcome};
-use crate::compare::compare;
+use crate::compare::{compare, Mode};
 use crate::known::explained_by_rounding;
 use crate::repro::python_repro;
 
@@ -198,6 +198,7 @@ impl Conformance {
             unsupported: 0,
         });
         let mut runner = TestRunner::new(config);
+        let mode = Mode::between(op.spec().mode, oracle.name(), subject.name());
         let strategy = (op.spec().strategy)();
         let result = runner.run(&strategy, |case| {
             let mut t = tally.get();
@@ -208,7 +209,7 @@ impl Conformance {
             }
             let expected = oracle.evaluate(&case);
             let actual = subject.evaluate(&case);
-            match compare(&expected, &actual, op.spec().mode) {
+            match compare(&expected, &actual, mode) {
                 Ok(()) => t.agreed += 1,
                 Err(d) if explained_by_rounding(&case, &d) => {
                     t.agreed += 1;
@@ -224,7 +225,7 @@ impl Conformance {
             Err(TestError::Fail(_, case)) => {
                 let oracle_outcome = oracle.evaluate(&case);
                 let subject_outcome = subject.evaluate(&case);
-                let divergence = match compare(&oracle_outcome, &subject_outcome, op.spec().mode) {
+                let divergence = match compare(&oracle_outcome, &subject_outcome, mode) {
                     Err(d) => d.describe_as(oracle.name(), subject.name()),
                     Ok(()) => "diverged while shrinking, agrees when run again (a subject \
                                whose result changes from run to run)"

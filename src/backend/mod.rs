@@ -2,11 +2,15 @@
 //! PyTorch and any program over a pipe ([`ProcessBackend`]). Each turns a [`Case`]
 //! into an [`Outcome`].
 
+#[cfg(feature = "candle")]
+pub mod candle;
 pub mod process;
 pub(crate) mod rust;
 #[cfg(feature = "torch")]
 mod torch;
 
+#[cfg(feature = "candle")]
+pub use candle::CandleBackend;
 pub use process::ProcessBackend;
 pub use rust::{MemoryLayout, RustBackend};
 #[cfg(feature = "torch")]

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use lossparity::backend::process::failure;
 use lossparity::backend::{Backend, ProcessBackend, RustBackend};
 use lossparity::case::{Case, CaseError, DType, InvalidCase, Op, Outcome};
-use lossparity::compare::compare;
+use lossparity::compare::{compare, Mode};
 use lossparity::report::{Shard, Summary};
 
 #[derive(Parser)]
@@ -31,8 +31,9 @@ enum Command {
     /// Evaluate cases (JSON Lines) and print one outcome per line, in order.
     Eval {
         /// Which implementation runs the cases: rust, torch (libtorch through tch),
-        /// python (Python's torch.nn.functional) or exec:CMD (any program speaking the
-        /// subject protocol of docs/subjects.md, run by `sh -c CMD`).
+        /// python (Python's torch.nn.functional), candle (feature `candle`) or exec:CMD
+        /// (any program speaking the subject protocol of docs/subjects.md, run by
+        /// `sh -c CMD`).
         #[arg(long, default_value = "rust", value_parser = parse_backend)]
         backend: BackendName,
         #[command(flatten)]
@@ -44,7 +45,7 @@ enum Command {
     /// Run every case through the oracle and the subject (by default libtorch and the
     /// Rust losses) and print a verdict per case; exit status 1 when any case diverges.
     Diff {
-        /// The implementation under test (rust, torch, python, exec:CMD).
+        /// The implementation under test (rust, torch, python, candle, exec:CMD).
         #[arg(long, default_value = "rust", value_parser = parse_backend)]
         subject: BackendName,
         /// The implementation it is compared with.
@@ -56,9 +57,10 @@ enum Command {
         #[arg(default_value = "-")]
         file: String,
     },
-    /// Run random cases through libtorch and the Rust losses and write the divergence
-    /// report (report.md, report.json, divergences.jsonl, repro/, plots); exit status 1
-    /// when a divergence may be a Rust bug.
+    /// Run random cases through the oracle and the subject (by default libtorch and the
+    /// Rust losses) and write the divergence report (report.md, report.json,
+    /// divergences.jsonl, repro/, plots); exit status 1 when a divergence may be a bug
+    /// of the subject.
     Report(ReportArgs),
     /// Merge the report folders of a sharded run into the report of the whole run.
     Merge(MergeArgs),
@@ -88,6 +90,7 @@ enum BackendName {
     Rust,
     Torch,
     Python,
+    Candle,
     Exec(String),
 }
 
@@ -96,19 +99,20 @@ fn parse_backend(name: &str) -> Result<BackendName, String> {
         "rust" => Ok(BackendName::Rust),
         "torch" => Ok(BackendName::Torch),
         "python" => Ok(BackendName::Python),
+        "candle" => Ok(BackendName::Candle),
         _ => match name.strip_prefix("exec:") {
             Some(command) if !command.trim().is_empty() => {
                 Ok(BackendName::Exec(command.to_string()))
             }
             Some(_) => Err("exec: needs a command, as in exec:'python3 my_subject.py'".into()),
             None => Err(format!(
-                "unknown backend {name:?}; expected rust, torch, python or exec:CMD"
+                "unknown backend {name:?}; expected rust, torch, python, candle or exec:CMD"
             )),
         },
     }
 }
 
-fn backend(name: &BackendName, options: SubjectArgs) -> Result<Box<dyn Backend>> {
+fn backend(name: &BackendName, options: SubjectArgs) -> Result<Box<dyn Backend + Sync>> {
     let timeout = Duration::try_from_secs_f64(options.case_timeout)
         .ok()
         .filter(|t| !t.is_zero())
@@ -120,16 +124,27 @@ fn backend(name: &BackendName, options: SubjectArgs) -> Result<Box<dyn Backend>>
             Box::new(ProcessBackend::python(timeout).map_err(anyhow::Error::msg)?)
         }
         BackendName::Exec(command) => Box::new(ProcessBackend::exec(command, timeout)),
+        BackendName::Candle => candle_backend()?,
     })
 }
 
+#[cfg(feature = "candle")]
+fn candle_backend() -> Result<Box<dyn Backend + Sync>> {
+    Ok(Box::new(lossparity::backend::CandleBackend))
+}
+
+#[cfg(not(feature = "candle"))]
+fn candle_backend() -> Result<Box<dyn Backend + Sync>> {
+    anyhow::bail!("this build has no candle subject: rebuild with `--features candle`")
+}
+
 #[cfg(feature = "torch")]
-fn torch_backend() -> Result<Box<dyn Backend>> {
+fn torch_backend() -> Result<Box<dyn Backend + Sync>> {
     Ok(Box::new(lossparity::backend::TorchBackend))
 }
 
 #[cfg(not(feature = "torch"))]
-fn torch_backend() -> Result<Box<dyn Backend>> {
+fn torch_backend() -> Result<Box<dyn Backend + Sync>> {
     anyhow::bail!("this build has no libtorch backend: rebuild with the default `torch` feature after scripts/setup-libtorch.sh")
 }
 
@@ -204,7 +219,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let cases = read_cases(&file)?;
             let oracle = backend(&oracle, subjects)?;
             let subject = backend(&subject, subjects)?;
-            let (mut agree, mut diverge, mut invalid_lines) = (0, 0, 0);
+            let (mut agree, mut diverge, mut unsupported, mut invalid_lines) = (0, 0, 0, 0);
             for (line, case) in cases {
                 let case = match case {
                     Ok(case) => case,
@@ -215,9 +230,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 };
                 let name = case.id.clone().unwrap_or_else(|| format!("line {line}"));
+                if let Err(why) = subject.supports(&case) {
+                    unsupported += 1;
+                    writeln!(
+                        out,
+                        "UNSUPPORTED {name}: {} cannot express it: {why}",
+                        subject.name()
+                    )?;
+                    continue;
+                }
                 let expected = oracle.evaluate(&case);
                 let actual = subject.evaluate(&case);
-                let mode = case.op.spec().mode;
+                let mode = Mode::between(case.op.spec().mode, oracle.name(), subject.name());
                 match compare(&expected, &actual, mode) {
                     Ok(()) => {
                         agree += 1;
@@ -239,9 +263,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 out.flush()?;
             }
+            let unsupported = if unsupported > 0 {
+                format!(", {unsupported} unsupported")
+            } else {
+                String::new()
+            };
             writeln!(
                 out,
-                "{agree} agree, {diverge} diverge, {invalid_lines} invalid line(s)"
+                "{agree} agree, {diverge} diverge{unsupported}, {invalid_lines} invalid line(s)"
             )?;
             Ok(if diverge > 0 || invalid_lines > 0 {
                 ExitCode::from(1)
@@ -288,6 +317,14 @@ struct ReportArgs {
     /// Output folder (created if missing).
     #[arg(long)]
     out: PathBuf,
+    /// The implementation under test (rust, torch, python, candle, exec:CMD).
+    #[arg(long, default_value = "rust", value_parser = parse_backend)]
+    subject: BackendName,
+    /// The implementation it is compared with.
+    #[arg(long, default_value = "torch", value_parser = parse_backend)]
+    oracle: BackendName,
+    #[command(flatten)]
+    subjects: SubjectArgs,
 }
 
 /// Arguments of `lossparity merge`.
@@ -329,8 +366,9 @@ fn finish_report(summary: &Summary, out: &std::path::Path) -> Result<ExitCode> {
     })
 }
 
-#[cfg(feature = "torch")]
 fn report_command(args: ReportArgs) -> Result<ExitCode> {
+    let subject = backend(&args.subject, args.subjects)?;
+    let oracle = backend(&args.oracle, args.subjects)?;
     let options = lossparity::report::ReportOptions {
         seed: args.seed,
         cases: args.cases,
@@ -343,13 +381,13 @@ fn report_command(args: ReportArgs) -> Result<ExitCode> {
         shard: args.shard,
         out: args.out,
     };
-    let summary = lossparity::report::run_with_progress(&options, &progress::Bar::new())?;
+    let summary = lossparity::report::run_between(
+        &options,
+        subject.as_ref(),
+        oracle.as_ref(),
+        &progress::Bar::new(),
+    )?;
     finish_report(&summary, &options.out)
-}
-
-#[cfg(not(feature = "torch"))]
-fn report_command(_: ReportArgs) -> Result<ExitCode> {
-    anyhow::bail!("`lossparity report` needs libtorch: rebuild with the default `torch` feature after scripts/setup-libtorch.sh")
 }
 
 fn merge_command(args: MergeArgs) -> Result<ExitCode> {
@@ -359,7 +397,6 @@ fn merge_command(args: MergeArgs) -> Result<ExitCode> {
 
 /// The report's progress bar on standard error: cases done, cases per second, the time
 /// left; hidden when standard error is not a terminal.
-#[cfg(feature = "torch")]
 mod progress {
     use std::io::IsTerminal;
 

@@ -81,20 +81,59 @@ fn class_of(d: &Divergence, who: WhoIsRight) -> DivergenceClass {
     }
 }
 
+fn group_of(case: &Case) -> GroupKey {
+    GroupKey {
+        op: case.op,
+        dtype: case.input().dtype,
+        reduction: case.op.is_loss().then_some(case.reduction()),
+    }
+}
+
+/// A case the subject cannot express: counted, not compared.
+pub fn unsupported(index: u64, case: &Case) -> Assessment {
+    Assessment {
+        index,
+        group: group_of(case),
+        stats: GroupStats {
+            cases: 1,
+            unsupported: 1,
+            ..GroupStats::default()
+        },
+        histogram: Histogram::default(),
+        divergence: None,
+    }
+}
+
 /// Assesses case `index` from libtorch's and the Rust outcome.
 pub fn assess(index: u64, case: &Case, torch: &Outcome, rust: &Outcome) -> Assessment {
+    assess_between(index, case, torch, rust, ("torch", "rust"))
+}
+
+/// Assesses case `index` from the oracle's outcome (`torch`) and the subject's
+/// (`rust`), the two named `(oracle, subject)` in the divergence's description. Every
+/// entry of the known-divergence table applies to the Rust losses against libtorch; to
+/// any other pair only its rounding entries do (the report's who-is-right judges
+/// those).
+pub fn assess_between(
+    index: u64,
+    case: &Case,
+    torch: &Outcome,
+    rust: &Outcome,
+    names: (&str, &str),
+) -> Assessment {
+    let whole_table = names == ("torch", "rust");
     let dtype = case.input().dtype;
-    let group = GroupKey {
-        op: case.op,
-        dtype,
-        reduction: case.op.is_loss().then_some(case.reduction()),
-    };
+    let group = group_of(case);
     let mut stats = GroupStats {
         cases: 1,
         ..GroupStats::default()
     };
     let mut histogram = Histogram::default();
-    let verdict = compare(torch, rust, mode_of(case.op));
+    let verdict = compare(
+        torch,
+        rust,
+        Mode::between(mode_of(case.op), names.0, names.1),
+    );
 
     // Element-wise: the sides against each other, and each against the reference.
     let mut reference = None;
@@ -159,6 +198,7 @@ pub fn assess(index: u64, case: &Case, torch: &Outcome, rust: &Outcome) -> Asses
             // from the reference, which is finer than the known table's rounding entry.
             let known = match d {
                 Divergence::Value { .. } => None,
+                _ if !whole_table => None,
                 _ => explain(case, &d),
             };
             let class = match known {
@@ -178,7 +218,7 @@ pub fn assess(index: u64, case: &Case, torch: &Outcome, rust: &Outcome) -> Asses
                 index,
                 case,
                 group,
-                &d,
+                (&d, names),
                 reference.as_ref(),
                 (rust_worst, torch_worst),
                 torch,
@@ -201,7 +241,7 @@ fn entry(
     index: u64,
     case: &Case,
     group: GroupKey,
-    d: &Divergence,
+    (d, (oracle, subject)): (&Divergence, (&str, &str)),
     reference: Option<&Reference>,
     (rust_ratio, torch_ratio): (Option<f64>, Option<f64>),
     torch: &Outcome,
@@ -235,7 +275,7 @@ fn entry(
         }
         _ => (0.0, None),
     };
-    let description = d.to_string();
+    let description = d.describe_as(oracle, subject);
     let title = format!("case-{index}: {description}").replace(['\n', '\r'], " ");
     CaseEntry {
         index,

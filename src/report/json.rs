@@ -133,6 +133,7 @@ fn stats_fields(g: &GroupStats) -> Vec<(&'static str, Json)> {
         ("errors_agree", Json::Int(g.errors_agree)),
         ("known", Json::Int(g.known)),
         ("diverge", Json::Int(g.diverge)),
+        ("unsupported", Json::Int(g.unsupported)),
         ("value_cases", Json::Int(g.value_cases)),
         ("sides", extremes(&g.sides)),
         (
@@ -233,6 +234,8 @@ pub fn to_json(report: &Report) -> String {
                     Json::Arr(info.dtypes.iter().map(|d| string(d.name())).collect()),
                 ),
                 ("shard", opt(info.shard, |s| string(s.to_string()))),
+                ("subject", string(info.subject.clone())),
+                ("oracle", string(info.oracle.clone())),
             ]),
         ),
         (
@@ -437,6 +440,11 @@ fn read_stats(r: &Reader) -> Result<GroupStats> {
         errors_agree: r.u64("errors_agree")?,
         known: r.u64("known")?,
         diverge: r.u64("diverge")?,
+        unsupported: r
+            .value
+            .get("unsupported")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0),
         value_cases: r.u64("value_cases")?,
         sides: read_extremes(&r.field("sides")?)?,
         who: WhoCounts {
@@ -543,6 +551,19 @@ pub fn from_json(text: &str) -> Result<Report> {
             None => None,
             Some(s) => Some(s.parse::<Shard>().map_err(|e| anyhow!(e))?),
         },
+        // Reports written before subjects were named compared these two.
+        subject: run
+            .value
+            .get("subject")
+            .and_then(|v| v.as_str())
+            .unwrap_or("rust")
+            .to_string(),
+        oracle: run
+            .value
+            .get("oracle")
+            .and_then(|v| v.as_str())
+            .unwrap_or("torch")
+            .to_string(),
     };
     let mut report = Report::new(info);
     for g in root.items("groups")? {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::case::DType;
 use crate::compare::Tolerance;
 
-use super::stats::{CaseEntry, Extremes, GroupStats, Report, WhoIsRight};
+use super::stats::{CaseEntry, Extremes, GroupStats, Report, RunInfo, WhoIsRight};
 
 fn sci(v: f64) -> String {
     if v == 0.0 {
@@ -81,7 +81,7 @@ fn summary_line(t: &GroupStats, classes: &Report) -> String {
     s
 }
 
-fn entry_section(s: &mut String, e: &CaseEntry) {
+fn entry_section(s: &mut String, e: &CaseEntry, (sub, ora): (&str, &str)) {
     let _ = writeln!(
         s,
         "#### {} · {} {} {}\n",
@@ -97,14 +97,14 @@ fn entry_section(s: &mut String, e: &CaseEntry) {
             .map_or("none".to_string(), |r| format!("{r:e}"));
         let _ = writeln!(
             s,
-            "Worst element `{}[{}]`: libtorch {:e}, rust {:e}, reference {reference}.",
+            "Worst element `{}[{}]`: {ora} {:e}, {sub} {:e}, reference {reference}.",
             el.part, el.index, el.torch, el.rust
         );
     }
     if let (Some(r), Some(t)) = (e.rust_ratio, e.torch_ratio) {
         let _ = writeln!(
             s,
-            "Against the reference (worst element, in units of the tolerance): rust {}, libtorch {}.",
+            "Against the reference (worst element, in units of the tolerance): {sub} {}, {ora} {}.",
             sci(r),
             sci(t)
         );
@@ -122,6 +122,7 @@ fn entry_section(s: &mut String, e: &CaseEntry) {
 /// section, kept apart from the deterministic content.
 pub fn to_markdown(report: &Report, run_notes: Option<&str>) -> String {
     let info = &report.info;
+    let (sub, ora) = (RunInfo::label(&info.subject), RunInfo::label(&info.oracle));
     let t = report.totals();
     let mut s = String::from("# lossparity divergence report\n\n");
     let ops: Vec<&str> = info.ops.iter().map(|o| o.name()).collect();
@@ -129,11 +130,22 @@ pub fn to_markdown(report: &Report, run_notes: Option<&str>) -> String {
     let _ = writeln!(
         s,
         "Seed {}, {} random cases of {} ({}) from the conformance tests' strategies, run \
-         through libtorch (via `tch`) and the Rust losses.{}\n",
+         through {}.{}\n",
         info.seed,
         info.cases,
         ops.join(", "),
         dtypes.join(", "),
+        if info.is_default() {
+            "libtorch (via `tch`) and the Rust losses".to_string()
+        } else {
+            format!(
+                "`{ora}` (the oracle) and `{sub}` (the subject under test); the class names \
+                 keep the project's words, `rust` for the subject and `libtorch` for the \
+                 oracle (`value/rust-closer`: {sub} is nearer the reference). {} cases \
+                 are outside what {sub} can express and are not compared",
+                t.unsupported
+            )
+        },
         match info.shard {
             Some(shard) => format!(
                 " This is shard {shard}: the cases whose index is {} modulo {} ({} of them).",
@@ -146,9 +158,9 @@ pub fn to_markdown(report: &Report, run_notes: Option<&str>) -> String {
     if t.reference_cases > 0 {
         let _ = writeln!(
             s,
-            "Against the higher-precision reference, over {} value cases: the Rust side is \
-             outside the tolerance of the exact result in {} cases, libtorch in {}; largest \
-             errors: rust {} (abs), libtorch {} (abs).\n",
+            "Against the higher-precision reference, over {} value cases: {sub} is \
+             outside the tolerance of the exact result in {} cases, {ora} in {}; largest \
+             errors: {sub} {} (abs), {ora} {} (abs).\n",
             t.reference_cases,
             t.rust.outside_policy,
             t.torch.outside_policy,
@@ -160,7 +172,7 @@ pub fn to_markdown(report: &Report, run_notes: Option<&str>) -> String {
     let f64t = Tolerance::for_dtype(DType::Float64);
     let _ = writeln!(
         s,
-        "Tolerance policy: `|rust - torch| <= atol + rtol |torch|` with float32 atol {:e}, \
+        "Tolerance policy: `|{sub} - {ora}| <= atol + rtol |{ora}|` with float32 atol {:e}, \
          rtol {:e}; float64 atol {:e}, rtol {:e}; `nll_loss` bit for bit. Every divergent \
          case is in `divergences.jsonl` (replay with `lossparity diff divergences.jsonl`).\n",
         f32t.atol, f32t.rtol, f64t.atol, f64t.rtol
@@ -247,7 +259,7 @@ pub fn to_markdown(report: &Report, run_notes: Option<&str>) -> String {
          for bit), the error is the algorithm's, libtorch's included.\n",
         t.reference_cases
     );
-    s.push_str("| op | dtype | reduction | cases | rust max abs | rust max rel | rust max ULP | rust outside | rust worst | libtorch max abs | libtorch max rel | libtorch max ULP | libtorch outside | libtorch worst |\n");
+    let _ = writeln!(s, "| op | dtype | reduction | cases | {sub} max abs | {sub} max rel | {sub} max ULP | {sub} outside | {sub} worst | {ora} max abs | {ora} max rel | {ora} max ULP | {ora} outside | {ora} worst |");
     s.push_str("|---|---|---|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|---|\n");
     for (key, g) in &rows {
         if g.reference_cases == 0 {
@@ -267,9 +279,10 @@ pub fn to_markdown(report: &Report, run_notes: Option<&str>) -> String {
     }
 
     s.push_str("\n## Histograms\n\n");
-    s.push_str(
-        "Rust against libtorch, element by element: `log10(|rust - torch| / (atol + rtol \
-         |torch|))`, so 0 is the edge of the tolerance; \"exact\" counts identical elements.\n\n",
+    let _ = writeln!(
+        s,
+        "{sub} against {ora}, element by element: `log10(|{sub} - {ora}| / (atol + rtol \
+         |{ora}|))`, so 0 is the edge of the tolerance; \"exact\" counts identical elements.\n",
     );
     let mut seen = Vec::new();
     for (op, _, _) in report.histograms.values() {
@@ -294,7 +307,7 @@ pub fn to_markdown(report: &Report, run_notes: Option<&str>) -> String {
             stats.worst.len()
         );
         for e in &stats.worst {
-            entry_section(&mut s, e);
+            entry_section(&mut s, e, (sub, ora));
         }
     }
     if let Some(notes) = run_notes {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-pub use assess::{assess, mode_of, Assessment};
+pub use assess::{assess, assess_between, mode_of, unsupported, Assessment};
 pub use generate::{case_key, CaseGenerator};
 pub use json::{from_json, to_json, FORMAT};
 pub use markdown::to_markdown;
@@ -33,6 +33,7 @@ pub use stats::{
 };
 pub use svg::histogram_svg;
 
+use crate::backend::Backend;
 use crate::case::{Case, DType, Op};
 
 /// What `lossparity report` is asked to do.
@@ -108,6 +109,9 @@ impl std::fmt::Display for Summary {
             "{} cases: {} agree, {} errors agree, {} known, {} diverge",
             t.cases, t.agree, t.errors_agree, t.known, t.diverge
         )?;
+        if t.unsupported > 0 {
+            write!(f, ", {} unsupported", t.unsupported)?;
+        }
         if t.who.total() > 0 {
             let parts: Vec<String> = WhoIsRight::ALL
                 .iter()
@@ -210,11 +214,24 @@ pub fn run(options: &ReportOptions) -> Result<Summary> {
 /// [`run`], telling `progress` how far it is.
 #[cfg(feature = "torch")]
 pub fn run_with_progress(options: &ReportOptions, progress: &dyn Progress) -> Result<Summary> {
+    use crate::backend::{RustBackend, TorchBackend};
+    run_between(options, &RustBackend::default(), &TorchBackend, progress)
+}
+
+/// The report of `subject` against `oracle` (any backends: the Rust losses and
+/// libtorch in [`run`]). A case the subject cannot express
+/// ([`Backend::supports`](crate::backend::Backend::supports)) is counted as unsupported,
+/// not compared. The known-divergence table applies in full to the Rust losses against
+/// libtorch only; for other pairs only its reference-judged rounding entries do.
+pub fn run_between(
+    options: &ReportOptions,
+    subject: &(dyn Backend + Sync),
+    oracle: &(dyn Backend + Sync),
+    progress: &dyn Progress,
+) -> Result<Summary> {
     use std::time::Instant;
 
     use rayon::prelude::*;
-
-    use crate::backend::{Backend, RustBackend, TorchBackend};
 
     let generator = CaseGenerator::new(options.seed, &options.ops, &options.dtypes)?;
     let shard = options.shard.unwrap_or(Shard::WHOLE);
@@ -225,16 +242,20 @@ pub fn run_with_progress(options: &ReportOptions, progress: &dyn Progress) -> Re
     let mut dtypes = options.dtypes.clone();
     dtypes.sort_by_key(|&d| stats::dtype_rank(d));
     dtypes.dedup();
-    let mut report = Report::new(RunInfo {
+    let info = RunInfo {
         seed: options.seed,
         cases: options.cases,
         ops,
         dtypes,
         shard: options.shard,
-    });
+        subject: subject.name().to_string(),
+        oracle: oracle.name().to_string(),
+    };
+    let mut report = Report::new(info);
     fs::create_dir_all(&options.out)
         .with_context(|| format!("cannot create {}", options.out.display()))?;
 
+    let names = (oracle.name(), subject.name());
     progress.start(indices.len() as u64);
     let started = Instant::now();
     let mut divergences = Vec::new();
@@ -244,9 +265,14 @@ pub fn run_with_progress(options: &ReportOptions, progress: &dyn Progress) -> Re
             .par_iter()
             .map(|&i| {
                 let case = generator.case(i);
-                let torch = TorchBackend.evaluate(&case);
-                let rust = RustBackend::default().evaluate(&case);
-                let a = assess(i, &case, &torch, &rust);
+                let a = match subject.supports(&case) {
+                    Err(_) => assess::unsupported(i, &case),
+                    Ok(()) => {
+                        let expected = oracle.evaluate(&case);
+                        let actual = subject.evaluate(&case);
+                        assess::assess_between(i, &case, &expected, &actual, names)
+                    }
+                };
                 progress.advance(1);
                 (a, case)
             })
@@ -314,7 +340,7 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<Summary> {
     for (dir, r) in shards.iter().zip(&reports) {
         if whole(r) != info {
             bail!(
-                "{} is from another run than {} (seed, cases, ops or dtypes differ)",
+                "{} is from another run than {} (seed, cases, ops, dtypes, subject or oracle differ)",
                 dir.display(),
                 first.display()
             );

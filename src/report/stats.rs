@@ -66,6 +66,26 @@ pub struct RunInfo {
     pub dtypes: Vec<DType>,
     /// The shard, or `None` for the whole run.
     pub shard: Option<Shard>,
+    /// The backend under test (`rust` unless told otherwise).
+    pub subject: String,
+    /// The backend it is compared with (`torch`, libtorch, unless told otherwise).
+    pub oracle: String,
+}
+
+impl RunInfo {
+    /// How the report names a backend: `libtorch` for `torch`, else its name.
+    pub fn label(backend: &str) -> &str {
+        match backend {
+            "torch" => "libtorch",
+            other => other,
+        }
+    }
+
+    /// Whether this is the project's own comparison, the Rust losses against
+    /// libtorch, where the known-divergence table applies in full.
+    pub fn is_default(&self) -> bool {
+        self.subject == "rust" && self.oracle == "torch"
+    }
 }
 
 /// The sort rank of an op, dtype or reduction, for a stable table order.
@@ -427,6 +447,8 @@ pub struct GroupStats {
     pub known: u64,
     /// Divergences not explained.
     pub diverge: u64,
+    /// Cases the subject cannot express (not compared; counted among `cases`).
+    pub unsupported: u64,
     /// Cases where both sides computed values of the same shape.
     pub value_cases: u64,
     /// Rust against libtorch over the value cases.
@@ -449,6 +471,7 @@ impl GroupStats {
         self.errors_agree += o.errors_agree;
         self.known += o.known;
         self.diverge += o.diverge;
+        self.unsupported += o.unsupported;
         self.value_cases += o.value_cases;
         self.sides.absorb(&o.sides);
         self.who.absorb(&o.who);
