@@ -1431,7 +1431,7 @@ mod tests {
     /// Logits `[2, 6]` of one feature: the loss is `softplus(z1 - z0)`, whose
     /// derivatives are `-p1` and `p1`, so the bound is `p1 * gamma_2 * (|2| + |6|)`; the
     /// gradient with respect to the input, `p1 * (3 - 1)`, moves by `2 p1 (1 - p1)` per
-    /// logit.
+    /// logit, and by the backward's own rounding on top.
     #[test]
     fn the_logit_bound_is_the_derivative_times_the_dot_products_error_bound() {
         let case = Case::from_json(
@@ -1448,7 +1448,15 @@ mod tests {
             (got - expected).abs() <= 1e-6 * expected,
             "{got} vs {expected}"
         );
-        let expected = 2.0 * p1 * (1.0 - p1) * gamma * 8.0;
+        let logits_term = 2.0 * p1 * (1.0 - p1) * gamma * 8.0;
+        // The backward's own rounding: the loss is -logp_0 (coefficients [1, 0], A = 1),
+        // the logits' gradient [-p1, p1], each off by u (2|c| + |g| + p A (C + 3 +
+        // |logp| + |lse|)), times the weights [1, 3], plus the product's gamma_2 sum |g w|.
+        let (p0, lse) = (1.0 - p1, 6.0 + (-4.0f64).exp().ln_1p());
+        let err0 = u * (2.0 + p1 + p0 * (5.0 + (2.0 - lse).abs() + lse));
+        let err1 = u * (p1 + p1 * (5.0 + (6.0 - lse).abs() + lse));
+        let backward_term = err0 + 3.0 * err1 + gamma * (p1 + 3.0 * p1);
+        let expected = logits_term + backward_term;
         let got = bound.grad("input").unwrap().values[0];
         assert!(
             (got - expected).abs() <= 1e-6 * expected,
