@@ -127,9 +127,12 @@ pub const KNOWN_DIVERGENCES: &[KnownDivergence] = &[
         name: "uint8-target-zero-message-truncated",
         reason: "nll_loss with reduction='none' and a uint8 target streams the target into its \
              error message as a character; for class 0 that character is NUL, and tch passes \
-             libtorch's message through a C string, which ends there: the torch side reads \
-             RuntimeError 'Target '. PyTorch in Python raises IndexError 'Target \\x00 is out \
-             of bounds.', which is what the Rust side reports. Transport artefact; Rust is right.",
+             libtorch's message through a C string, which ends there, and with it the C++ \
+             class that names the kind: the torch side reads RuntimeError 'Target '. Python's \
+             torch (the python backend) cuts the message at the same NUL but keeps the kind: \
+             IndexError 'Target '. The Rust side reports IndexError with the whole message, \
+             'Target \\x00 is out of bounds.': the kind Python raises and the text libtorch \
+             meant. A deliberate deviation from both transports.",
         applies: nul_truncated_message,
         example: r#"{"op":"nll_loss","input":{"dtype":"float32","shape":[1,0],"data":[]},"target":{"dtype":"uint8","shape":[1],"data":[0]},"reduction":"none"}"#,
     },
