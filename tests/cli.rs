@@ -283,3 +283,29 @@ fn python_torch_agrees_with_libtorch_on_the_catalogue() {
     );
     assert_eq!(code, 0);
 }
+
+/// The project's Python subject run as any program over a pipe (`exec:`) agrees with
+/// the built-in `python` backend on the whole catalogue: the protocol carries every
+/// case and outcome intact.
+#[cfg(feature = "torch")]
+#[test]
+fn an_exec_subject_runs_the_catalogue() {
+    let catalogue = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/catalogue.jsonl"
+    ))
+    .unwrap();
+    let cases = catalogue.lines().filter(|l| !l.trim().is_empty()).count();
+    let python = lossparity::backend::process::torch_python().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/backend/torch_subject.py");
+    let subject = format!("exec:{} {script}", python.display());
+    let (stdout, code) = lossparity(
+        &["diff", "--subject", &subject, "--oracle", "python"],
+        &catalogue,
+    );
+    assert!(
+        stdout.ends_with(&format!("{cases} agree, 0 diverge, 0 invalid line(s)\n")),
+        "{stdout}"
+    );
+    assert_eq!(code, 0);
+}
