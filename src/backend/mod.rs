@@ -2,6 +2,8 @@
 //! PyTorch and any program over a pipe ([`ProcessBackend`]). Each turns a [`Case`]
 //! into an [`Outcome`].
 
+#[cfg(feature = "burn")]
+pub mod burn;
 #[cfg(feature = "candle")]
 pub mod candle;
 pub mod process;
@@ -9,6 +11,8 @@ pub(crate) mod rust;
 #[cfg(feature = "torch")]
 mod torch;
 
+#[cfg(feature = "burn")]
+pub use burn::BurnBackend;
 #[cfg(feature = "candle")]
 pub use candle::CandleBackend;
 pub use process::ProcessBackend;

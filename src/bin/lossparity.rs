@@ -31,9 +31,9 @@ enum Command {
     /// Evaluate cases (JSON Lines) and print one outcome per line, in order.
     Eval {
         /// Which implementation runs the cases: rust, torch (libtorch through tch),
-        /// python (Python's torch.nn.functional), candle (feature `candle`) or exec:CMD
-        /// (any program speaking the subject protocol of docs/subjects.md, run by
-        /// `sh -c CMD`).
+        /// python (Python's torch.nn.functional), candle (feature `candle`), burn (feature
+        /// `burn`) or exec:CMD (any program speaking the subject protocol of
+        /// docs/subjects.md, run by `sh -c CMD`).
         #[arg(long, default_value = "rust", value_parser = parse_backend)]
         backend: BackendName,
         #[command(flatten)]
@@ -45,7 +45,7 @@ enum Command {
     /// Run every case through the oracle and the subject (by default libtorch and the
     /// Rust losses) and print a verdict per case; exit status 1 when any case diverges.
     Diff {
-        /// The implementation under test (rust, torch, python, candle, exec:CMD).
+        /// The implementation under test (rust, torch, python, candle, burn, exec:CMD).
         #[arg(long, default_value = "rust", value_parser = parse_backend)]
         subject: BackendName,
         /// The implementation it is compared with.
@@ -91,6 +91,7 @@ enum BackendName {
     Torch,
     Python,
     Candle,
+    Burn,
     Exec(String),
 }
 
@@ -100,13 +101,14 @@ fn parse_backend(name: &str) -> Result<BackendName, String> {
         "torch" => Ok(BackendName::Torch),
         "python" => Ok(BackendName::Python),
         "candle" => Ok(BackendName::Candle),
+        "burn" => Ok(BackendName::Burn),
         _ => match name.strip_prefix("exec:") {
             Some(command) if !command.trim().is_empty() => {
                 Ok(BackendName::Exec(command.to_string()))
             }
             Some(_) => Err("exec: needs a command, as in exec:'python3 my_subject.py'".into()),
             None => Err(format!(
-                "unknown backend {name:?}; expected rust, torch, python, candle or exec:CMD"
+                "unknown backend {name:?}; expected rust, torch, python, candle, burn or exec:CMD"
             )),
         },
     }
@@ -125,6 +127,7 @@ fn backend(name: &BackendName, options: SubjectArgs) -> Result<Box<dyn Backend +
         }
         BackendName::Exec(command) => Box::new(ProcessBackend::exec(command, timeout)),
         BackendName::Candle => candle_backend()?,
+        BackendName::Burn => burn_backend()?,
     })
 }
 
@@ -136,6 +139,16 @@ fn candle_backend() -> Result<Box<dyn Backend + Sync>> {
 #[cfg(not(feature = "candle"))]
 fn candle_backend() -> Result<Box<dyn Backend + Sync>> {
     anyhow::bail!("this build has no candle subject: rebuild with `--features candle`")
+}
+
+#[cfg(feature = "burn")]
+fn burn_backend() -> Result<Box<dyn Backend + Sync>> {
+    Ok(Box::new(lossparity::backend::BurnBackend))
+}
+
+#[cfg(not(feature = "burn"))]
+fn burn_backend() -> Result<Box<dyn Backend + Sync>> {
+    anyhow::bail!("this build has no burn subject: rebuild with `--features burn`")
 }
 
 #[cfg(feature = "torch")]
@@ -317,7 +330,7 @@ struct ReportArgs {
     /// Output folder (created if missing).
     #[arg(long)]
     out: PathBuf,
-    /// The implementation under test (rust, torch, python, candle, exec:CMD).
+    /// The implementation under test (rust, torch, python, candle, burn, exec:CMD).
     #[arg(long, default_value = "rust", value_parser = parse_backend)]
     subject: BackendName,
     /// The implementation it is compared with.
