@@ -263,16 +263,23 @@ fn a_subject_that_cannot_start_fails_every_case_and_ends() {
     assert!(lines[19].contains("not started again"), "{}", lines[19]);
 }
 
-/// Python's torch.nn.functional and libtorch agree on the whole catalogue.
+/// The catalogue's text and its number of cases.
 #[cfg(feature = "torch")]
-#[test]
-fn python_torch_agrees_with_libtorch_on_the_catalogue() {
-    let catalogue = std::fs::read_to_string(concat!(
+fn catalogue() -> (String, usize) {
+    let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/cases/catalogue.jsonl"
     ))
     .unwrap();
-    let cases = catalogue.lines().filter(|l| !l.trim().is_empty()).count();
+    let cases = text.lines().filter(|l| !l.trim().is_empty()).count();
+    (text, cases)
+}
+
+/// Python's torch.nn.functional and libtorch agree on the whole catalogue.
+#[cfg(feature = "torch")]
+#[test]
+fn python_torch_agrees_with_libtorch_on_the_catalogue() {
+    let (catalogue, cases) = catalogue();
     let (stdout, code) = lossparity(
         &["diff", "--subject", "python", "--oracle", "torch"],
         &catalogue,
@@ -290,12 +297,7 @@ fn python_torch_agrees_with_libtorch_on_the_catalogue() {
 #[cfg(feature = "torch")]
 #[test]
 fn an_exec_subject_runs_the_catalogue() {
-    let catalogue = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/cases/catalogue.jsonl"
-    ))
-    .unwrap();
-    let cases = catalogue.lines().filter(|l| !l.trim().is_empty()).count();
+    let (catalogue, cases) = catalogue();
     let python = lossparity::backend::process::torch_python().unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/backend/torch_subject.py");
     let subject = format!("exec:{} {script}", python.display());

@@ -66,8 +66,6 @@
 //! keeps its first line (kind `RuntimeError`). Some of burn's checks are
 //! `debug_assert!`s, so a release build runs cases a debug build refuses.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use burn::nn::loss::{
     BinaryCrossEntropyLossConfig, CTCLossConfig, CosineEmbeddingLossConfig, CrossEntropyLossConfig,
     GaussianNLLLossConfig, HingeEmbeddingLossConfig, HuberLossConfig, KLDivLossConfig,
@@ -78,6 +76,7 @@ use burn::tensor::{
     activation, loss as functional, DType as BurnDType, Device, Int, Tensor, TensorData as BurnData,
 };
 
+use super::framework::{framework_error, guarded, one_float_dtype};
 use super::process::failure;
 use super::Backend;
 use crate::case::{Arg, Case, CaseError, Computed, DType, Grad, Outcome, TensorData, Values};
@@ -102,10 +101,7 @@ impl Backend for BurnBackend {
     }
 
     fn evaluate(&self, case: &Case) -> Outcome {
-        let result = match catch_unwind(AssertUnwindSafe(|| run(case))) {
-            Ok(result) => result,
-            Err(panic) => Err(CaseError::new(failure::PANIC, panic_message(&*panic))),
-        };
+        let result = guarded(|| run(case));
         Outcome {
             id: case.id.clone(),
             result,
@@ -114,20 +110,8 @@ impl Backend for BurnBackend {
 }
 
 fn supports(case: &Case) -> Result<(), String> {
+    one_float_dtype(case, "burn")?;
     let input = case.input();
-    if !input.dtype.is_float() {
-        return Err("burn's losses take floating-point inputs".into());
-    }
-    for (name, arg) in case.args() {
-        if let Arg::Tensor(t) = arg {
-            if t.dtype.is_float() && t.dtype != input.dtype {
-                return Err(format!(
-                    "{name} is {}: burn does not promote",
-                    t.dtype.name()
-                ));
-            }
-        }
-    }
     let wrt = case.grad_wrt();
     let given = |name: &str| case.arg(name).is_some();
     let tensor = |name: &str| {
@@ -355,24 +339,8 @@ fn supports(case: &Case) -> Result<(), String> {
     }
 }
 
-/// The text of a panic's payload, on one line (burn's shape checks and `assert_eq!`
-/// write several).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
-    let text: Vec<&str> = text.split_whitespace().collect();
-    format!("panicked: {}", text.join(" "))
-}
-
 fn burn_error(e: impl std::fmt::Display) -> CaseError {
-    let text = e.to_string();
-    CaseError::new(
-        "RuntimeError",
-        text.lines().next().unwrap_or_default().to_string(),
-    )
+    framework_error(e)
 }
 
 fn missing(name: &str) -> CaseError {
@@ -528,12 +496,7 @@ impl<'a, const D: usize> Graph<'a, D> {
         scalar: bool,
     ) -> Result<Computed, CaseError> {
         let data = from_burn(output.clone(), scalar)?;
-        let grads = self.case.grad.then(|| {
-            match catch_unwind(AssertUnwindSafe(|| self.gradients(output))) {
-                Ok(grads) => grads,
-                Err(panic) => Err(CaseError::new(failure::PANIC, panic_message(&*panic))),
-            }
-        });
+        let grads = self.case.grad.then(|| guarded(|| self.gradients(output)));
         Ok(Computed {
             output: data,
             grads,

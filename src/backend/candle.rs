@@ -23,10 +23,9 @@
 //! message (they never read like PyTorch's; the kind is `RuntimeError`), and a panic
 //! is caught and reported as such.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use candle_core::{DType as CandleDType, Device, Tensor, Var};
 
+use super::framework::{framework_error, guarded, one_float_dtype};
 use super::process::failure;
 use super::Backend;
 use crate::case::{Arg, Case, CaseError, Computed, DType, Grad, Outcome, TensorData, Values};
@@ -41,20 +40,8 @@ impl Backend for CandleBackend {
     }
 
     fn supports(&self, case: &Case) -> Result<(), String> {
+        one_float_dtype(case, "candle")?;
         let input = case.input();
-        if !input.dtype.is_float() {
-            return Err("candle's losses take floating-point inputs".into());
-        }
-        for (name, arg) in case.args() {
-            if let Arg::Tensor(t) = arg {
-                if t.dtype.is_float() && t.dtype != input.dtype {
-                    return Err(format!(
-                        "{name} is {}: candle does not promote",
-                        t.dtype.name()
-                    ));
-                }
-            }
-        }
         let given = |name: &str| case.arg(name).is_some();
         let only_mean = || match case.reduction_name() {
             "mean" => Ok(()),
@@ -120,33 +107,15 @@ impl Backend for CandleBackend {
     }
 
     fn evaluate(&self, case: &Case) -> Outcome {
-        let result = match catch_unwind(AssertUnwindSafe(|| run(case))) {
-            Ok(result) => result,
-            Err(panic) => Err(CaseError::new(failure::PANIC, panic_message(&*panic))),
-        };
         Outcome {
             id: case.id.clone(),
-            result,
+            result: guarded(|| run(case)),
         }
     }
 }
 
-/// The text of a panic's payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
-    format!("panicked: {text}")
-}
-
 fn candle_error(e: candle_core::Error) -> CaseError {
-    let text = e.to_string();
-    CaseError::new(
-        "RuntimeError",
-        text.lines().next().unwrap_or_default().to_string(),
-    )
+    framework_error(e)
 }
 
 fn dtype_of(dtype: DType) -> CandleDType {

@@ -6,6 +6,8 @@
 pub mod burn;
 #[cfg(feature = "candle")]
 pub mod candle;
+#[cfg(any(feature = "candle", feature = "burn"))]
+mod framework;
 pub mod process;
 pub(crate) mod rust;
 #[cfg(feature = "torch")]
