@@ -122,7 +122,7 @@ pub enum Divergence {
     },
     /// A side failed the case instead of answering it: its process crashed, hung or
     /// wrote something that is not an outcome, or it panicked (the kinds of
-    /// [`failure`](crate::backend::process::failure)).
+    /// [`failure`]).
     Failed {
         /// The side that failed.
         side: Side,

@@ -220,7 +220,7 @@ pub fn run_with_progress(options: &ReportOptions, progress: &dyn Progress) -> Re
 
 /// The report of `subject` against `oracle` (any backends: the Rust losses and
 /// libtorch in [`run`]). A case the subject cannot express
-/// ([`Backend::supports`](crate::backend::Backend::supports)) is counted as unsupported,
+/// ([`Backend::supports`]) is counted as unsupported,
 /// not compared. The known-divergence table applies in full to the Rust losses against
 /// libtorch only; for other pairs only its reference-judged rounding entries do.
 pub fn run_between(
