@@ -339,10 +339,6 @@ fn supports(case: &Case) -> Result<(), String> {
     }
 }
 
-fn burn_error(e: impl std::fmt::Display) -> CaseError {
-    framework_error(e)
-}
-
 fn missing(name: &str) -> CaseError {
     CaseError::new("TypeError", format!("missing {name}"))
 }
@@ -439,8 +435,8 @@ fn from_burn<const D: usize>(t: Tensor<D>, scalar: bool) -> Result<TensorData, C
         )
     })?;
     let mut shape = t.dims().to_vec();
-    let data = t.try_into_data().map_err(burn_error)?;
-    let values = data.try_into_vec_as::<f64>().map_err(burn_error)?;
+    let data = t.try_into_data().map_err(framework_error)?;
+    let values = data.try_into_vec_as::<f64>().map_err(framework_error)?;
     if scalar && values.len() == 1 {
         shape.clear();
     }
@@ -814,7 +810,7 @@ fn multi_margin(case: &Case, device: &Device) -> Result<Computed, CaseError> {
     let x = g.float("input")?;
     let target = case_int::<1>(case, "target", device)?;
     let p = case.int("p").ok_or_else(|| missing("p"))?;
-    let p = i32::try_from(p).map_err(burn_error)?;
+    let p = i32::try_from(p).map_err(framework_error)?;
     let loss = MultiMarginLossConfig::new()
         .with_p(p)
         .with_margin(case.float("margin").ok_or_else(|| missing("margin"))?)
@@ -856,7 +852,7 @@ fn ctc(case: &Case, device: &Device) -> Result<Computed, CaseError> {
     let target_lengths = case_int::<1>(case, "target_lengths", device)?;
     let blank = case.int("blank").ok_or_else(|| missing("blank"))?;
     let loss = CTCLossConfig::new()
-        .with_blank(usize::try_from(blank).map_err(burn_error)?)
+        .with_blank(usize::try_from(blank).map_err(framework_error)?)
         .with_zero_infinity(case.bool("zero_infinity").unwrap_or(false))
         .init();
     reduce!(

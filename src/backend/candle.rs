@@ -114,10 +114,6 @@ impl Backend for CandleBackend {
     }
 }
 
-fn candle_error(e: candle_core::Error) -> CaseError {
-    framework_error(e)
-}
-
 fn dtype_of(dtype: DType) -> CandleDType {
     match dtype {
         DType::Float32 => CandleDType::F32,
@@ -158,18 +154,18 @@ fn from_candle(t: &Tensor) -> Result<TensorData, CaseError> {
         )
     })?;
     let shape = t.dims().to_vec();
-    let flat = t.flatten_all().map_err(candle_error)?;
+    let flat = t.flatten_all().map_err(framework_error)?;
     Ok(if dtype.is_float() {
         let values = flat
             .to_dtype(CandleDType::F64)
             .and_then(|f| f.to_vec1::<f64>())
-            .map_err(candle_error)?;
+            .map_err(framework_error)?;
         TensorData::float(dtype, shape, values)
     } else {
         let values = flat
             .to_dtype(CandleDType::I64)
             .and_then(|f| f.to_vec1::<i64>())
-            .map_err(candle_error)?;
+            .map_err(framework_error)?;
         TensorData::int(dtype, shape, values)
     })
 }
@@ -180,9 +176,9 @@ fn run(case: &Case) -> Result<Computed, CaseError> {
     let mut vars: Vec<(&'static str, Var)> = Vec::new();
     for (name, arg) in case.args() {
         if let Arg::Tensor(t) = arg {
-            let tensor = to_candle(t).map_err(candle_error)?;
+            let tensor = to_candle(t).map_err(framework_error)?;
             if wrt.contains(&name) {
-                let var = Var::from_tensor(&tensor).map_err(candle_error)?;
+                let var = Var::from_tensor(&tensor).map_err(framework_error)?;
                 tensors.push((name, var.as_tensor().clone()));
                 vars.push((name, var));
             } else {
@@ -220,7 +216,7 @@ fn run(case: &Case) -> Result<Computed, CaseError> {
             ))
         }
     }
-    .map_err(candle_error)?;
+    .map_err(framework_error)?;
     let grads = case.grad.then(|| gradients(case, &output, &vars));
     Ok(Computed {
         output: from_candle(&output)?,
@@ -239,17 +235,17 @@ fn gradients(
         Some(g) => to_candle(g),
         None => output.ones_like(),
     }
-    .map_err(candle_error)?;
+    .map_err(framework_error)?;
     let total = output
         .mul(&grad_output)
         .and_then(|t| t.sum_all())
-        .map_err(candle_error)?;
-    let store = total.backward().map_err(candle_error)?;
+        .map_err(framework_error)?;
+    let store = total.backward().map_err(framework_error)?;
     vars.iter()
         .map(|(name, var)| {
             let grad = match store.get(var.as_tensor()) {
                 Some(g) => g.clone(),
-                None => var.as_tensor().zeros_like().map_err(candle_error)?,
+                None => var.as_tensor().zeros_like().map_err(framework_error)?,
             };
             Ok(Grad {
                 wrt: name,
