@@ -478,7 +478,30 @@ fn log_sum_exp3<F: Float>(a: F, b: F, c: F) -> F {
     if max == F::neg_infinity() {
         max = F::zero();
     }
-    ((a - max).exp() + (b - max).exp() + (c - max).exp()).ln() + max
+    ln_of_sum(exp_of_shifted(a - max) + exp_of_shifted(b - max) + exp_of_shifted(c - max)) + max
+}
+
+/// `exp(d)`, without calling libm where its value is known: `exp(±0) = 1` (the term
+/// that is the maximum) and `exp(-inf) = 0` (an unreachable state, or a state the
+/// recursion cannot come from), which is most of the terms. Every other argument, NaN
+/// included, goes to `exp`, so the result has the bits of calling it always; this
+/// halves the libm calls of a recursion step.
+#[inline(always)]
+fn exp_of_shifted<F: Float>(d: F) -> F {
+    if d == F::zero() {
+        F::one()
+    } else if d == F::neg_infinity() {
+        F::zero()
+    } else {
+        d.exp()
+    }
+}
+
+/// `ln(sum)`, without calling libm for a sum of exactly 1 (one reachable term), whose
+/// log is 0.
+#[inline(always)]
+fn ln_of_sum<F: Float>(sum: F) -> F {
+    if sum == F::one() { F::zero() } else { sum.ln() }
 }
 
 /// `std::max(a, b)`: `b` only when `a < b`, so a NaN `a` wins.
@@ -515,7 +538,7 @@ fn nll_of_last_row<F: Float>(row: &[F], tl: usize) -> F {
     if m == F::neg_infinity() {
         m = F::zero();
     }
-    -(((l1 - m).exp() + (l2 - m).exp()).ln() + m)
+    -(ln_of_sum(exp_of_shifted(l1 - m) + exp_of_shifted(l2 - m)) + m)
 }
 
 /// The alpha recursion of one sample (libtorch's forward): returns its negative
@@ -603,7 +626,9 @@ fn backward_sample<F: Float>(
                 *lcab = log_alpha_beta;
             } else {
                 let max = cpp_max(*lcab, log_alpha_beta);
-                *lcab = ((*lcab - max).exp() + (log_alpha_beta - max).exp()).ln() + max;
+                *lcab =
+                    ln_of_sum(exp_of_shifted(*lcab - max) + exp_of_shifted(log_alpha_beta - max))
+                        + max;
             }
         }
         std::mem::swap(&mut next, &mut cur);
@@ -611,7 +636,8 @@ fn backward_sample<F: Float>(
     for t in 0..il {
         for (c, res) in out[t * classes..(t + 1) * classes].iter_mut().enumerate() {
             let lp = x.lp(t, c);
-            *res = (lp.exp() - (*res + nll - lp).exp()) * grad;
+            // A class no state of the target uses keeps -inf: exp gives 0.
+            *res = (lp.exp() - exp_of_shifted(*res + nll - lp)) * grad;
         }
     }
 }
