@@ -466,31 +466,72 @@ impl<F: Float> CtcCall<'_, F> {
 /// libtorch's log-sum-exp of three terms: shifted by their maximum, or by 0 when the
 /// maximum is `-inf` (which would give `-inf - -inf = NaN`). The comparisons and the
 /// order of the additions are the kernel's, so NaN propagates as it does there.
+///
+/// With a finite maximum, its own term is `exp(0) = 1` exactly, so only the other two
+/// call `exp`; which term is the maximum is data-dependent, so it is selected rather
+/// than branched on (a test of each shifted term against 0 mispredicts as often as
+/// not). The additions keep the kernel's order, `(ea + eb) + ec`: with the 1 first or
+/// second that is `(1 + e) + e'`, with it last `(e + e') + 1`.
 #[inline(always)]
 fn log_sum_exp3<F: Float>(a: F, b: F, c: F) -> F {
     let mut max = a;
+    let (mut o1, mut o2) = (b, c);
+    let mut max_last = false;
     if b > max {
         max = b;
+        o1 = a;
     }
     if c > max {
         max = c;
+        (o1, o2) = (a, b);
+        max_last = true;
     }
-    if max == F::neg_infinity() {
-        max = F::zero();
+    if !max.is_finite() {
+        // All -inf (shifted by 0 instead), +inf or NaN: the kernel's formula as it is.
+        if max == F::neg_infinity() {
+            max = F::zero();
+        }
+        let sum = exp_unless_neg_infinity(a - max)
+            + exp_unless_neg_infinity(b - max)
+            + exp_unless_neg_infinity(c - max);
+        return sum.ln() + max;
     }
-    ln_of_sum(exp_of_shifted(a - max) + exp_of_shifted(b - max) + exp_of_shifted(c - max)) + max
+    let (e1, e2) = (
+        exp_unless_neg_infinity(o1 - max),
+        exp_unless_neg_infinity(o2 - max),
+    );
+    let sum = if max_last {
+        (e1 + e2) + F::one()
+    } else {
+        (F::one() + e1) + e2
+    };
+    ln_of_sum(sum) + max
 }
 
-/// `exp(d)`, without calling libm where its value is known: `exp(±0) = 1` (the term
-/// that is the maximum) and `exp(-inf) = 0` (an unreachable state, or a state the
-/// recursion cannot come from), which is most of the terms. Every other argument, NaN
-/// included, goes to `exp`, so the result has the bits of calling it always; this
-/// halves the libm calls of a recursion step.
+/// `log(exp(x - m) + exp(y - m)) + m` with `m = cpp_max(x, y)`, shifted by 0 when `m`
+/// is -inf, as libtorch writes both of its two-term log-sum-exps (where the kernel does
+/// not shift, `x` is never -inf, so neither is `m`): with a finite `m` its own term is
+/// 1, and `1 + e` is `e + 1`.
 #[inline(always)]
-fn exp_of_shifted<F: Float>(d: F) -> F {
-    if d == F::zero() {
-        F::one()
-    } else if d == F::neg_infinity() {
+fn log_sum_exp2<F: Float>(x: F, y: F) -> F {
+    let mut max = cpp_max(x, y);
+    if !max.is_finite() {
+        if max == F::neg_infinity() {
+            max = F::zero();
+        }
+        return (exp_unless_neg_infinity(x - max) + exp_unless_neg_infinity(y - max)).ln() + max;
+    }
+    let other = if x < y { x } else { y };
+    ln_of_sum(F::one() + exp_unless_neg_infinity(other - max)) + max
+}
+
+/// `exp(d)`, without the libm call for `d = -inf` (an unreachable state, or a state the
+/// recursion cannot come from, which the blanks' third term always is), whose value is
+/// exactly 0. Every other argument, NaN included, goes to `exp`, so the result has the
+/// bits of calling it always.
+#[inline(always)]
+fn exp_unless_neg_infinity<F: Float>(d: F) -> F {
+    if d == F::neg_infinity() {
         F::zero()
     } else {
         d.exp()
@@ -533,12 +574,7 @@ fn nll_of_last_row<F: Float>(row: &[F], tl: usize) -> F {
         // The empty target has one state, the blank: no second path to merge.
         return -row[0];
     }
-    let (l1, l2) = (row[2 * tl], row[2 * tl - 1]);
-    let mut m = cpp_max(l1, l2);
-    if m == F::neg_infinity() {
-        m = F::zero();
-    }
-    -(ln_of_sum(exp_of_shifted(l1 - m) + exp_of_shifted(l2 - m)) + m)
+    -log_sum_exp2(row[2 * tl], row[2 * tl - 1])
 }
 
 /// The alpha recursion of one sample (libtorch's forward): returns its negative
@@ -625,10 +661,7 @@ fn backward_sample<F: Float>(
             if *lcab == neginf {
                 *lcab = log_alpha_beta;
             } else {
-                let max = cpp_max(*lcab, log_alpha_beta);
-                *lcab =
-                    ln_of_sum(exp_of_shifted(*lcab - max) + exp_of_shifted(log_alpha_beta - max))
-                        + max;
+                *lcab = log_sum_exp2(*lcab, log_alpha_beta);
             }
         }
         std::mem::swap(&mut next, &mut cur);
@@ -637,7 +670,7 @@ fn backward_sample<F: Float>(
         for (c, res) in out[t * classes..(t + 1) * classes].iter_mut().enumerate() {
             let lp = x.lp(t, c);
             // A class no state of the target uses keeps -inf: exp gives 0.
-            *res = (lp.exp() - exp_of_shifted(*res + nll - lp)) * grad;
+            *res = (lp.exp() - exp_unless_neg_infinity(*res + nll - lp)) * grad;
         }
     }
 }
