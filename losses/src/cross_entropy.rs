@@ -19,10 +19,10 @@ use rayon::prelude::*;
 use super::error::{LossError, shape_str};
 use super::float::Float;
 use super::kernels::{
-    PARALLEL_MIN_ELEMENTS, ProbabilityTarget, SmoothingTerms, TILE_ROWS, columns_forward_backward,
-    columns_probabilities, columns_stats, compensated_sum, one_hot_log_softmax_backward_lane,
-    probability_log_softmax_backward_lane, probability_row_sums, rows_log_sum_exp,
-    smoothed_log_softmax_backward_lane, weighted_shift_sum,
+    PARALLEL_MIN_ELEMENTS, ProbabilityTarget, SmoothingTerms, TILE_MAX_CLASSES, TILE_ROWS,
+    columns_forward_backward, columns_probabilities, columns_stats, compensated_sum,
+    lane_log_sum_exp, one_hot_log_softmax_backward_lane, probability_log_softmax_backward_lane,
+    probability_row_sums, rows_log_sum_exp, smoothed_log_softmax_backward_lane, weighted_shift_sum,
 };
 use super::nll::{
     NllPath, NllPlan, check_spatial_target_dtype, internal, nll_forward, nll_grad_entries,
@@ -310,6 +310,16 @@ impl<'w, F: Float> Smoothing<'w, F> {
     /// The log-sum-exps of rows of `classes` scores into `stats` and their smoothing
     /// terms into `out`, row by row while the rows are in cache.
     fn rows(&self, x: &[F], classes: usize, stats: &mut [Stats<F>], out: &mut [f64]) {
+        if classes > TILE_MAX_CLASSES {
+            // Long rows one at a time: a task's rows together are megabytes (16 rows of
+            // a 50k vocabulary), so the term's pass after all their log-sum-exps would
+            // read them from L3 or memory again, where one row is still in L2.
+            for ((row, s), o) in x.chunks_exact(classes).zip(stats.iter_mut()).zip(out) {
+                *s = lane_log_sum_exp(row);
+                *o = self.row_term(row, *s);
+            }
+            return;
+        }
         rows_log_sum_exp(x, classes, stats);
         for ((row, &st), o) in x.chunks_exact(classes).zip(stats.iter()).zip(out) {
             *o = self.row_term(row, st);
