@@ -774,9 +774,9 @@ fn pair_chunk_sum<F: Float, E: Fn(F) -> F>(xs: &[F], ys: &[F], w: Option<&[F]>, 
 /// off by up to half an ulp of its own size (4 for a squared difference of 1e4), which
 /// the cancellation leaves past float32's tolerance of the sum. (PyTorch forms the
 /// terms in `F`; within tolerance of the exact sum, this one is nearer.)
-fn weighted_total<F: Float>(x: &[F], y: &[F], w: &[F], e: impl Fn(f64) -> f64) -> f64 {
+fn weighted_total<F: Float>(x: &[F], y: &[F], w: &[F], e: impl Fn(f64) -> f64 + Sync) -> f64 {
     let term = |i: usize| e(x[i].to_f64_exact() - y[i].to_f64_exact()) * w[i].to_f64_exact();
-    super::kernels::compensated_sum((0..x.len()).map(term))
+    super::kernels::long_compensated_sum(x.len(), term)
 }
 
 /// The element losses `e(x[i] - y[i])` (times `w[i]`), in parallel on large inputs.
@@ -822,9 +822,9 @@ fn mean_denominator<F: Float>(
 /// more than the tolerance (and the weighted mean divides by it).
 fn weight_sum<F: Float>(w: &ArrayViewD<'_, F>) -> Result<f64, LossError> {
     let own = expanded(w, w.shape())?;
-    Ok(super::kernels::compensated_sum(
-        own.iter().map(|v| v.to_f64_exact()),
-    ))
+    Ok(super::kernels::long_compensated_sum(own.len(), |i| {
+        own[i].to_f64_exact()
+    }))
 }
 
 /// The checks of the forward (broadcasting, then the weight's shape), and the input,
@@ -863,7 +863,7 @@ fn reduce_loss<F: Float>(
     p: &Prepared<'_, F>,
     reduction: Reduction,
     e: impl Fn(F) -> F + Sync,
-    e64: impl Fn(f64) -> f64,
+    e64: impl Fn(f64) -> f64 + Sync,
     denominator: impl FnOnce() -> Result<F, LossError>,
 ) -> Result<ArrayD<F>, LossError> {
     let (x, y, w) = (&p.x[..], &p.y[..], p.w.as_deref());
@@ -1176,8 +1176,8 @@ fn weighted_mean_weight_grad<F: Float>(
     // The plain form, where a value is not finite.
     let g64 = g.to_f64_exact();
     // (double-double's parts are NaN beside an infinity, so not from `total` and `sum`)
-    let t64 = super::kernels::compensated_sum(own.iter().map(|v| v.to_f64_exact()));
-    let s64 = super::kernels::compensated_sum((0..n).map(|i| e64(i) * ws[i].to_f64_exact()));
+    let t64 = super::kernels::long_compensated_sum(own.len(), |i| own[i].to_f64_exact());
+    let s64 = super::kernels::long_compensated_sum(n, |i| e64(i) * ws[i].to_f64_exact());
     let through = g64 * s64 / t64 / t64;
     let g = Dd::new(g64);
     let grad: Vec<F> = own_sums
