@@ -16,6 +16,12 @@
 //! - `LOSSPARITY_BENCH_ONLY=margin`: only the margin, embedding and sequence losses
 //!   (`benches/margin_losses`: the five margin losses, the two triplet losses and
 //!   `ctc_loss`).
+//! - `LOSSPARITY_BENCH_ONLY=op_options`: only the options matrix of the main bench's
+//!   losses with options, but `cross_entropy` (`benches/op_options`: each op's defaults,
+//!   then one row per option, e.g. `nll_loss`'s weight and ignore_index, `pos_weight`,
+//!   `kl_div`'s `batchmean` and `log_target`, the per-element weights of `mse_loss`,
+//!   `l1_loss` and `huber_loss`, `beta`, `delta`, `full`; float32, `(256, 1000)` and
+//!   `(8, 21, 128, 128)`, about 35 minutes on 2 cores; no margin losses).
 //! - `LOSSPARITY_BENCH_QUICK=1`: only the small shapes (64x10, 256x1000), with shorter
 //!   warm-up and measurement times.
 //!
@@ -26,6 +32,7 @@
 
 mod ce_options;
 mod margin_losses;
+mod op_options;
 
 use std::time::{Duration, Instant};
 
@@ -923,6 +930,10 @@ fn benches(c: &mut Criterion) {
         return;
     }
     let only = std::env::var("LOSSPARITY_BENCH_ONLY").unwrap_or_default();
+    if only == "op_options" {
+        op_options::bench_options(c, &modes, quick);
+        return;
+    }
     let f32_margin = margin_losses::make_margin_inputs::<f32>(quick, 201);
     let f64_margin = margin_losses::make_margin_inputs::<f64>(quick, 301);
     let bench_margin = |c: &mut Criterion, mode: &ThreadMode| {
@@ -958,8 +969,9 @@ fn benches(c: &mut Criterion) {
             bench_linear_cross_entropy(c, mode, lce);
         }
     }
-    // Last, shape by shape: its inputs are made and dropped one shape at a time.
+    // Last, shape by shape: their inputs are made and dropped one shape at a time.
     ce_options::bench_options(c, &modes, quick);
+    op_options::bench_options(c, &modes, quick);
 }
 
 criterion::criterion_group!(losses, benches);

@@ -3,8 +3,9 @@
 
 Reads target/criterion/<group>/<function>/<param>/new/{benchmark.json,estimates.json}
 as written by `cargo bench --bench losses` (benches/losses.rs): group
-`{op}/{dtype}/{threads}`, function `rust` or `libtorch`, parameter the shape
-(`4096x32000`). Throughput is the input's elements per second; the ratio is
+`{op}/{dtype}/{threads}` (`{op}[{variant}]/...` for the options matrices of
+benches/ce_options and benches/op_options), function `rust` or `libtorch`, parameter the
+shape (`4096x32000`). Throughput is the input's elements per second; the ratio is
 Rust/libtorch throughput (> 1: Rust is faster).
 
 Usage: scripts/bench_table.py [--dir target/criterion] [--since EPOCH_SECONDS]
@@ -19,10 +20,37 @@ import math
 import os
 import sys
 
-OP_ORDER = [
-    "log_softmax",
-    "nll_loss",
-    "nll_loss_fwd_bwd",
+# benches/op_options: each op's variants in the bench's order, `plain` first.
+OPTION_VARIANTS = {
+    "nll_loss": ["plain", "weight", "ignore", "weight+ignore"],
+    "binary_cross_entropy": ["plain", "weight"],
+    "binary_cross_entropy_with_logits": [
+        "plain",
+        "weight",
+        "pos_weight",
+        "weight+pos_weight",
+        "none",
+    ],
+    "kl_div": ["plain", "batchmean", "log_target"],
+    "mse_loss": ["plain", "weight", "none", "weight+sum"],
+    "l1_loss": ["plain", "weight", "none"],
+    "smooth_l1_loss": ["plain", "beta=0", "beta=0.5"],
+    "huber_loss": ["plain", "delta=0.5", "weight"],
+    "poisson_nll_loss": ["plain", "log_input=false", "full"],
+    "gaussian_nll_loss": ["plain", "var_broadcast", "full"],
+    "multilabel_soft_margin_loss": ["plain", "weight"],
+}
+
+
+def with_options(op):
+    """`op` and `op_fwd_bwd`, then their `[variant]` groups if it has any."""
+    names = (op, op + "_fwd_bwd")
+    return list(names) + [
+        f"{name}[{variant}]" for name in names for variant in OPTION_VARIANTS.get(op, [])
+    ]
+
+
+OP_ORDER = ["log_softmax"] + with_options("nll_loss") + [
     "cross_entropy",
     "cross_entropy_fwd_bwd",
 ] + [
@@ -60,7 +88,7 @@ OP_ORDER = [
         "ctc_loss",
         "linear_cross_entropy",
     ]
-    for name in (op, op + "_fwd_bwd")
+    for name in with_options(op)
 ]
 THREAD_ORDER = ["1-thread", "all-threads"]
 SIDES = ("rust", "libtorch")
