@@ -40,46 +40,28 @@ pub(crate) fn compensated_sum<F: Float>(values: impl IntoIterator<Item = F>) -> 
     }
 }
 
-/// [`compensated_sum`] of `term(i)` for `i < n`, for sums over whole tensors: one
-/// chain of Neumaier steps is serial and its branch on which operand is larger
-/// mispredicts at random (a weighted loss over 256k elements took 9 times
-/// libtorch's time). Here each chunk of [`LONG_SUM_CHUNK`] terms runs `LANES`
-/// interleaved Neumaier sums, branch-free, the chunks in parallel from
-/// [`PARALLEL_MIN_ELEMENTS`] terms on; then every lane's sum and its compensation,
+/// [`compensated_sum`] of `n` terms, for sums over whole tensors: one chain of
+/// Neumaier steps is serial and its branch on which operand is larger mispredicts at
+/// random (a weighted loss over 256k elements took 9 times libtorch's time). Here
+/// `fill(lo, block)` writes terms `lo..lo + block.len()` (a slice loop, which
+/// vectorises), and each chunk of [`LONG_SUM_CHUNK`] terms runs `LANES` interleaved
+/// branch-free two-sums over them, the chunks in parallel from
+/// [`PARALLEL_MIN_ELEMENTS`] terms on; then every lane's sum and its accumulated error,
 /// as separate terms, go through [`compensated_sum`]. Each lane's pair holds its exact
 /// sum up to second-order terms, so the result is, as the serial sum's, within a
 /// rounding of the exact sum (plus `n * eps^2` of the terms' magnitudes); the order
 /// depends on `n` alone, never on the thread count. A lane whose sum is not finite
 /// contributes its sum alone, so infinities and NaN give the IEEE result.
-pub(crate) fn long_compensated_sum(n: usize, term: impl Fn(usize) -> f64 + Sync) -> f64 {
+pub(crate) fn long_compensated_sum<T: Fn(usize, &mut [f64]) + Sync>(n: usize, fill: T) -> f64 {
     use rayon::prelude::*;
     let chunk = |c: usize| {
         let (lo, hi) = (c * LONG_SUM_CHUNK, ((c + 1) * LONG_SUM_CHUNK).min(n));
-        let (mut sum, mut comp) = ([0.0f64; LANES], [0.0f64; LANES]);
-        let mut add = |j: usize, v: f64| {
-            let t = sum[j] + v;
-            let (a, b) = if sum[j].abs() >= v.abs() {
-                (sum[j], v)
-            } else {
-                (v, sum[j])
-            };
-            comp[j] += (a - t) + b;
-            sum[j] = t;
-        };
-        let whole = lo + (hi - lo) / LANES * LANES;
-        for base in (lo..whole).step_by(LANES) {
-            for j in 0..LANES {
-                add(j, term(base + j));
-            }
-        }
-        for i in whole..hi {
-            add(i - whole, term(i));
-        }
+        let (sum, err) = chunk_two_sums(lo, hi, &fill);
         let mut parts = Vec::with_capacity(2 * LANES);
-        for (s, c) in sum.into_iter().zip(comp) {
+        for (s, e) in sum.into_iter().zip(err) {
             parts.push(s);
             if s.is_finite() {
-                parts.push(c);
+                parts.push(e);
             }
         }
         parts
@@ -92,6 +74,55 @@ pub(crate) fn long_compensated_sum(n: usize, term: impl Fn(usize) -> f64 + Sync)
     };
     compensated_sum(parts.into_iter().flatten())
 }
+
+/// Terms `lo..hi` (written by `fill`, block by block) added to `LANES` running sums,
+/// term `k` to lane `k % LANES` counted from `lo`, each addition's rounding error
+/// (Knuth's two-sum, exact and branch-free) added to the lane's error sum. Generic over
+/// `fill` so that its loop is inlined and compiled for the wide vector units with the
+/// sums.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn chunk_two_sums<T: Fn(usize, &mut [f64])>(
+    lo: usize,
+    hi: usize,
+    fill: &T,
+) -> ([f64; LANES], [f64; LANES]) {
+    let (mut sum, mut err) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let mut block = [0.0f64; LONG_SUM_BLOCK];
+    let mut start = lo;
+    while start < hi {
+        let len = LONG_SUM_BLOCK.min(hi - start);
+        let block = &mut block[..len];
+        fill(start, block);
+        let chunks = block.chunks_exact(LANES);
+        let tail = chunks.remainder();
+        for terms in chunks {
+            // Whole arrays, one operation at a time: the form the vectoriser keeps in
+            // full-width registers.
+            let v: [f64; LANES] = std::array::from_fn(|j| terms[j]);
+            let t: [f64; LANES] = std::array::from_fn(|j| sum[j] + v[j]);
+            let z: [f64; LANES] = std::array::from_fn(|j| t[j] - sum[j]);
+            let e: [f64; LANES] = std::array::from_fn(|j| (sum[j] - (t[j] - z[j])) + (v[j] - z[j]));
+            err = std::array::from_fn(|j| err[j] + e[j]);
+            sum = t;
+        }
+        for (j, &v) in tail.iter().enumerate() {
+            let t = sum[j] + v;
+            let z = t - sum[j];
+            err[j] += (sum[j] - (t - z)) + (v - z);
+            sum[j] = t;
+        }
+        start += len;
+    }
+    (sum, err)
+}
+
+/// Terms per block that [`long_compensated_sum`]'s `fill` writes at a time (a multiple
+/// of `LANES`; 2 KB, in L1).
+const LONG_SUM_BLOCK: usize = 256;
 
 /// Terms per chunk of [`long_compensated_sum`].
 const LONG_SUM_CHUNK: usize = 1 << 14;
@@ -1310,24 +1341,32 @@ mod tests {
         };
         // Each term is exact (below 2^41, an ulp of 2^-12 at most).
         let exact: f64 = small.iter().map(|&v| v as i64).sum::<i64>() as f64;
+        fn fill(term: &(impl Fn(usize) -> f64 + Sync)) -> impl Fn(usize, &mut [f64]) + Sync + '_ {
+            move |lo, block: &mut [f64]| {
+                for (k, b) in block.iter_mut().enumerate() {
+                    *b = term(lo + k);
+                }
+            }
+        }
         let sum = |threads: usize| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| long_compensated_sum(n, term))
+                .install(|| long_compensated_sum(n, fill(&term)))
         };
         assert_eq!(sum(1), exact);
         assert_eq!(sum(1).to_bits(), sum(4).to_bits());
         // The naive sum loses the small terms entirely.
         assert_ne!((0..n).map(term).sum::<f64>(), exact);
         let with = |v: &[(usize, f64)]| {
-            long_compensated_sum(n, |i| v.iter().find(|p| p.0 == i).map_or(small[i], |p| p.1))
+            let term = |i: usize| v.iter().find(|p| p.0 == i).map_or(small[i], |p| p.1);
+            long_compensated_sum(n, fill(&term))
         };
         assert_eq!(with(&[(5, f64::INFINITY)]), f64::INFINITY);
         assert!(with(&[(5, f64::INFINITY), (n - 1, f64::NEG_INFINITY)]).is_nan());
         assert!(with(&[(LONG_SUM_CHUNK + 3, f64::NAN)]).is_nan());
-        assert_eq!(long_compensated_sum(0, |_| 1.0), 0.0);
+        assert_eq!(long_compensated_sum(0, fill(&|_| 1.0)), 0.0);
     }
 
     /// The one-pass kernel of the plain cross-entropy gradient is the general kernel

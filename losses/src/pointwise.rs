@@ -769,14 +769,157 @@ fn pair_chunk_sum<F: Float, E: Fn(F) -> F>(xs: &[F], ys: &[F], w: Option<&[F]>, 
     fold_lanes(acc)
 }
 
-/// `sum(e(x - y) * w)`, compensated in f64, each term formed in f64 from the exactly
-/// widened values: with weights of both signs the terms cancel, and a float32 term is
-/// off by up to half an ulp of its own size (4 for a squared difference of 1e4), which
-/// the cancellation leaves past float32's tolerance of the sum. (PyTorch forms the
-/// terms in `F`; within tolerance of the exact sum, this one is nearer.)
-fn weighted_total<F: Float>(x: &[F], y: &[F], w: &[F], e: impl Fn(f64) -> f64 + Sync) -> f64 {
-    let term = |i: usize| e(x[i].to_f64_exact() - y[i].to_f64_exact()) * w[i].to_f64_exact();
-    super::kernels::long_compensated_sum(x.len(), term)
+/// `sum(e(x - y) * w)`, summed in f64. With weights of both signs the terms cancel,
+/// and a float32 term is off by up to half an ulp of its own size (4 for a squared
+/// difference of 1e4), which the cancellation leaves past float32's tolerance of the
+/// sum: then each term is formed in f64 (`e64`) from the exactly widened values and
+/// the sum is compensated. With weights of one sign (the usual case) every term has
+/// that sign and nothing cancels: the terms are PyTorch's, formed in `F` (`e`), and
+/// added in f64 lane sums, within a few roundings of `F` of the exact sum, at the
+/// speed of one vectorised pass. (PyTorch also sums in `F`.)
+fn weighted_total<F: Float>(
+    x: &[F],
+    y: &[F],
+    w: &[F],
+    e: impl Fn(F) -> F + Sync,
+    e64: impl Fn(f64) -> f64 + Sync,
+) -> f64 {
+    if one_sign(w) {
+        let e = &e;
+        return sum_chunks_f64(x.len(), |lo, hi| {
+            lane_sum_f64(&x[lo..hi], &y[lo..hi], &w[lo..hi], e)
+        });
+    }
+    super::kernels::long_compensated_sum(x.len(), |lo, block| {
+        let (x, y, w) = (&x[lo..], &y[lo..], &w[lo..]);
+        for (((b, a), c), v) in block.iter_mut().zip(x).zip(y).zip(w) {
+            *b = e64(a.to_f64_exact() - c.to_f64_exact()) * v.to_f64_exact();
+        }
+    })
+}
+
+/// Whether no two values of `w` have opposite signs (a NaN counts as neither: the sum
+/// is NaN on either path).
+fn one_sign<F: Float>(w: &[F]) -> bool {
+    // Counted rather than searched: a count vectorises, a search with an early exit
+    // does not. No negative weight (the usual case) takes one pass.
+    w.iter().filter(|&&v| v < F::zero()).count() == 0
+        || w.iter().filter(|&&v| v > F::zero()).count() == 0
+}
+
+/// `sum(e(x - y) * w)` over one chunk, each term in `F`, added to `LANES` interleaved
+/// f64 partial sums folded pairwise; with `y` and `e` `None`, `sum(w)`.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn lane_sum_f64<F: Float, E: Fn(F) -> F>(x: &[F], y: &[F], w: &[F], e: E) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let (xc, yc, wc) = (
+        x.chunks_exact(LANES),
+        y.chunks_exact(LANES),
+        w.chunks_exact(LANES),
+    );
+    let tails = (xc.remainder(), yc.remainder(), wc.remainder());
+    for ((a, b), v) in xc.zip(yc).zip(wc) {
+        for j in 0..LANES {
+            acc[j] += (e(a[j] - b[j]) * v[j]).to_f64_exact();
+        }
+    }
+    for (j, ((&a, &b), &v)) in tails.0.iter().zip(tails.1).zip(tails.2).enumerate() {
+        acc[j] += (e(a - b) * v).to_f64_exact();
+    }
+    fold_lanes(acc)
+}
+
+/// `(sum(e(x - y) * w), sum(w))` for weights of one sign, in one pass: as
+/// [`lane_sum_f64`] and [`lane_sum_widened`], chunk by chunk (in parallel on large
+/// inputs), the chunks' sums added in order.
+fn weighted_and_weight_sums<F: Float>(
+    x: &[F],
+    y: &[F],
+    w: &[F],
+    e: impl Fn(F) -> F + Sync,
+) -> (f64, f64) {
+    let n = x.len();
+    let chunk = |c: usize| {
+        let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+        lane_sums_f64(&x[lo..hi], &y[lo..hi], &w[lo..hi], &e)
+    };
+    let sums: Vec<(f64, f64)> = if n >= 2 * CHUNK {
+        (0..n.div_ceil(CHUNK)).into_par_iter().map(chunk).collect()
+    } else {
+        (0..n.div_ceil(CHUNK)).map(chunk).collect()
+    };
+    sums.into_iter()
+        .fold((0.0, 0.0), |(a, b), (c, d)| (a + c, b + d))
+}
+
+/// [`lane_sum_f64`] and [`lane_sum_widened`] of one chunk in one loop.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn lane_sums_f64<F: Float, E: Fn(F) -> F>(x: &[F], y: &[F], w: &[F], e: E) -> (f64, f64) {
+    let (mut acc, mut wacc) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let (xc, yc, wc) = (
+        x.chunks_exact(LANES),
+        y.chunks_exact(LANES),
+        w.chunks_exact(LANES),
+    );
+    let tails = (xc.remainder(), yc.remainder(), wc.remainder());
+    for ((a, b), v) in xc.zip(yc).zip(wc) {
+        for j in 0..LANES {
+            acc[j] += (e(a[j] - b[j]) * v[j]).to_f64_exact();
+            wacc[j] += v[j].to_f64_exact();
+        }
+    }
+    for (j, ((&a, &b), &v)) in tails.0.iter().zip(tails.1).zip(tails.2).enumerate() {
+        acc[j] += (e(a - b) * v).to_f64_exact();
+        wacc[j] += v.to_f64_exact();
+    }
+    (fold_lanes(acc), fold_lanes(wacc))
+}
+
+/// `sum(w)` over one chunk: `LANES` interleaved f64 partial sums of the exactly
+/// widened values, folded pairwise.
+#[multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+avx+fma",
+    "x86_64+avx2+avx+fma",
+    "aarch64+neon"
+))]
+fn lane_sum_widened<F: Float>(w: &[F]) -> f64 {
+    let mut acc = [0.0f64; LANES];
+    let chunks = w.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for j in 0..LANES {
+            acc[j] += c[j].to_f64_exact();
+        }
+    }
+    for (j, &v) in tail.iter().enumerate() {
+        acc[j] += v.to_f64_exact();
+    }
+    fold_lanes(acc)
+}
+
+/// The chunks' f64 sums (chunks of [`CHUNK`], in parallel on large inputs), added in
+/// order: the result depends on `n` alone, not on the thread count.
+fn sum_chunks_f64(n: usize, chunk_sum: impl Fn(usize, usize) -> f64 + Sync) -> f64 {
+    let bounds = |c: usize| (c * CHUNK, ((c + 1) * CHUNK).min(n));
+    let sums: Vec<f64> = if n >= 2 * CHUNK {
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| chunk_sum(bounds(c).0, bounds(c).1))
+            .collect()
+    } else {
+        (0..n.div_ceil(CHUNK))
+            .map(|c| chunk_sum(bounds(c).0, bounds(c).1))
+            .collect()
+    };
+    sums.into_iter().fold(0.0, |a, b| a + b)
 }
 
 /// The element losses `e(x[i] - y[i])` (times `w[i]`), in parallel on large inputs.
@@ -822,9 +965,23 @@ fn mean_denominator<F: Float>(
 /// more than the tolerance (and the weighted mean divides by it).
 fn weight_sum<F: Float>(w: &ArrayViewD<'_, F>) -> Result<f64, LossError> {
     let own = expanded(w, w.shape())?;
-    Ok(super::kernels::long_compensated_sum(own.len(), |i| {
-        own[i].to_f64_exact()
-    }))
+    if one_sign(&own) {
+        // No cancellation: plain f64 lane sums, as in `weighted_total`.
+        return Ok(sum_chunks_f64(own.len(), |lo, hi| {
+            lane_sum_widened(&own[lo..hi])
+        }));
+    }
+    Ok(super::kernels::long_compensated_sum(
+        own.len(),
+        |lo, block| widen_into(&own[lo..], block),
+    ))
+}
+
+/// `values`, widened exactly, into the first `block.len()` places of `block`.
+fn widen_into<F: Float>(values: &[F], block: &mut [f64]) {
+    for (b, v) in block.iter_mut().zip(values) {
+        *b = v.to_f64_exact();
+    }
 }
 
 /// The checks of the forward (broadcasting, then the weight's shape), and the input,
@@ -869,7 +1026,7 @@ fn reduce_loss<F: Float>(
     let (x, y, w) = (&p.x[..], &p.y[..], p.w.as_deref());
     let scalar = |v: F| ArrayD::from_elem(IxDyn(&[]), v);
     if let (Some(w), Reduction::Sum | Reduction::Mean) = (w, reduction) {
-        let total = F::of_f64(weighted_total(x, y, w, e64));
+        let total = F::of_f64(weighted_total(x, y, w, &e, e64));
         return Ok(scalar(match reduction {
             Reduction::Mean => total / denominator()?,
             _ => total,
@@ -897,7 +1054,19 @@ fn forward<F: Float>(
         // sum(weight * loss) / sum(weight), both compensated in f64 and divided once:
         // with weights of both signs both sums can cancel (see `weight_sum`). Each
         // element loss is PyTorch's, in `F`.
-        let total = weighted_total(&p.x, &p.y, ws, |d| kind.loss(d));
+        if w.shape() == p.shape.as_slice() && one_sign(ws) {
+            // Both sums in one pass over the weight (see `weighted_total`).
+            let (total, sum) = match kind {
+                Kind::Squared => weighted_and_weight_sums(&p.x, &p.y, ws, |d| d * d),
+                Kind::Absolute => weighted_and_weight_sums(&p.x, &p.y, ws, |d| d.abs()),
+            };
+            return Ok(ArrayD::from_elem(IxDyn(&[]), F::of_f64(total / sum)));
+        }
+        // The kind matched outside the sum, so that each loop is one formula.
+        let total = match kind {
+            Kind::Squared => weighted_total(&p.x, &p.y, ws, |d| d * d, |d| d * d),
+            Kind::Absolute => weighted_total(&p.x, &p.y, ws, |d| d.abs(), f64::abs),
+        };
         let mean = F::of_f64(total / weight_sum(w)?);
         return Ok(ArrayD::from_elem(IxDyn(&[]), mean));
     }
@@ -1176,8 +1345,13 @@ fn weighted_mean_weight_grad<F: Float>(
     // The plain form, where a value is not finite.
     let g64 = g.to_f64_exact();
     // (double-double's parts are NaN beside an infinity, so not from `total` and `sum`)
-    let t64 = super::kernels::long_compensated_sum(own.len(), |i| own[i].to_f64_exact());
-    let s64 = super::kernels::long_compensated_sum(n, |i| e64(i) * ws[i].to_f64_exact());
+    let t64 =
+        super::kernels::long_compensated_sum(own.len(), |lo, block| widen_into(&own[lo..], block));
+    let s64 = super::kernels::long_compensated_sum(n, |lo, block| {
+        for (k, b) in block.iter_mut().enumerate() {
+            *b = e64(lo + k) * ws[lo + k].to_f64_exact();
+        }
+    });
     let through = g64 * s64 / t64 / t64;
     let g = Dd::new(g64);
     let grad: Vec<F> = own_sums
