@@ -440,6 +440,20 @@ impl<'a, F: Float> Rows<'a, F> {
         }
     }
 
+    /// [`Rows::logp`] in f64, from the scores and the row's `F` max and log-sum-exp
+    /// widened (`x - max` exact for `f32` scores): unrounded to `F`.
+    #[inline]
+    fn logp64(&self, p: usize, c: usize) -> f64 {
+        match self.stats.get(p) {
+            Some(Some((max, lse))) => {
+                (self.x[self.index(p, c)].to_f64_exact() - max.to_f64_exact()) - lse.to_f64_exact()
+            }
+            Some(None) => f64::NAN,
+            // Layouts that keep only the picked values.
+            None => self.target_logp(p, c).to_f64_exact(),
+        }
+    }
+
     /// The log-probability of class `c` at position `p`, where `c` is `p`'s target:
     /// [`Rows::logp`], read from `picked` for `(N, C, d1..dK)` inputs.
     #[inline]
@@ -601,8 +615,9 @@ fn smoothing_divisor<F: Float>(targets: &[i64], weight: Option<&[F]>, ignore_ind
 }
 
 /// The label-smoothed loss from the `nll_loss` part and the rows' smoothing terms:
-/// `(1 - ls) * nll + (ls / C) * smooth`, ignored positions' terms 0. Each position's term is rounded to `F` once, as
-/// libtorch's is; their total, summed in f64, is rounded once.
+/// `(1 - ls) * nll + (ls / C) * smooth`, ignored positions' terms 0. For `none` each
+/// position's term is rounded to `F` once, as libtorch's is; for `sum` and `mean` the
+/// whole loss is summed in f64 and rounded once.
 #[allow(clippy::too_many_arguments)]
 fn smoothed_loss<F: Float>(
     nll: &NllPlan,
@@ -631,11 +646,36 @@ fn smoothed_loss<F: Float>(
             nll_out.mapv(|v| keep * v) + smooth.mapv(|s| s * spread)
         }
         Reduction::Sum | Reduction::Mean => {
-            let mut total = F::of_f64(compensated_sum(terms));
+            // Both parts from unrounded log-probabilities, summed together in f64 and
+            // rounded once. libtorch rounds the nll part's sum and the smoothing sum
+            // each to F; where weights of both signs make either cancel (terms of 1e4
+            // summing to 200), each is off by several of its ulps, and mirroring only
+            // the nll part left the combination farther from the exact value than
+            // either (one case: exact -51.867284, libtorch -51.867252, Rust
+            // -51.867138).
+            // The two parts stay apart until the end, as in libtorch's formula, so that
+            // its IEEE special cases (no classes: `ls / 0` times a sum of 0; a weight sum
+            // of 0: `0 / 0`) come out the same.
+            let (keep, spread) = (keep.to_f64_exact(), spread.to_f64_exact());
+            let nll_terms = targets.iter().enumerate().map(|(p, &t)| {
+                if t == ignore_index {
+                    return 0.0;
+                }
+                let w = weight.map_or(1.0, |w| w[t as usize].to_f64_exact());
+                -w * rows.logp64(p, t as usize)
+            });
+            let mut nll_sum = compensated_sum(nll_terms);
+            let mut smooth_sum = compensated_sum(terms);
             if reduction == Reduction::Mean {
-                total = total / smoothing_divisor(targets, weight, ignore_index);
+                let divisor = smoothing_divisor(targets, weight, ignore_index).to_f64_exact();
+                nll_sum /= divisor;
+                smooth_sum /= divisor;
             }
-            nll_out.mapv(|v| keep * v + total * spread)
+            let total = keep * nll_sum + spread * smooth_sum;
+            if nll_out.is_empty() {
+                return Err(internal("a reduced loss without its value"));
+            }
+            nll_out.mapv(|_| F::of_f64(total))
         }
     };
     Ok(out)

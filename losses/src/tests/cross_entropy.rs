@@ -644,3 +644,92 @@ fn cross_entropy_reads_non_contiguous_views() {
         ],
     );
 }
+
+/// Label smoothing over K-dimensional positions with weights of both signs and logits
+/// of 1e4, summed: the nll part and the smoothing part each cancel (terms of 1e4 down
+/// to -223 and 17.6). Found by the conformance campaign: libtorch rounds both sums to
+/// float32 and its two errors happened to cancel (-51.867252, 3.2e-5 off), where Rust,
+/// mirroring the nll part's float32 sum and computing the smoothing part in f64, was
+/// 1.5e-4 off, past the tolerance. Now both parts come from unrounded log-probabilities
+/// and are summed in f64: within two float32 ulps of the exact value (torch 2.13 in
+/// float64 on the same float32 values: -51.86728423833778).
+#[test]
+fn smoothing_with_weights_of_both_signs_sums_both_parts_unrounded() {
+    let x = ArrayD::from_shape_vec(
+        IxDyn(&[1, 3, 2, 3, 3]),
+        vec![
+            0.0f32,
+            0.0f32,
+            0.0f32,
+            4.6309433f32,
+            6.413088f32,
+            7.8402195e-07f32,
+            2.571663f32,
+            2.307242f32,
+            4.6963573f32,
+            3000.0f32,
+            -6.4945903f32,
+            -9.660093f32,
+            -2.0247557f32,
+            -9.996607f32,
+            -3000.0f32,
+            4.912458f32,
+            5.5191336f32,
+            -7.318987e-07f32,
+            7.2184747e-07f32,
+            -3.6673338f32,
+            -4.4583707f32,
+            8.551602f32,
+            -5.4502153f32,
+            -7.3276196f32,
+            10000.0f32,
+            0.42880562f32,
+            1.9777968f32,
+            -7.2688313f32,
+            9.934772f32,
+            6.7617164f32,
+            -3.9653614f32,
+            3000.0f32,
+            10000.0f32,
+            -9871.644f32,
+            -10000.0f32,
+            3000.0f32,
+            0.21611618f32,
+            -8.017369f32,
+            -2.4360958e-07f32,
+            3.1533291f32,
+            4723.121f32,
+            1592.8435f32,
+            -7.546917f32,
+            -7.394749f32,
+            5.804197e-07f32,
+            -5.315983f32,
+            -1.0587416f32,
+            2.304035f32,
+            2.9429743f32,
+            -2.702657f32,
+            1.7925312e-07f32,
+            3000.0f32,
+            5.9357758f32,
+            10000.0f32,
+        ],
+    )
+    .unwrap();
+    let t = ArrayD::from_shape_vec(
+        IxDyn(&[1, 2, 3, 3]),
+        vec![
+            0i64, 0i64, 0i64, 0i64, 0i64, 1i64, 1i64, 2i64, 0i64, 0i64, 1i64, 0i64, 1i64, 1i64,
+            2i64, 0i64, 0i64, 0i64,
+        ],
+    )
+    .unwrap();
+    let w = array![-0.73190904f32, 0.0f32, 1.2744836f32];
+    let opts = CrossEntropyOptions::default()
+        .weight(w.view())
+        .reduction(Reduction::Sum)
+        .label_smoothing(0.7478685108798918);
+    let loss = cross_entropy(x.view(), Target::indices(t.view()), &opts).unwrap();
+    let exact = -51.86728423833778f64;
+    let ulp = 2f64.powi(-24 + 6);
+    assert!((loss[[]] as f64 - exact).abs() <= 2.0 * ulp, "{}", loss[[]]);
+}
